@@ -1,0 +1,107 @@
+//! The public error vocabulary: stable codes, our own messages, never upstream text.
+
+use super::id::IdError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiError {
+    InvalidId(IdError),
+    /// The body of the Bitrix-compatible route is not the JSON object or form it should be.
+    InvalidBody,
+    /// No such record, or a record in a warehouse the policy hides.
+    NotFound,
+    /// No such route.
+    RouteNotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    /// The portal is busy or its budget is spent; `retry_after_secs` is honest.
+    UpstreamBusy {
+        retry_after_secs: u64,
+    },
+    UpstreamError,
+    UpstreamTimeout,
+    /// This caller sent too many requests.
+    RateLimited {
+        retry_after_secs: u64,
+    },
+}
+
+impl ApiError {
+    pub fn status(self) -> u16 {
+        match self {
+            ApiError::InvalidId(_) | ApiError::InvalidBody => 400,
+            ApiError::NotFound | ApiError::RouteNotFound => 404,
+            ApiError::MethodNotAllowed => 405,
+            ApiError::PayloadTooLarge => 413,
+            ApiError::UnsupportedMediaType => 415,
+            ApiError::RateLimited { .. } => 429,
+            ApiError::UpstreamError => 502,
+            ApiError::UpstreamBusy { .. } => 503,
+            ApiError::UpstreamTimeout => 504,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ApiError::InvalidId(_) => "invalid_id",
+            ApiError::InvalidBody => "invalid_body",
+            ApiError::NotFound | ApiError::RouteNotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::UpstreamError => "upstream_error",
+            ApiError::UpstreamBusy { .. } => "upstream_busy",
+            ApiError::UpstreamTimeout => "upstream_timeout",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            ApiError::InvalidId(IdError::Missing) => "id is required",
+            ApiError::InvalidId(IdError::Invalid) => {
+                "id must be a positive decimal integer no larger than 2147483647"
+            }
+            ApiError::InvalidId(IdError::Duplicate) => "id must be given exactly once",
+            ApiError::InvalidBody => "the body must be a JSON object or a form with an id",
+            ApiError::NotFound => "no stock record with this id",
+            ApiError::RouteNotFound => "no such route",
+            ApiError::MethodNotAllowed => "method not allowed on this route",
+            ApiError::PayloadTooLarge => "request body too large",
+            ApiError::UnsupportedMediaType => {
+                "send application/json or application/x-www-form-urlencoded"
+            }
+            ApiError::RateLimited { .. } => "too many requests from this client; retry later",
+            ApiError::UpstreamError => "the stock service could not read the inventory",
+            ApiError::UpstreamBusy { .. } => "the inventory is busy; retry later",
+            ApiError::UpstreamTimeout => "the inventory did not answer in time",
+        }
+    }
+
+    pub fn retry_after_secs(self) -> Option<u64> {
+        match self {
+            ApiError::UpstreamBusy { retry_after_secs }
+            | ApiError::RateLimited { retry_after_secs } => Some(retry_after_secs.max(1)),
+            _ => None,
+        }
+    }
+
+    /// The `error` value of the Bitrix-compatible envelope: the portal's own code where one
+    /// exists (`100` for a missing id, `QUERY_LIMIT_EXCEEDED` so SDKs back off), else ours in
+    /// upper case.
+    pub fn bitrix_code(self) -> serde_json::Value {
+        match self {
+            ApiError::InvalidId(IdError::Missing) => serde_json::Value::from(100),
+            ApiError::UpstreamBusy { .. } => "QUERY_LIMIT_EXCEEDED".into(),
+            other => other.code().to_ascii_uppercase().into(),
+        }
+    }
+
+    /// Bitrix answers method errors (missing parameter, missing record) with 400.
+    pub fn bitrix_status(self) -> u16 {
+        match self {
+            ApiError::NotFound => 400,
+            other => other.status(),
+        }
+    }
+}

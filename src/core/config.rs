@@ -1,0 +1,261 @@
+//! Settings read from environment-style variables: the same names in every adapter.
+
+use std::time::Duration;
+
+use super::policy::{Exposure, Policy};
+use super::secret::WebhookUrl;
+
+pub const WEBHOOK_VAR: &str = "B24_WEBHOOK_URL";
+
+/// Everything but the secret. Adapters read the secret their own way (env var, Secrets Manager,
+/// `env.secret`), through [`webhook_from`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub allowed_origins: AllowedOrigins,
+    pub policy: Policy,
+    pub cache_ttl: Duration,
+    pub upstream_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedOrigins {
+    Any,
+    List(Vec<String>),
+}
+
+/// A variable that is missing or invalid. Names the variable, never prints its value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {reason}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            variable,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            allowed_origins: AllowedOrigins::List(Vec::new()),
+            policy: Policy::default(),
+            cache_ttl: Duration::from_secs(30),
+            upstream_timeout: Duration::from_millis(3000),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the `STOCK_*` variables through `lookup`; an empty value counts as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let defaults = Settings::default();
+        let allowed_origins = match get("STOCK_ALLOWED_ORIGINS") {
+            None => defaults.allowed_origins,
+            Some(v) => parse_origins(&v)?,
+        };
+        let allowed_stores = match get("STOCK_ALLOWED_STORES") {
+            None => Vec::new(),
+            Some(v) => parse_stores(&v)?,
+        };
+        let exposure = match get("STOCK_EXPOSE").as_deref().map(str::trim) {
+            None | Some("exact") => Exposure::Exact,
+            Some("level") => Exposure::Level,
+            Some(_) => return Err(ConfigError::new("STOCK_EXPOSE", "must be exact or level")),
+        };
+        let low_stock_threshold = match get("STOCK_LOW_STOCK_THRESHOLD") {
+            None => defaults.policy.low_stock_threshold,
+            Some(v) => v
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|t| t.is_finite() && *t >= 0.0)
+                .ok_or_else(|| {
+                    ConfigError::new("STOCK_LOW_STOCK_THRESHOLD", "must be a number >= 0")
+                })?,
+        };
+        let cache_ttl = match get("STOCK_CACHE_TTL_SECS") {
+            None => defaults.cache_ttl,
+            Some(v) => Duration::from_secs(parse_range("STOCK_CACHE_TTL_SECS", &v, 0, 86_400)?),
+        };
+        let upstream_timeout = match get("STOCK_UPSTREAM_TIMEOUT_MS") {
+            None => defaults.upstream_timeout,
+            Some(v) => {
+                Duration::from_millis(parse_range("STOCK_UPSTREAM_TIMEOUT_MS", &v, 50, 60_000)?)
+            }
+        };
+        Ok(Self {
+            allowed_origins,
+            policy: Policy {
+                allowed_stores,
+                exposure,
+                low_stock_threshold,
+            },
+            cache_ttl,
+            upstream_timeout,
+        })
+    }
+}
+
+/// Reads `B24_WEBHOOK_URL` (or another variable holding the same secret).
+pub fn webhook_from(
+    variable: &'static str,
+    value: Option<&str>,
+) -> Result<WebhookUrl, ConfigError> {
+    let value = value.ok_or_else(|| ConfigError::new(variable, "is required"))?;
+    WebhookUrl::parse(value).map_err(|e| ConfigError::new(variable, e.to_string()))
+}
+
+fn parse_range(
+    variable: &'static str,
+    value: &str,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| {
+            ConfigError::new(
+                variable,
+                format!("must be a whole number from {min} to {max}"),
+            )
+        })
+}
+
+fn parse_origins(value: &str) -> Result<AllowedOrigins, ConfigError> {
+    if value.trim() == "*" {
+        return Ok(AllowedOrigins::Any);
+    }
+    let mut origins = Vec::new();
+    for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let parsed = url::Url::parse(origin).ok().filter(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && u.path() == "/"
+                && u.query().is_none()
+                && !origin.ends_with('/')
+        });
+        let Some(parsed) = parsed else {
+            return Err(ConfigError::new(
+                "STOCK_ALLOWED_ORIGINS",
+                "must be * or a comma list of origins like https://shop.example",
+            ));
+        };
+        origins.push(parsed.origin().ascii_serialization());
+    }
+    Ok(AllowedOrigins::List(origins))
+}
+
+fn parse_stores(value: &str) -> Result<Vec<i64>, ConfigError> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ConfigError::new(
+                    "STOCK_ALLOWED_STORES",
+                    "must be a comma list of warehouse ids",
+                )
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.cache_ttl, Duration::from_secs(30));
+        assert_eq!(s.upstream_timeout, Duration::from_millis(3000));
+        assert_eq!(s.policy.exposure, Exposure::Exact);
+        assert_eq!(s.policy.low_stock_threshold, 5.0);
+        assert_eq!(s.allowed_origins, AllowedOrigins::List(vec![]));
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let s = settings(&[
+            (
+                "STOCK_ALLOWED_ORIGINS",
+                "https://shop.example, http://localhost:3000",
+            ),
+            ("STOCK_ALLOWED_STORES", "1, 11"),
+            ("STOCK_EXPOSE", "level"),
+            ("STOCK_LOW_STOCK_THRESHOLD", "2.5"),
+            ("STOCK_CACHE_TTL_SECS", "0"),
+            ("STOCK_UPSTREAM_TIMEOUT_MS", "800"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.allowed_origins,
+            AllowedOrigins::List(vec![
+                "https://shop.example".into(),
+                "http://localhost:3000".into()
+            ])
+        );
+        assert_eq!(s.policy.allowed_stores, vec![1, 11]);
+        assert_eq!(s.policy.exposure, Exposure::Level);
+        assert_eq!(s.policy.low_stock_threshold, 2.5);
+        assert_eq!(s.cache_ttl, Duration::ZERO);
+        assert_eq!(s.upstream_timeout, Duration::from_millis(800));
+        assert_eq!(
+            settings(&[("STOCK_ALLOWED_ORIGINS", "*")])
+                .unwrap()
+                .allowed_origins,
+            AllowedOrigins::Any
+        );
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        for (var, value) in [
+            ("STOCK_ALLOWED_ORIGINS", "shop.example"),
+            ("STOCK_ALLOWED_ORIGINS", "https://shop.example/path"),
+            ("STOCK_ALLOWED_STORES", "1,x"),
+            ("STOCK_EXPOSE", "some"),
+            ("STOCK_LOW_STOCK_THRESHOLD", "-1"),
+            ("STOCK_CACHE_TTL_SECS", "30s"),
+            ("STOCK_UPSTREAM_TIMEOUT_MS", "0"),
+        ] {
+            let err = settings(&[(var, value)]).unwrap_err();
+            assert_eq!(err.variable, var);
+        }
+    }
+
+    #[test]
+    fn webhook_errors_never_print_the_value() {
+        let err = webhook_from(
+            WEBHOOK_VAR,
+            Some("http://portal.example/rest/1/s3cr3tcode/"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("B24_WEBHOOK_URL:"));
+        assert!(!err.to_string().contains("s3cr3tcode"));
+        assert_eq!(
+            webhook_from(WEBHOOK_VAR, None).unwrap_err().to_string(),
+            "B24_WEBHOOK_URL: is required"
+        );
+    }
+}

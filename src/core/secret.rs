@@ -1,0 +1,164 @@
+//! The portal's incoming-webhook URL: a credential that must never be printed.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// `https://PORTAL/rest/USER/CODE/`. Whoever sees it owns the portal, so `Debug` and
+/// `Display` print `[redacted]`, and the only way to the text is [`WebhookUrl::method_url`],
+/// used by the code that sends the outbound request.
+#[derive(Clone)]
+pub struct WebhookUrl {
+    base: SecretString,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookUrlError {
+    #[error("is empty")]
+    Empty,
+    #[error("is not a valid URL")]
+    NotAUrl,
+    #[error("must use https:// (http:// is accepted only for a loopback host)")]
+    InsecureScheme,
+    #[error("must have the form https://PORTAL/rest/USER_ID/WEBHOOK_CODE/")]
+    BadShape,
+    #[error("must not carry credentials, a query or a fragment")]
+    ExtraParts,
+}
+
+impl WebhookUrl {
+    /// Validates the shape; the error never contains the input.
+    pub fn parse(raw: &str) -> Result<Self, WebhookUrlError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(WebhookUrlError::Empty);
+        }
+        let url = url::Url::parse(raw).map_err(|_| WebhookUrlError::NotAUrl)?;
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&url) => {}
+            _ => return Err(WebhookUrlError::InsecureScheme),
+        }
+        if url.host().is_none() {
+            return Err(WebhookUrlError::NotAUrl);
+        }
+        if !url.username().is_empty()
+            || url.password().is_some()
+            || url.query().is_some()
+            || url.fragment().is_some()
+        {
+            return Err(WebhookUrlError::ExtraParts);
+        }
+        let segments: Vec<&str> = url
+            .path_segments()
+            .map(|s| s.filter(|part| !part.is_empty()).collect())
+            .unwrap_or_default();
+        let shaped = matches!(
+            segments.as_slice(),
+            [.., "rest", user, code]
+                if !user.is_empty()
+                    && user.bytes().all(|b| b.is_ascii_digit())
+                    && !code.is_empty()
+                    && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        );
+        if !shaped {
+            return Err(WebhookUrlError::BadShape);
+        }
+        let mut base = url.to_string();
+        if !base.ends_with('/') {
+            base.push('/');
+        }
+        Ok(Self {
+            base: SecretString::from(base),
+        })
+    }
+
+    /// The full URL of one REST method. Only the outbound HTTP client should call this.
+    pub fn method_url(&self, method: &str) -> SecretString {
+        SecretString::from(format!("{}{}", self.base.expose_secret(), method))
+    }
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+impl fmt::Debug for WebhookUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WebhookUrl([redacted])")
+    }
+}
+
+impl fmt::Display for WebhookUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CODE: &str = "s3cr3tc0de9x";
+
+    #[test]
+    fn accepts_the_documented_shape_and_builds_method_urls() {
+        let hook = WebhookUrl::parse(&format!("https://portal.example/rest/1/{CODE}/")).unwrap();
+        assert_eq!(
+            hook.method_url("catalog.storeproduct.get").expose_secret(),
+            format!("https://portal.example/rest/1/{CODE}/catalog.storeproduct.get")
+        );
+        let no_slash = WebhookUrl::parse(&format!("https://portal.example/rest/1/{CODE}")).unwrap();
+        assert!(no_slash
+            .method_url("m")
+            .expose_secret()
+            .ends_with(&format!("{CODE}/m")));
+    }
+
+    #[test]
+    fn never_prints_the_code() {
+        let hook = WebhookUrl::parse(&format!("https://portal.example/rest/7/{CODE}/")).unwrap();
+        assert!(!format!("{hook:?} {hook}").contains(CODE));
+        assert!(!format!("{:?}", hook.method_url("x")).contains(CODE));
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback() {
+        assert!(WebhookUrl::parse("http://127.0.0.1:9/rest/1/abc/").is_ok());
+        assert!(WebhookUrl::parse("http://localhost:9/rest/1/abc/").is_ok());
+        assert!(WebhookUrl::parse("http://[::1]:9/rest/1/abc/").is_ok());
+        assert_eq!(
+            WebhookUrl::parse("http://portal.example/rest/1/abc/").unwrap_err(),
+            WebhookUrlError::InsecureScheme
+        );
+        assert_eq!(
+            WebhookUrl::parse("ftp://portal.example/rest/1/abc/").unwrap_err(),
+            WebhookUrlError::InsecureScheme
+        );
+    }
+
+    #[test]
+    fn rejects_other_shapes_without_echoing_them() {
+        for bad in [
+            "",
+            "not a url",
+            "https://portal.example/",
+            "https://portal.example/rest/x/abc/",
+            "https://portal.example/rest/1/",
+            "https://portal.example/rest/1/abc/?x=1",
+            "https://u:p@portal.example/rest/1/abc/",
+            "https://portal.example/rest/1/ab%2Fc/",
+        ] {
+            let err = WebhookUrl::parse(bad).unwrap_err();
+            if !bad.is_empty() {
+                assert!(!err.to_string().contains(bad), "{err}");
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! `b24-stock-gateway serve [--listen ADDR] [--demo]` and `b24-stock-gateway sandbox`.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use b24_stock_gateway::core::config::{webhook_from, Settings, WEBHOOK_VAR};
+use b24_stock_gateway::core::gateway::Gateway;
+use b24_stock_gateway::native::clock::SystemClock;
+use b24_stock_gateway::native::logging::{self, LogFormat};
+use b24_stock_gateway::native::portal_http::StaticWebhookPortal;
+use b24_stock_gateway::sandbox::{self, SandboxConfig};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Public stock levels from a Bitrix24 portal, without the webhook"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the public API.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: SocketAddr,
+        /// Start the embedded sandbox portal and use it instead of B24_WEBHOOK_URL.
+        #[arg(long)]
+        demo: bool,
+        /// Log as JSON lines (also STOCK_LOG_FORMAT=json).
+        #[arg(long)]
+        json_logs: bool,
+    },
+    /// Run only the sandbox portal (for tests and adapters under development).
+    Sandbox {
+        #[arg(long, default_value = "127.0.0.1:8788")]
+        listen: SocketAddr,
+        /// The webhook code the sandbox accepts (user 1).
+        #[arg(long, env = "SANDBOX_WEBHOOK_CODE", hide_env_values = true)]
+        code: Option<String>,
+        /// Leaky bucket: drain per second and threshold (portal defaults 2 and 50).
+        #[arg(long, default_value_t = 2.0)]
+        drain_per_sec: f64,
+        #[arg(long, default_value_t = 50.0)]
+        burst: f64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve {
+            listen,
+            demo,
+            json_logs,
+        } => {
+            let default_format = if json_logs {
+                LogFormat::Json
+            } else {
+                LogFormat::Pretty
+            };
+            logging::init(LogFormat::from_env(default_format));
+            serve(listen, demo).await
+        }
+        Command::Sandbox {
+            listen,
+            code,
+            drain_per_sec,
+            burst,
+        } => {
+            logging::init(LogFormat::from_env(LogFormat::Pretty));
+            let config = SandboxConfig {
+                code: code.unwrap_or_else(random_code),
+                drain_per_sec,
+                burst,
+                ..SandboxConfig::default()
+            };
+            match sandbox::spawn(listen, config).await {
+                Ok(sandbox) => {
+                    tracing::info!(address = %sandbox.addr, "sandbox portal listening");
+                    let _ = tokio::signal::ctrl_c().await;
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(&format!("cannot listen on {listen}: {error}")),
+            }
+        }
+    }
+}
+
+async fn serve(listen: SocketAddr, demo: bool) -> ExitCode {
+    let settings = match Settings::from_lookup(|name| std::env::var(name).ok()) {
+        Ok(settings) => settings,
+        Err(error) => return fail(&error.to_string()),
+    };
+    let webhook = if demo {
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let sandbox = match sandbox::spawn(
+            loopback,
+            SandboxConfig {
+                code: random_code(),
+                ..SandboxConfig::default()
+            },
+        )
+        .await
+        {
+            Ok(sandbox) => sandbox,
+            Err(error) => return fail(&format!("cannot start the sandbox portal: {error}")),
+        };
+        tracing::info!(portal = %sandbox.addr, "demo mode: using the embedded sandbox portal, not a real Bitrix24");
+        webhook_from(WEBHOOK_VAR, Some(&sandbox.webhook_url()))
+    } else {
+        webhook_from(WEBHOOK_VAR, std::env::var(WEBHOOK_VAR).ok().as_deref())
+    };
+    let webhook = match webhook {
+        Ok(webhook) => webhook,
+        Err(error) => return fail(&error.to_string()),
+    };
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(listener) => listener,
+        Err(error) => return fail(&format!("cannot listen on {listen}: {error}")),
+    };
+    let address = listener.local_addr().unwrap_or(listen);
+    let gateway = Gateway::new(
+        settings,
+        StaticWebhookPortal::new(webhook),
+        SystemClock::default(),
+    );
+    tracing::info!(%address, "gateway listening");
+    if demo {
+        println!("try: curl -s http://{address}/v1/store-products/13");
+    }
+    match b24_stock_gateway::server::serve(listener, Arc::new(gateway)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&format!("server stopped: {error}")),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("b24-stock-gateway: {message}");
+    ExitCode::from(2)
+}
+
+/// A webhook code for the sandbox; randomness from std's hasher keys is plenty here.
+fn random_code() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut code = String::new();
+    while code.len() < 20 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_usize(code.len());
+        code.push_str(&format!("{:x}", hasher.finish()));
+    }
+    code.truncate(20);
+    code
+}

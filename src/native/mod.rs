@@ -1,0 +1,5 @@
+//! Pieces shared by the native adapters (local server, Lambda): reqwest, std time, logging.
+
+pub mod clock;
+pub mod logging;
+pub mod portal_http;

@@ -1,0 +1,122 @@
+//! Outbound calls to the portal with reqwest (rustls): one total deadline, no redirects, a size
+//! cap checked before buffering, and errors stripped of the URL.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use secrecy::ExposeSecret;
+
+use crate::core::ports::{PortalReply, PortalTransport, TransportError, MAX_PORTAL_ANSWER_BYTES};
+use crate::core::secret::WebhookUrl;
+
+/// A reqwest client set up for the portal; share one per process.
+#[derive(Debug, Clone)]
+pub struct PortalHttp {
+    client: reqwest::Client,
+}
+
+impl PortalHttp {
+    pub fn new() -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("b24-stock-gateway/", env!("CARGO_PKG_VERSION")))
+            .pool_idle_timeout(Duration::from_secs(50))
+            .build()
+            // Building fails only when the TLS backend cannot start: nothing can work then.
+            .expect("the HTTP client could not start");
+        Self { client }
+    }
+
+    /// POSTs `body` to `method` under `webhook`, all within `deadline`.
+    pub async fn send(
+        &self,
+        webhook: &WebhookUrl,
+        method: &str,
+        body: Bytes,
+        deadline: Duration,
+    ) -> Result<PortalReply, TransportError> {
+        let exchange = async {
+            let url = webhook.method_url(method);
+            let response = self
+                .client
+                .post(url.expose_secret())
+                .header("content-type", "application/json")
+                .header("accept", "application/json")
+                .body(body)
+                .timeout(deadline)
+                .send()
+                .await
+                .map_err(strip)?;
+            let status = response.status().as_u16();
+            if (300..400).contains(&status) {
+                return Err(TransportError::Redirect);
+            }
+            if response
+                .content_length()
+                .is_some_and(|len| len > MAX_PORTAL_ANSWER_BYTES as u64)
+            {
+                return Err(TransportError::TooLarge);
+            }
+            let mut response = response;
+            let mut buffer = BytesMut::new();
+            while let Some(chunk) = response.chunk().await.map_err(strip)? {
+                if buffer.len() + chunk.len() > MAX_PORTAL_ANSWER_BYTES {
+                    return Err(TransportError::TooLarge);
+                }
+                buffer.extend_from_slice(&chunk);
+            }
+            Ok(PortalReply {
+                status,
+                body: buffer.freeze(),
+            })
+        };
+        // reqwest's timeout covers the body too; this outer one is the belt to its braces.
+        tokio::time::timeout(deadline, exchange)
+            .await
+            .unwrap_or(Err(TransportError::Timeout))
+    }
+}
+
+impl Default for PortalHttp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// reqwest's errors print the request URL, which holds the secret: keep only the kind.
+fn strip(error: reqwest::Error) -> TransportError {
+    if error.is_timeout() {
+        TransportError::Timeout
+    } else if error.is_connect() {
+        TransportError::Connect
+    } else {
+        TransportError::Broken
+    }
+}
+
+/// A transport with a webhook fixed at start-up (local server, `B24_WEBHOOK_URL`).
+#[derive(Debug, Clone)]
+pub struct StaticWebhookPortal {
+    http: PortalHttp,
+    webhook: WebhookUrl,
+}
+
+impl StaticWebhookPortal {
+    pub fn new(webhook: WebhookUrl) -> Self {
+        Self {
+            http: PortalHttp::new(),
+            webhook,
+        }
+    }
+}
+
+impl PortalTransport for StaticWebhookPortal {
+    fn post(
+        &self,
+        method: &'static str,
+        body: Bytes,
+        deadline: Duration,
+    ) -> impl std::future::Future<Output = Result<PortalReply, TransportError>> {
+        self.http.send(&self.webhook, method, body, deadline)
+    }
+}

@@ -1,0 +1,131 @@
+//! Failure modes the sandbox can play, chosen per request by a reserved id or switched on for
+//! every `get` through the control API.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// Waits 30 s before answering.
+    Slow,
+    /// Sends headers, then one byte of the body every 200 ms.
+    Trickle,
+    /// A proxy's HTML error page with status 502.
+    HtmlError,
+    /// Status 200 with a body that is not JSON.
+    BrokenJson,
+    /// A JSON answer cut off in the middle.
+    Truncated,
+    /// Closes the connection without answering.
+    Reset,
+    /// 302 to another host.
+    Redirect,
+    /// `QUERY_LIMIT_EXCEEDED`, whatever the bucket says.
+    Busy,
+    /// A 2 MiB answer.
+    Huge,
+    OperationTimeLimit,
+    Overload,
+    InvalidCredentials,
+    NoAuthFound,
+    ExpiredToken,
+    AccessDenied,
+    InsufficientScope,
+    PlanAccessDenied,
+    MethodNotFound,
+    InternalError,
+    PortalDeleted,
+    /// `{"error":0}` with some text.
+    OtherError,
+    /// A record whose `amount` is not a number.
+    WrongShape,
+    /// A record with a different id from the one asked for.
+    WrongRecord,
+}
+
+/// Reserved ids: asking for `FAULT_ID_BASE + n` plays the n-th fault. The list is the
+/// sandbox's documentation for tests.
+pub const FAULT_ID_BASE: u32 = 990_000;
+pub const FAULTS_BY_ID: [Fault; 23] = [
+    Fault::Slow,
+    Fault::Trickle,
+    Fault::HtmlError,
+    Fault::BrokenJson,
+    Fault::Truncated,
+    Fault::Reset,
+    Fault::Redirect,
+    Fault::Busy,
+    Fault::Huge,
+    Fault::OperationTimeLimit,
+    Fault::Overload,
+    Fault::InvalidCredentials,
+    Fault::NoAuthFound,
+    Fault::ExpiredToken,
+    Fault::AccessDenied,
+    Fault::InsufficientScope,
+    Fault::PlanAccessDenied,
+    Fault::MethodNotFound,
+    Fault::InternalError,
+    Fault::PortalDeleted,
+    Fault::OtherError,
+    Fault::WrongShape,
+    Fault::WrongRecord,
+];
+
+/// The fault a reserved id plays (`990001` is the first).
+pub fn fault_for_id(id: u32) -> Option<Fault> {
+    let index = id.checked_sub(FAULT_ID_BASE + 1)? as usize;
+    FAULTS_BY_ID.get(index).copied()
+}
+
+/// The reserved id that plays `fault`.
+pub fn id_for_fault(fault: Fault) -> u32 {
+    let index = FAULTS_BY_ID.iter().position(|f| *f == fault).unwrap_or(0);
+    FAULT_ID_BASE + 1 + index as u32
+}
+
+impl Fault {
+    /// A Bitrix error envelope (status, code, description) for the faults that are one.
+    pub fn bitrix_error(self) -> Option<(u16, serde_json::Value, &'static str)> {
+        use serde_json::Value;
+        let s = |v: &str| Value::String(v.to_string());
+        Some(match self {
+            Fault::Busy => (503, s("QUERY_LIMIT_EXCEEDED"), "Too many requests"),
+            Fault::OperationTimeLimit => (
+                429,
+                s("OPERATION_TIME_LIMIT"),
+                "Method is blocked due to operation time limit.",
+            ),
+            Fault::Overload => (
+                503,
+                s("OVERLOAD_LIMIT"),
+                "REST API is blocked due to overload.",
+            ),
+            Fault::InvalidCredentials => {
+                (401, s("INVALID_CREDENTIALS"), "Invalid request credentials")
+            }
+            Fault::NoAuthFound => (401, s("NO_AUTH_FOUND"), "Wrong authorization data"),
+            Fault::ExpiredToken => (
+                401,
+                s("expired_token"),
+                "The access token provided has expired.",
+            ),
+            Fault::AccessDenied => (400, Value::from(200_040_300_010u64), "Access Denied"),
+            Fault::InsufficientScope => (
+                403,
+                s("insufficient_scope"),
+                "The request requires higher privileges than provided by the webhook token",
+            ),
+            Fault::PlanAccessDenied => (
+                403,
+                s("ACCESS_DENIED"),
+                "REST is available only on commercial plans.",
+            ),
+            Fault::MethodNotFound => (404, s("ERROR_METHOD_NOT_FOUND"), "Method not found!"),
+            Fault::InternalError => (500, s("INTERNAL_SERVER_ERROR"), "Internal server error"),
+            Fault::PortalDeleted => (500, s("PORTAL_DELETED"), "Portal was deleted"),
+            Fault::OtherError => (400, Value::from(0), "Something failed inside the portal"),
+            _ => return None,
+        })
+    }
+}

@@ -1,0 +1,135 @@
+//! The sandbox's mutable state: bucket, operating time, fault switch and call counters.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use super::bucket::LeakyBucket;
+use super::faults::Fault;
+
+/// How the sandbox behaves.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    pub user: String,
+    pub code: String,
+    /// The leaky bucket: drain per second and threshold (portal: 2/50; Enterprise 5/250).
+    pub drain_per_sec: f64,
+    pub burst: f64,
+    /// Server time each `get` costs, and the cap over the operating window.
+    pub operating_cost_secs: f64,
+    pub operating_limit_secs: f64,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            user: "1".into(),
+            code: "sandboxcode0000".into(),
+            drain_per_sec: 2.0,
+            burst: 50.0,
+            operating_cost_secs: 0.01,
+            operating_limit_secs: 480.0,
+        }
+    }
+}
+
+/// The portal sums operating time over ten minutes.
+pub const OPERATING_WINDOW: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Requests that reached a method (after authentication and the bucket), by method.
+    pub calls: BTreeMap<String, u64>,
+    /// `catalog.storeproduct.get` calls by id.
+    pub get_calls_by_id: BTreeMap<u32, u64>,
+    pub query_limit_exceeded: u64,
+    pub operation_time_limit: u64,
+    pub rejected_credentials: u64,
+}
+
+pub struct Inner {
+    pub bucket: LeakyBucket,
+    pub fault: Option<Fault>,
+    pub stats: Stats,
+    pub operating_used: f64,
+    pub operating_since: Instant,
+    pub operating_cost_secs: f64,
+    pub operating_limit_secs: f64,
+}
+
+pub struct SandboxState {
+    pub config: SandboxConfig,
+    pub inner: Mutex<Inner>,
+}
+
+/// What the operating-time accounting says about one call.
+pub struct Operating {
+    pub used: f64,
+    pub reset_at: i64,
+    pub blocked: bool,
+}
+
+impl SandboxState {
+    pub fn new(config: SandboxConfig) -> Self {
+        let inner = Inner {
+            bucket: LeakyBucket::new(config.drain_per_sec, config.burst),
+            fault: None,
+            stats: Stats::default(),
+            operating_used: 0.0,
+            operating_since: Instant::now(),
+            operating_cost_secs: config.operating_cost_secs,
+            operating_limit_secs: config.operating_limit_secs,
+        };
+        Self {
+            config,
+            inner: Mutex::new(inner),
+        }
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain counters behind: keep serving.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Inner {
+    /// Charges one call's operating time; `blocked` once the window's cap is reached.
+    pub fn charge_operating(&mut self) -> Operating {
+        if self.operating_since.elapsed() >= OPERATING_WINDOW {
+            self.operating_used = 0.0;
+            self.operating_since = Instant::now();
+        }
+        let reset_in = OPERATING_WINDOW.saturating_sub(self.operating_since.elapsed());
+        let reset_at = (unix_now() + reset_in).as_secs() as i64;
+        if self.operating_used >= self.operating_limit_secs {
+            return Operating {
+                used: self.operating_used,
+                reset_at,
+                blocked: true,
+            };
+        }
+        self.operating_used += self.operating_cost_secs;
+        Operating {
+            used: self.operating_used,
+            reset_at,
+            blocked: false,
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.bucket.reset();
+        self.fault = None;
+        self.stats = Stats::default();
+        self.operating_used = 0.0;
+        self.operating_since = Instant::now();
+    }
+}
+
+pub fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
