@@ -41,18 +41,18 @@ PYTHON="${PYTHON:-python3}"   # any Python >= 3.9 to create the venvs from
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 
-mkdir -p "$TOOLS" "$BIN_DIR" "$CACHE_DIR"
-
-# One installer at a time per clone.
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$TOOLS/.install.lock"
-  flock 9
-fi
-
 log() { printf '[install-lambda-tools] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 T_ALL=$EPOCHREALTIME
+mkdir -p "$TOOLS" "$BIN_DIR" "$CACHE_DIR"
+
+# One installer at a time per clone (the lock fd is not passed on to the tools we run).
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$TOOLS/.install-lambda-tools.lock"
+  flock -n 9 || { log "another install-lambda-tools.sh is running; waiting for it"; flock 9; }
+fi
+nolock() { "$@" 9>&-; }   # run installers without inheriting the lock fd
 step_start() { STEP_NAME=$1; STEP_T0=$EPOCHREALTIME; log "== $STEP_NAME"; }
 step_end() {
   local status=$1
@@ -89,10 +89,10 @@ ensure_venv() {
   if ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
     log "   creating venv $venv"
     rm -rf "$venv"
-    "$PYTHON" -m venv "$venv"
+    nolock "$PYTHON" -m venv "$venv"
   fi
   log "   pip install $*"
-  "$venv/bin/python" -m pip install --quiet "$@"
+  nolock "$venv/bin/python" -m pip install --quiet "$@"
   have=$(venv_versions "$venv" "${names[@]}")
   [ "$have" = "$want" ] || die "after install, $venv has: $(echo "$have" | paste -sd' ') (wanted: $*)"
   step_end installed
@@ -108,7 +108,7 @@ command -v rustup >/dev/null 2>&1 || die "rustup not found on PATH"
 if (cd "$ROOT" && rustup target list --installed) | grep -qx "$RUST_TARGET"; then
   step_end skipped
 else
-  (cd "$ROOT" && rustup target add "$RUST_TARGET")
+  (cd "$ROOT" && nolock rustup target add "$RUST_TARGET")
   step_end installed
 fi
 
@@ -143,7 +143,7 @@ else
     cp "$src" "$tmp"
   else
     log "   pip download aws-sam-cli==$AWS_SAM_CLI_VERSION --no-deps"
-    "$PYTHON" -m pip download --quiet --no-deps --dest "$CACHE_DIR" "aws-sam-cli==$AWS_SAM_CLI_VERSION"
+    nolock "$PYTHON" -m pip download --quiet --no-deps --dest "$CACHE_DIR" "aws-sam-cli==$AWS_SAM_CLI_VERSION"
     whl=$(compgen -G "$CACHE_DIR/aws_sam_cli-$AWS_SAM_CLI_VERSION-*.whl" | head -n1) \
       || die "aws-sam-cli wheel not found in $CACHE_DIR"
     "$PYTHON" - "$whl" "$RIE_MEMBER" "$tmp" <<'PY'

@@ -36,7 +36,9 @@ NM="$NPM_PREFIX/node_modules"
 LOGS="$TOOLS/logs"
 ENV_FILE="$TOOLS/worker-env.sh"
 MODE_FILE="$TOOLS/wasm-mode"
-export CARGO_TARGET_DIR="$TOOLS/cargo-target"   # never touch the repo's target/
+# Build dir for `cargo install` (never the repo's target/). Kept after a failure so a retry
+# is quicker, removed after a successful install (~1 GB).
+export CARGO_TARGET_DIR="$TOOLS/cargo-target-worker"
 
 mkdir -p "$TOOLS" "$CARGO_ROOT" "$NPM_PREFIX" "$LOGS"
 # Work from .tools/ so no repo-level cargo config, toolchain file or .npmrc applies.
@@ -81,7 +83,7 @@ trap on_error ERR
 
 step_begin() {
   STEP="$1"
-  STEP_LOG="$LOGS/$2.log"
+  STEP_LOG="$LOGS/worker-$2.log"
   STEP_NOTE=""
   : >"$STEP_LOG"
   STEP_T0=$(now)
@@ -150,12 +152,13 @@ CARGO_BIN="$(command -v cargo || echo /usr/bin/cargo)"
 
 cargo_tool_version() { # BIN -> "x.y.z" or ""
   [[ -x "$1" ]] || return 0
-  "$1" --version 2>/dev/null | awk '{print $2}' || true
+  "$1" --version 2>/dev/null | awk 'NR == 1 { print $NF }' || true
 }
 
 cargo_install() { # CRATE VERSION [extra cargo flags...]
   local crate=$1 version=$2; shift 2
-  run "$CARGO_BIN" install --root "$CARGO_ROOT" "$crate" --version "=$version" "$@"
+  run "$CARGO_BIN" install --root "$CARGO_ROOT" "$crate" --version "=$version" "$@" || return 1
+  rm -rf "$CARGO_TARGET_DIR"
 }
 
 # ---- 2. wasm-bindgen-cli ------------------------------------------------------

@@ -34,6 +34,9 @@ enum Command {
         /// Log as JSON lines (also STOCK_LOG_FORMAT=json).
         #[arg(long)]
         json_logs: bool,
+        /// Exit when standard input closes (lets a test harness own the process).
+        #[arg(long, hide = true)]
+        exit_with_stdin: bool,
     },
     /// Run only the sandbox portal (for tests and adapters under development).
     Sandbox {
@@ -47,6 +50,8 @@ enum Command {
         drain_per_sec: f64,
         #[arg(long, default_value_t = 50.0)]
         burst: f64,
+        #[arg(long, hide = true)]
+        exit_with_stdin: bool,
     },
 }
 
@@ -58,7 +63,11 @@ async fn main() -> ExitCode {
             listen,
             demo,
             json_logs,
+            exit_with_stdin,
         } => {
+            if exit_with_stdin {
+                exit_when_stdin_closes();
+            }
             let default_format = if json_logs {
                 LogFormat::Json
             } else {
@@ -72,7 +81,11 @@ async fn main() -> ExitCode {
             code,
             drain_per_sec,
             burst,
+            exit_with_stdin,
         } => {
+            if exit_with_stdin {
+                exit_when_stdin_closes();
+            }
             logging::init(LogFormat::from_env(LogFormat::Pretty));
             let config = SandboxConfig {
                 code: code.unwrap_or_else(random_code),
@@ -138,6 +151,13 @@ async fn serve(listen: SocketAddr, demo: bool) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&format!("server stopped: {error}")),
     }
+}
+
+fn exit_when_stdin_closes() {
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        std::process::exit(0);
+    });
 }
 
 fn fail(message: &str) -> ExitCode {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE, ORIGIN};
 use http::{Method, Request, Response, StatusCode};
+use tracing::Instrument;
 
 use super::api_error::ApiError;
 use super::config::Settings;
@@ -49,10 +50,22 @@ impl<T: PortalTransport, C: Clock> Gateway<T, C> {
         &self.settings
     }
 
-    /// Answers one request and writes one log line about it.
+    /// Answers one request and writes one log line about it; every line logged meanwhile
+    /// carries the request id.
     pub async fn handle(&self, request: Request<InboundBody>) -> Response<Bytes> {
-        let started = self.clock.monotonic();
         let request_id = self.request_ids.next();
+        let span = tracing::info_span!("request", request_id = %request_id);
+        self.handle_logged(request, request_id)
+            .instrument(span)
+            .await
+    }
+
+    async fn handle_logged(
+        &self,
+        request: Request<InboundBody>,
+        request_id: String,
+    ) -> Response<Bytes> {
+        let started = self.clock.monotonic();
         let mut upstream = None;
         let route = Route::recognise(request.uri().path());
         let mut response = match route {

@@ -129,33 +129,38 @@ pub fn read_answer(status: u16, body: &[u8], expected: RecordId) -> (PortalAnswe
 }
 
 fn classify_error(code: &Value, description: &str) -> PortalAnswer {
-    // The documented not-found code is "-" and unreliable; the description is what identifies it.
-    let lowered = description.to_ascii_lowercase();
-    if lowered.contains("not exist") || lowered.contains("not found") {
-        return PortalAnswer::NotFound;
-    }
     let code = match code {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         _ => String::new(),
     };
-    let refusal = match code.as_str() {
-        "QUERY_LIMIT_EXCEEDED" => Refusal::QueryLimit,
-        "OPERATION_TIME_LIMIT" => Refusal::OperationTimeLimit,
-        "OVERLOAD_LIMIT" => Refusal::Overload,
+    let known = match code.as_str() {
+        "QUERY_LIMIT_EXCEEDED" => Some(Refusal::QueryLimit),
+        "OPERATION_TIME_LIMIT" => Some(Refusal::OperationTimeLimit),
+        "OVERLOAD_LIMIT" => Some(Refusal::Overload),
         "NO_AUTH_FOUND" | "INVALID_CREDENTIALS" | "expired_token" | "invalid_token" => {
-            Refusal::Credentials
+            Some(Refusal::Credentials)
         }
-        "200040300010" | "user_access_error" => Refusal::AccessDenied,
-        "insufficient_scope" => Refusal::Scope,
-        "ACCESS_DENIED" => Refusal::Plan,
-        "ERROR_METHOD_NOT_FOUND" => Refusal::MethodNotFound,
-        "INVALID_REQUEST" => Refusal::HttpsRequired,
-        "100" => Refusal::ParameterRejected,
-        "PORTAL_DELETED" => Refusal::PortalDeleted,
-        _ => Refusal::ServerFault,
+        "200040300010" | "user_access_error" => Some(Refusal::AccessDenied),
+        "insufficient_scope" => Some(Refusal::Scope),
+        "ACCESS_DENIED" => Some(Refusal::Plan),
+        // Its text, "Method not found", must not pass for a missing record.
+        "ERROR_METHOD_NOT_FOUND" => Some(Refusal::MethodNotFound),
+        "INVALID_REQUEST" => Some(Refusal::HttpsRequired),
+        "100" => Some(Refusal::ParameterRejected),
+        "PORTAL_DELETED" => Some(Refusal::PortalDeleted),
+        "INTERNAL_SERVER_ERROR" | "ERROR_UNEXPECTED_ANSWER" => Some(Refusal::ServerFault),
+        _ => None,
     };
-    PortalAnswer::Refused(refusal)
+    if let Some(refusal) = known {
+        return PortalAnswer::Refused(refusal);
+    }
+    // The documented not-found code is "-" and unreliable; the description identifies it.
+    let lowered = description.to_ascii_lowercase();
+    if lowered.contains("not exist") || lowered.contains("not found") {
+        return PortalAnswer::NotFound;
+    }
+    PortalAnswer::Refused(Refusal::ServerFault)
 }
 
 fn read_store_product(value: &Value) -> Option<StoreProduct> {
@@ -304,7 +309,7 @@ mod tests {
                 Refusal::Plan,
             ),
             (
-                r#"{"error":"ERROR_METHOD_NOT_FOUND","error_description":"x"}"#,
+                r#"{"error":"ERROR_METHOD_NOT_FOUND","error_description":"Method not found!"}"#,
                 Refusal::MethodNotFound,
             ),
             (

@@ -111,6 +111,7 @@ async fn call(
             None
         } else {
             *inner.stats.calls.entry(method.clone()).or_default() += 1;
+            inner.stats.last_body = Some(String::from_utf8_lossy(&body).into_owned());
             if let Some(id) = get_id {
                 *inner.stats.get_calls_by_id.entry(id).or_default() += 1;
             }

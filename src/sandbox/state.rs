@@ -48,6 +48,8 @@ pub struct Stats {
     pub query_limit_exceeded: u64,
     pub operation_time_limit: u64,
     pub rejected_credentials: u64,
+    /// The body of the last method call, to check what a gateway forwards.
+    pub last_body: Option<String>,
 }
 
 pub struct Inner {

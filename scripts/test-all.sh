@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Every test, from a fresh machine: installs what the tests need, starts every server they use
+# (the tests start the sandbox portal and the gateways themselves), and stops on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+
+step "toolchain"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+cargo --version
+
+step "format and lints"
+cargo fmt --all -- --check
+timeout 900 cargo clippy --locked --all-targets -- -D warnings
+
+step "core: platform-free, builds for wasm32"
+timeout 900 bash scripts/check-core.sh
+
+step "unit, property and contract tests against the local server"
+timeout 1200 cargo test --locked
+
+step "all tests passed"

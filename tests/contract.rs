@@ -1,0 +1,575 @@
+//! The black-box contract: HTTP against a running gateway in front of the sandbox portal.
+//! Runs unchanged against the local server (default), the Lambda and the Worker
+//! (`CONTRACT_BASE_URL`, `CONTRACT_WEBHOOK_CODE`, `CONTRACT_LOG_FILE`). The gateway must run
+//! with `tests/contract.env`.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+use support::{client, contract_target};
+
+const RECORD_13: &str = r#"{"id":13,"productId":6973,"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true}"#;
+const BITRIX_13: &str = r#"{"result":{"storeProduct":{"id":13,"productId":6973,"storeId":11,"amount":14,"quantityReserved":null}}}"#;
+const JSON: &str = "application/json; charset=utf-8";
+
+struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    fn error_code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Every error is JSON, uncacheable (404 may be briefly cached), with our message.
+    fn assert_v1_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.error_code(), code, "{}", self.body);
+        assert_eq!(self.header("content-type"), Some(JSON));
+        assert!(self.json()["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+        if status != 404 {
+            assert_eq!(self.header("cache-control"), Some("no-store"));
+        }
+    }
+}
+
+async fn send(method: Method, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
+    let target = contract_target();
+    let mut request = client().request(method, format!("{}{path}", target.base));
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    if let Some(body) = body {
+        request = request.body(body.to_vec());
+    }
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.text().await.expect("body");
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn get(path: &str) -> Reply {
+    send(Method::GET, path, &[], None).await
+}
+
+async fn post_json(path: &str, body: &str) -> Reply {
+    send(
+        Method::POST,
+        path,
+        &[("content-type", "application/json")],
+        Some(body.as_bytes()),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn record_by_path_is_exactly_the_trimmed_json() {
+    let reply = get("/v1/store-products/13").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, RECORD_13);
+    assert_eq!(reply.header("content-type"), Some(JSON));
+    assert_eq!(reply.header("cache-control"), Some("public, max-age=30"));
+    assert!(reply
+        .header("x-request-id")
+        .is_some_and(|id| !id.is_empty()));
+}
+
+#[tokio::test]
+async fn record_by_query_is_the_same() {
+    let reply = get("/v1/store-products?id=13").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, RECORD_13);
+    let reply = get("/v1/store-products?utm=x&id=13").await;
+    assert_eq!(reply.body, RECORD_13);
+}
+
+#[tokio::test]
+async fn derived_figures() {
+    // 2.5 in stock, 0.5 reserved.
+    let r = get("/v1/store-products/14").await;
+    assert_eq!(
+        r.body,
+        r#"{"id":14,"productId":7001,"storeId":1,"amount":2.5,"reserved":0.5,"available":2,"inStock":true}"#
+    );
+    // More reserved than in stock: never negative.
+    let r = get("/v1/store-products/15").await;
+    assert_eq!(
+        r.body,
+        r#"{"id":15,"productId":7002,"storeId":1,"amount":3,"reserved":5,"available":0,"inStock":false}"#
+    );
+    // The portal sent every number as a string.
+    let r = get("/v1/store-products/16").await;
+    assert_eq!(
+        r.body,
+        r#"{"id":16,"productId":7003,"storeId":11,"amount":12,"reserved":2,"available":10,"inStock":true}"#
+    );
+    // Nothing at all.
+    let r = get("/v1/store-products/18").await;
+    assert_eq!(r.json()["inStock"], false);
+}
+
+#[tokio::test]
+async fn missing_and_hidden_records_are_indistinguishable() {
+    let missing_odd = get("/v1/store-products/99999").await;
+    let missing_even = get("/v1/store-products/99998").await;
+    // Record 17 exists, in warehouse 2, which the policy hides.
+    let hidden = get("/v1/store-products/17").await;
+    for reply in [&missing_odd, &missing_even, &hidden] {
+        reply.assert_v1_error(404, "not_found");
+        assert_eq!(reply.body, missing_odd.body);
+        assert_eq!(
+            reply.header("cache-control"),
+            missing_odd.header("cache-control")
+        );
+    }
+}
+
+#[tokio::test]
+async fn invalid_ids_are_rejected_before_the_portal() {
+    let paths = [
+        "/v1/store-products/0",
+        "/v1/store-products/-1",
+        "/v1/store-products/+1",
+        "/v1/store-products/013",
+        "/v1/store-products/1.5",
+        "/v1/store-products/1e3",
+        "/v1/store-products/0x1F",
+        "/v1/store-products/%2013",
+        "/v1/store-products/13%20",
+        "/v1/store-products/1%2C000",
+        "/v1/store-products/1_000",
+        "/v1/store-products/13%00",
+        "/v1/store-products/2147483648",
+        "/v1/store-products/99999999999999999999999999",
+        "/v1/store-products/abc",
+        "/v1/store-products/",
+        "/v1/store-products",
+        "/v1/store-products?id=",
+        "/v1/store-products?id=13&id=13",
+        "/v1/store-products?id=-5",
+        "/v1/store-products?id=%2B5",
+        "/v1/store-products?id=5%00",
+        "/v1/store-products?id=%EF%BC%91",
+    ];
+    for path in paths {
+        get(path).await.assert_v1_error(400, "invalid_id");
+    }
+}
+
+#[tokio::test]
+async fn bitrix_compatible_route_answers_the_trimmed_envelope() {
+    for path in [
+        "/catalog.storeproduct.get",
+        "/catalog.storeproduct.get.json",
+    ] {
+        let r = post_json(path, r#"{"id":13}"#).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, BITRIX_13);
+        assert_eq!(r.header("content-type"), Some(JSON));
+    }
+    // Other fields are ignored; quoted ids are read.
+    let r = post_json(
+        "/catalog.storeproduct.get",
+        r#"{"id":"13","auth":"token","select":["*"]}"#,
+    )
+    .await;
+    assert_eq!(r.body, BITRIX_13);
+    let form = send(
+        Method::POST,
+        "/catalog.storeproduct.get",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(b"id=13&auth=zzz"),
+    )
+    .await;
+    assert_eq!(form.body, BITRIX_13);
+    assert_eq!(get("/catalog.storeproduct.get?id=13").await.body, BITRIX_13);
+}
+
+#[tokio::test]
+async fn bitrix_compatible_route_errors_use_the_bitrix_envelope() {
+    let missing = post_json("/catalog.storeproduct.get", r#"{}"#).await;
+    assert_eq!(missing.status, 400);
+    assert_eq!(missing.json()["error"], 100);
+    assert!(missing.json()["error_description"].is_string());
+
+    let not_found = post_json("/catalog.storeproduct.get", r#"{"id":99999}"#).await;
+    assert_eq!(not_found.status, 400);
+    assert_eq!(not_found.json()["error"], "NOT_FOUND");
+
+    for body in [
+        r#"{"id":0}"#,
+        r#"{"id":1.5}"#,
+        r#"{"id":"x"}"#,
+        r#"{"id":1,"id":2}"#,
+    ] {
+        let r = post_json("/catalog.storeproduct.get", body).await;
+        assert_eq!(r.status, 400, "{body}");
+        assert_eq!(r.json()["error"], "INVALID_ID", "{body}");
+    }
+    for body in [r#"[13]"#, r#"{"id":13"#, "not json"] {
+        let r = post_json("/catalog.storeproduct.get", body).await;
+        assert_eq!(
+            (r.status, r.json()["error"].as_str()),
+            (400, Some("INVALID_BODY")),
+            "{body}"
+        );
+    }
+
+    let text = send(
+        Method::POST,
+        "/catalog.storeproduct.get",
+        &[("content-type", "text/plain")],
+        Some(b"id=13"),
+    )
+    .await;
+    assert_eq!(
+        (text.status, text.json()["error"].as_str()),
+        (415, Some("UNSUPPORTED_MEDIA_TYPE"))
+    );
+
+    let big = format!(r#"{{"id":13,"pad":"{}"}}"#, "x".repeat(64 * 1024));
+    let r = post_json("/catalog.storeproduct.get", &big).await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (413, Some("PAYLOAD_TOO_LARGE"))
+    );
+
+    let put = send(Method::PUT, "/catalog.storeproduct.get", &[], None).await;
+    assert_eq!(
+        (put.status, put.json()["error"].as_str()),
+        (405, Some("METHOD_NOT_ALLOWED"))
+    );
+    assert!(put.header("allow").is_some_and(|a| a.contains("POST")));
+}
+
+#[tokio::test]
+async fn methods_routes_and_health() {
+    for method in [Method::POST, Method::PUT, Method::DELETE, Method::PATCH] {
+        let r = send(method.clone(), "/v1/store-products/13", &[], None).await;
+        r.assert_v1_error(405, "method_not_allowed");
+        assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"));
+    }
+    get("/nope").await.assert_v1_error(404, "not_found");
+    get("/v1/store-products/13/extra")
+        .await
+        .assert_v1_error(404, "not_found");
+    get("/rest/1/x/catalog.storeproduct.get")
+        .await
+        .assert_v1_error(404, "not_found");
+
+    let health = get("/healthz").await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json()["status"], "ok");
+
+    let head = send(Method::HEAD, "/v1/store-products/13", &[], None).await;
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+}
+
+#[tokio::test]
+async fn cors_for_listed_origins_only() {
+    let listed = send(
+        Method::GET,
+        "/v1/store-products/13",
+        &[("origin", "https://shop.example")],
+        None,
+    )
+    .await;
+    assert_eq!(
+        listed.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+    assert!(listed.header("vary").is_some_and(|v| v.contains("Origin")));
+
+    let other = send(
+        Method::GET,
+        "/v1/store-products/13",
+        &[("origin", "https://evil.example")],
+        None,
+    )
+    .await;
+    assert_eq!(other.status, 200);
+    assert_eq!(other.header("access-control-allow-origin"), None);
+
+    let preflight = send(
+        Method::OPTIONS,
+        "/v1/store-products/13",
+        &[
+            ("origin", "https://shop.example"),
+            ("access-control-request-method", "GET"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(preflight.status, 204);
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+    assert!(preflight
+        .header("access-control-allow-methods")
+        .is_some_and(|m| m.contains("GET")));
+    assert!(preflight
+        .header("access-control-allow-headers")
+        .is_some_and(|h| h.contains("Content-Type")));
+
+    let bitrix_preflight = send(
+        Method::OPTIONS,
+        "/catalog.storeproduct.get",
+        &[
+            ("origin", "https://shop.example"),
+            ("access-control-request-method", "POST"),
+        ],
+        None,
+    )
+    .await;
+    assert!(bitrix_preflight
+        .header("access-control-allow-methods")
+        .is_some_and(|m| m.contains("POST")));
+
+    let unlisted = send(
+        Method::OPTIONS,
+        "/v1/store-products/13",
+        &[
+            ("origin", "https://evil.example"),
+            ("access-control-request-method", "GET"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(unlisted.status, 204);
+    assert_eq!(unlisted.header("access-control-allow-origin"), None);
+    assert_eq!(unlisted.header("access-control-allow-methods"), None);
+
+    // Errors carry CORS headers too, so a widget can read them.
+    let error = send(
+        Method::GET,
+        "/v1/store-products/0",
+        &[("origin", "https://shop.example")],
+        None,
+    )
+    .await;
+    assert_eq!(
+        error.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+}
+
+/// (sandbox fault id, status, code, with Retry-After)
+const FAULTS: [(u32, u16, &str, bool); 23] = [
+    (990_001, 504, "upstream_timeout", false), // slow
+    (990_002, 504, "upstream_timeout", false), // trickle
+    (990_003, 502, "upstream_error", false),   // HTML error page
+    (990_004, 502, "upstream_error", false),   // broken JSON
+    (990_005, 502, "upstream_error", false),   // truncated body
+    (990_006, 502, "upstream_error", false),   // connection reset
+    (990_007, 502, "upstream_error", false),   // redirect
+    (990_008, 503, "upstream_busy", true),     // QUERY_LIMIT_EXCEEDED
+    (990_009, 502, "upstream_error", false),   // 2 MiB answer
+    (990_010, 503, "upstream_busy", true),     // OPERATION_TIME_LIMIT
+    (990_011, 503, "upstream_busy", true),     // OVERLOAD_LIMIT
+    (990_012, 502, "upstream_error", false),   // INVALID_CREDENTIALS
+    (990_013, 502, "upstream_error", false),   // NO_AUTH_FOUND
+    (990_014, 502, "upstream_error", false),   // expired_token
+    (990_015, 502, "upstream_error", false),   // Access Denied
+    (990_016, 502, "upstream_error", false),   // insufficient_scope
+    (990_017, 502, "upstream_error", false),   // ACCESS_DENIED (plan)
+    (990_018, 502, "upstream_error", false),   // ERROR_METHOD_NOT_FOUND
+    (990_019, 502, "upstream_error", false),   // INTERNAL_SERVER_ERROR
+    (990_020, 502, "upstream_error", false),   // PORTAL_DELETED
+    (990_021, 502, "upstream_error", false),   // error 0
+    (990_022, 502, "upstream_error", false),   // amount not a number
+    (990_023, 502, "upstream_error", false),   // another record's id
+];
+
+/// Texts the sandbox puts in its answers; none may reach a caller.
+const UPSTREAM_TEXTS: [&str; 10] = [
+    "Invalid request credentials",
+    "Access Denied",
+    "Method not found",
+    "Too many requests",
+    "operation time limit",
+    "<html",
+    "PHPSESSID",
+    "moved-portal",
+    "plenty",
+    "Wrong authorization",
+];
+
+#[tokio::test]
+async fn every_fault_class_maps_to_a_stable_error() {
+    let mut tasks = Vec::new();
+    for (id, status, code, retry_after) in FAULTS {
+        tasks.push(tokio::spawn(async move {
+            let started = Instant::now();
+            let reply = get(&format!("/v1/store-products/{id}")).await;
+            let took = started.elapsed();
+            reply.assert_v1_error(status, code);
+            assert_eq!(
+                reply.header("retry-after").is_some(),
+                retry_after,
+                "{id}: {:?}",
+                reply.headers
+            );
+            if let Some(secs) = reply.header("retry-after") {
+                assert!(
+                    secs.parse::<u64>().is_ok_and(|s| s >= 1),
+                    "{id}: Retry-After {secs}"
+                );
+            }
+            assert!(reply.header("set-cookie").is_none(), "{id}");
+            for text in UPSTREAM_TEXTS {
+                assert!(
+                    !reply.body.to_lowercase().contains(&text.to_lowercase()),
+                    "{id} leaked {text}"
+                );
+            }
+            // The deadline is 1 s: even a portal that never finishes answers within it, plus slack.
+            assert!(took < Duration::from_secs(5), "{id} took {took:?}");
+        }));
+    }
+    for task in tasks {
+        task.await.expect("fault case");
+    }
+}
+
+#[tokio::test]
+async fn bitrix_route_busy_uses_the_portal_code_so_sdks_back_off() {
+    let r = post_json("/catalog.storeproduct.get", r#"{"id":990008}"#).await;
+    assert_eq!(r.status, 503);
+    assert_eq!(r.json()["error"], "QUERY_LIMIT_EXCEEDED");
+    assert!(r.header("retry-after").is_some());
+    let r = post_json("/catalog.storeproduct.get", r#"{"id":990012}"#).await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (502, Some("UPSTREAM_ERROR"))
+    );
+}
+
+/// Polls the captured log for up to 3 s (log lines may lag the response).
+async fn log_contains(predicate: impl Fn(&str) -> bool) -> bool {
+    let Some(path) = &contract_target().log else {
+        return true;
+    };
+    for _ in 0..30 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.lines().any(&predicate) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn configuration_problems_are_logged_at_error_level_and_requests_are_logged_once() {
+    let reply = get("/v1/store-products/990012").await;
+    assert_eq!(reply.status, 502);
+    assert!(
+        log_contains(|l| l.contains("ERROR") && l.contains("webhook rejected")).await,
+        "no error-level line naming the credentials problem"
+    );
+    let request_id = get("/v1/store-products/13")
+        .await
+        .header("x-request-id")
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        log_contains(|l| l.contains(&request_id)
+            && l.contains("v1.store_product")
+            && l.contains("200"))
+        .await,
+        "no access log line for request {request_id}"
+    );
+}
+
+#[tokio::test]
+async fn the_webhook_never_leaks() {
+    let code = &contract_target().webhook_code;
+    assert!(code.len() >= 8, "the leak check needs a distinctive code");
+    let mut replies = Vec::new();
+    for path in [
+        "/v1/store-products/13",
+        "/v1/store-products/99999",
+        "/v1/store-products/0",
+        "/nope",
+        "/healthz",
+    ] {
+        replies.push(get(path).await);
+    }
+    for (id, ..) in FAULTS
+        .iter()
+        .filter(|(id, ..)| *id != 990_001 && *id != 990_002)
+    {
+        replies.push(get(&format!("/v1/store-products/{id}")).await);
+        replies.push(post_json("/catalog.storeproduct.get", &format!(r#"{{"id":{id}}}"#)).await);
+    }
+    for reply in &replies {
+        assert!(
+            !reply.body.contains(code.as_str()),
+            "body leaked the webhook: {}",
+            reply.body
+        );
+        assert!(
+            !reply.body.contains("/rest/"),
+            "body shows a portal path: {}",
+            reply.body
+        );
+        for (name, value) in &reply.headers {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            assert!(
+                !value.contains(code.as_str()),
+                "header {name} leaked the webhook"
+            );
+            assert!(
+                !value.contains("/rest/"),
+                "header {name} shows a portal path"
+            );
+        }
+    }
+    if let Some(path) = &contract_target().log {
+        // Give the last lines time to land, then read everything the gateway printed.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let log = std::fs::read_to_string(path).expect("gateway log");
+        assert!(
+            !log.is_empty(),
+            "the gateway log is empty: nothing was checked"
+        );
+        for line in log.lines() {
+            assert!(
+                !line.contains(code.as_str()),
+                "log line leaked the webhook: {line}"
+            );
+            assert!(
+                !line.contains("/rest/"),
+                "log line shows a portal path: {line}"
+            );
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Test harness: real processes on loopback ports, owned by the test binary.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_b24-stock-gateway");
+
+/// A child process that exits when dropped, or when this test binary exits (its stdin closes).
+pub struct Process {
+    child: Child,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+/// A fresh temp file path for a process's output.
+pub fn log_path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join("b24-stock-gateway-tests");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(format!("{name}-{}-{}.log", std::process::id(), free_port()))
+}
+
+fn spawn(args: &[&str], envs: &[(String, String)], log: &PathBuf) -> Process {
+    let out = std::fs::File::create(log).expect("log file");
+    let err = out.try_clone().expect("log file");
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .arg("--exit-with-stdin")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::piped())
+        .stdout(out)
+        .stderr(err);
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    Process {
+        child: command.spawn().expect("spawn b24-stock-gateway"),
+    }
+}
+
+pub struct Sandbox {
+    pub process: Process,
+    pub base: String,
+    pub code: String,
+    pub log: PathBuf,
+}
+
+impl Sandbox {
+    pub fn webhook(&self) -> String {
+        format!("{}/rest/1/{}/", self.base, self.code)
+    }
+}
+
+/// Starts `b24-stock-gateway sandbox` with a random webhook code.
+pub fn spawn_sandbox(drain_per_sec: f64, burst: f64) -> Sandbox {
+    let port = free_port();
+    let code = format!("sbx{:x}{:x}", std::process::id(), port as u64 * 7919);
+    let log = log_path("sandbox");
+    let listen = format!("127.0.0.1:{port}");
+    let process = spawn(
+        &[
+            "sandbox",
+            "--listen",
+            &listen,
+            "--drain-per-sec",
+            &drain_per_sec.to_string(),
+            "--burst",
+            &burst.to_string(),
+        ],
+        &[("SANDBOX_WEBHOOK_CODE".into(), code.clone())],
+        &log,
+    );
+    let base = format!("http://{listen}");
+    wait_healthy(&format!("{base}/_sandbox/health"));
+    Sandbox {
+        process,
+        base,
+        code,
+        log,
+    }
+}
+
+pub struct Gateway {
+    pub process: Process,
+    pub base: String,
+    pub log: PathBuf,
+}
+
+/// Starts `b24-stock-gateway serve` with JSON logs and the given environment.
+pub fn spawn_gateway(webhook: &str, envs: &[(&str, &str)]) -> Gateway {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let log = log_path("gateway");
+    let mut all: Vec<(String, String)> = vec![
+        ("B24_WEBHOOK_URL".into(), webhook.into()),
+        ("STOCK_LOG_FORMAT".into(), "json".into()),
+    ];
+    all.extend(envs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let process = spawn(&["serve", "--listen", &listen], &all, &log);
+    let base = format!("http://{listen}");
+    wait_healthy(&format!("{base}/healthz"));
+    Gateway { process, base, log }
+}
+
+/// Polls a health URL for up to 20 s with a raw HTTP/1.0 request (no client dependencies).
+pub fn wait_healthy(url: &str) {
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (host, path) = rest.split_once('/').expect("path");
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        if let Ok(mut stream) = std::net::TcpStream::connect(host) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = write!(stream, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
+            let mut answer = String::new();
+            let _ = std::io::Read::read_to_string(&mut stream, &mut answer);
+            if answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200") {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{url} did not become healthy within 20 s");
+}
+
+/// The gateway configuration the contract suite expects (`tests/contract.env`).
+pub fn contract_env() -> Vec<(&'static str, &'static str)> {
+    include_str!("../contract.env")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .collect()
+}
+
+/// Where the contract suite sends its requests.
+pub struct Target {
+    pub base: String,
+    /// The webhook code the gateway holds: it must never be seen by a caller or in a log.
+    pub webhook_code: String,
+    /// The gateway's captured output, when the runner has it.
+    pub log: Option<PathBuf>,
+    _owned: Vec<Process>,
+}
+
+/// From `CONTRACT_BASE_URL` (+ `CONTRACT_WEBHOOK_CODE`, `CONTRACT_LOG_FILE`) when a runner
+/// started the gateway (Lambda, Worker); else a local server in front of a sandbox, started here.
+pub fn contract_target() -> &'static Target {
+    static TARGET: OnceLock<Target> = OnceLock::new();
+    TARGET.get_or_init(|| {
+        if let Ok(base) = std::env::var("CONTRACT_BASE_URL") {
+            return Target {
+                base: base.trim_end_matches('/').to_string(),
+                webhook_code: std::env::var("CONTRACT_WEBHOOK_CODE")
+                    .expect("CONTRACT_WEBHOOK_CODE must name the code the gateway uses"),
+                log: std::env::var("CONTRACT_LOG_FILE").ok().map(PathBuf::from),
+                _owned: Vec::new(),
+            };
+        }
+        // A generous bucket: the suite's requests are not what this sandbox measures.
+        let sandbox = spawn_sandbox(1000.0, 100_000.0);
+        let gateway = spawn_gateway(&sandbox.webhook(), &contract_env());
+        Target {
+            base: gateway.base.clone(),
+            webhook_code: sandbox.code.clone(),
+            log: Some(gateway.log.clone()),
+            _owned: vec![sandbox.process, gateway.process],
+        }
+    })
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
