@@ -13,13 +13,26 @@ async fn level_exposure_hides_amounts_on_both_routes() {
     let sandbox = spawn_sandbox(1000.0, 10_000.0);
     let gateway = spawn_gateway(
         &sandbox.webhook(),
-        &[("STOCK_EXPOSE", "level"), ("STOCK_LOW_STOCK_THRESHOLD", "5"), ("STOCK_ALLOWED_ORIGINS", "*")],
+        &[
+            ("STOCK_EXPOSE", "level"),
+            ("STOCK_LOW_STOCK_THRESHOLD", "5"),
+            ("STOCK_ALLOWED_ORIGINS", "*"),
+        ],
     );
     let http = client();
     let cases = [
-        (13, r#"{"id":13,"productId":6973,"storeId":11,"availability":"in_stock","inStock":true}"#),
-        (19, r#"{"id":19,"productId":7006,"storeId":11,"availability":"low_stock","inStock":true}"#),
-        (15, r#"{"id":15,"productId":7002,"storeId":1,"availability":"out_of_stock","inStock":false}"#),
+        (
+            13,
+            r#"{"id":13,"productId":6973,"storeId":11,"availability":"in_stock","inStock":true}"#,
+        ),
+        (
+            19,
+            r#"{"id":19,"productId":7006,"storeId":11,"availability":"low_stock","inStock":true}"#,
+        ),
+        (
+            15,
+            r#"{"id":15,"productId":7002,"storeId":1,"availability":"out_of_stock","inStock":false}"#,
+        ),
     ];
     for (id, want) in cases {
         let response = http
@@ -69,7 +82,10 @@ async fn only_the_validated_id_reaches_the_portal() {
         .await
         .unwrap();
     assert_eq!(stats["lastBody"], r#"{"id":13}"#);
-    assert_eq!(stats["calls"], serde_json::json!({"catalog.storeproduct.get": 1}));
+    assert_eq!(
+        stats["calls"],
+        serde_json::json!({"catalog.storeproduct.get": 1})
+    );
 }
 
 fn start_and_wait(envs: &[(&str, &str)]) -> (Option<i32>, String) {
@@ -94,12 +110,18 @@ fn bad_configuration_stops_start_up_naming_the_variable_not_the_secret() {
     assert_eq!(code, Some(2));
     assert!(text.contains("B24_WEBHOOK_URL: is required"), "{text}");
 
-    let (code, text) = start_and_wait(&[("B24_WEBHOOK_URL", "http://portal.example/rest/1/topsecretcode77/")]);
+    let (code, text) = start_and_wait(&[(
+        "B24_WEBHOOK_URL",
+        "http://portal.example/rest/1/topsecretcode77/",
+    )]);
     assert_eq!(code, Some(2));
     assert!(text.contains("B24_WEBHOOK_URL"), "{text}");
     assert!(!text.contains("topsecretcode77"), "{text}");
 
-    let hook = ("B24_WEBHOOK_URL", "https://portal.example/rest/1/topsecretcode77/");
+    let hook = (
+        "B24_WEBHOOK_URL",
+        "https://portal.example/rest/1/topsecretcode77/",
+    );
     for (var, value) in [
         ("STOCK_EXPOSE", "everything"),
         ("STOCK_CACHE_TTL_SECS", "-3"),
@@ -118,7 +140,13 @@ fn bad_configuration_stops_start_up_naming_the_variable_not_the_secret() {
 #[tokio::test]
 async fn demo_mode_prints_a_curl_line_that_works() {
     let mut child = Command::new(BIN)
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--exit-with-stdin"])
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--exit-with-stdin",
+        ])
         .env_clear()
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -134,7 +162,9 @@ async fn demo_mode_prints_a_curl_line_that_works() {
     });
     let mut seen = Vec::new();
     let url = loop {
-        let line = lines_rx.recv_timeout(Duration::from_secs(20)).expect("demo printed no curl line");
+        let line = lines_rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("demo printed no curl line");
         seen.push(line.clone());
         if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
             if line.starts_with("try: curl") {
@@ -142,8 +172,18 @@ async fn demo_mode_prints_a_curl_line_that_works() {
             }
         }
     };
-    assert!(seen.iter().any(|l| l.contains("sandbox")), "demo mode must say it uses the sandbox: {seen:?}");
-    let body = client().get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(
+        seen.iter().any(|l| l.contains("sandbox")),
+        "demo mode must say it uses the sandbox: {seen:?}"
+    );
+    let body = client()
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(body.starts_with(r#"{"id":13,"#), "{body}");
     let _ = child.kill();
     let _ = child.wait();
