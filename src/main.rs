@@ -4,12 +4,14 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use axum::http::HeaderName;
 use b24_stock_gateway::core::config::{webhook_from, Settings, WEBHOOK_VAR};
 use b24_stock_gateway::core::gateway::Gateway;
 use b24_stock_gateway::native::clock::SystemClock;
 use b24_stock_gateway::native::logging::{self, LogFormat};
 use b24_stock_gateway::native::portal_http::StaticWebhookPortal;
 use b24_stock_gateway::sandbox::{self, SandboxConfig};
+use b24_stock_gateway::server::Served;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -147,7 +149,19 @@ async fn serve(listen: SocketAddr, demo: bool) -> ExitCode {
     if demo {
         println!("try: curl -s http://{address}/v1/store-products/13");
     }
-    match b24_stock_gateway::server::serve(listener, Arc::new(gateway)).await {
+    let trusted_proxy_header = match std::env::var("STOCK_TRUSTED_PROXY_HEADER") {
+        Err(_) => None,
+        Ok(name) if name.trim().is_empty() => None,
+        Ok(name) => match HeaderName::try_from(name.trim()) {
+            Ok(header) => Some(header),
+            Err(_) => return fail("STOCK_TRUSTED_PROXY_HEADER: must be a header name"),
+        },
+    };
+    let served = Served {
+        gateway: Arc::new(gateway),
+        trusted_proxy_header,
+    };
+    match b24_stock_gateway::server::serve(listener, served).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&format!("server stopped: {error}")),
     }

@@ -51,7 +51,20 @@ impl Reply {
     }
 }
 
+/// Most tests share the gateway; the one that pauses it (operating-time block) runs alone.
+static GATEWAY_STATE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 async fn send(method: Method, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
+    let _shared = GATEWAY_STATE.read().await;
+    send_unlocked(method, path, headers, body).await
+}
+
+async fn send_unlocked(
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Reply {
     let target = contract_target();
     let mut request = client().request(method, format!("{}{path}", target.base));
     for (k, v) in headers {
@@ -381,8 +394,9 @@ async fn cors_for_listed_origins_only() {
     );
 }
 
-/// (sandbox fault id, status, code, with Retry-After)
-const FAULTS: [(u32, u16, &str, bool); 23] = [
+/// (sandbox fault id, status, code, with Retry-After). 990010 (`OPERATION_TIME_LIMIT`) pauses the
+/// whole gateway, so it has a test of its own.
+const FAULTS: [(u32, u16, &str, bool); 22] = [
     (990_001, 504, "upstream_timeout", false), // slow
     (990_002, 504, "upstream_timeout", false), // trickle
     (990_003, 502, "upstream_error", false),   // HTML error page
@@ -392,7 +406,6 @@ const FAULTS: [(u32, u16, &str, bool); 23] = [
     (990_007, 502, "upstream_error", false),   // redirect
     (990_008, 503, "upstream_busy", true),     // QUERY_LIMIT_EXCEEDED
     (990_009, 502, "upstream_error", false),   // 2 MiB answer
-    (990_010, 503, "upstream_busy", true),     // OPERATION_TIME_LIMIT
     (990_011, 503, "upstream_busy", true),     // OVERLOAD_LIMIT
     (990_012, 502, "upstream_error", false),   // INVALID_CREDENTIALS
     (990_013, 502, "upstream_error", false),   // NO_AUTH_FOUND
@@ -457,6 +470,29 @@ async fn every_fault_class_maps_to_a_stable_error() {
     for task in tasks {
         task.await.expect("fault case");
     }
+}
+
+#[tokio::test]
+async fn operating_time_block_pauses_portal_calls_until_the_reset() {
+    let _alone = GATEWAY_STATE.write().await;
+    let get = |path: String| async move { send_unlocked(Method::GET, &path, &[], None).await };
+    let blocked = get("/v1/store-products/990010".into()).await;
+    blocked.assert_v1_error(503, "upstream_busy");
+    let retry_after: u64 = blocked
+        .header("retry-after")
+        .and_then(|s| s.parse().ok())
+        .expect("Retry-After");
+    assert!(
+        (1..=3).contains(&retry_after),
+        "the sandbox resets in 2 s; got {retry_after}"
+    );
+    // Any uncached id now waits for the reset instead of calling the blocked method.
+    let paused = get("/v1/store-products/21".into()).await;
+    paused.assert_v1_error(503, "upstream_busy");
+    assert!(paused.header("retry-after").is_some());
+    tokio::time::sleep(Duration::from_secs(retry_after) + Duration::from_millis(200)).await;
+    let resumed = get("/v1/store-products/21".into()).await;
+    assert_eq!(resumed.status, 200, "{}", resumed.body);
 }
 
 #[tokio::test]

@@ -78,6 +78,14 @@ impl ApiError {
         }
     }
 
+    /// The portal failed or was unavailable: a stale answer may stand in.
+    pub fn is_upstream_failure(self) -> bool {
+        matches!(
+            self,
+            ApiError::UpstreamBusy { .. } | ApiError::UpstreamError | ApiError::UpstreamTimeout
+        )
+    }
+
     pub fn retry_after_secs(self) -> Option<u64> {
         match self {
             ApiError::UpstreamBusy { retry_after_secs }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::budget::BudgetLimits;
 use super::policy::{Exposure, Policy};
 use super::secret::WebhookUrl;
 
@@ -14,7 +15,16 @@ pub struct Settings {
     pub allowed_origins: AllowedOrigins,
     pub policy: Policy,
     pub cache_ttl: Duration,
+    pub negative_ttl: Duration,
+    pub stale_if_error: Duration,
+    pub cache_max_entries: usize,
     pub upstream_timeout: Duration,
+    /// This instance's share of the portal's request budget.
+    pub budget: BudgetLimits,
+    /// The portal's operating-time cap per method over ten minutes.
+    pub operating_limit_secs: f64,
+    /// Requests per minute per client address; 0 = no limit.
+    pub rate_limit_per_min: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +56,13 @@ impl Default for Settings {
             allowed_origins: AllowedOrigins::List(Vec::new()),
             policy: Policy::default(),
             cache_ttl: Duration::from_secs(30),
+            negative_ttl: Duration::from_secs(10),
+            stale_if_error: Duration::from_secs(300),
+            cache_max_entries: 10_000,
             upstream_timeout: Duration::from_millis(3000),
+            budget: share_of(STANDARD_PLAN, DEFAULT_SHARE),
+            operating_limit_secs: 480.0,
+            rate_limit_per_min: 0,
         }
     }
 }
@@ -84,6 +100,29 @@ impl Settings {
             None => defaults.cache_ttl,
             Some(v) => Duration::from_secs(parse_range("STOCK_CACHE_TTL_SECS", &v, 0, 86_400)?),
         };
+        let secs = |name: &'static str, default: Duration, max: u64| match get(name) {
+            None => Ok(default),
+            Some(v) => parse_range(name, &v, 0, max).map(Duration::from_secs),
+        };
+        let negative_ttl = secs("STOCK_NEGATIVE_TTL_SECS", defaults.negative_ttl, 86_400)?;
+        let stale_if_error = secs(
+            "STOCK_STALE_IF_ERROR_SECS",
+            defaults.stale_if_error,
+            604_800,
+        )?;
+        let cache_max_entries = match get("STOCK_CACHE_MAX_ENTRIES") {
+            None => defaults.cache_max_entries,
+            Some(v) => parse_range("STOCK_CACHE_MAX_ENTRIES", &v, 0, 10_000_000)? as usize,
+        };
+        let operating_limit_secs = match get("STOCK_PORTAL_OPERATING_LIMIT_SECS") {
+            None => defaults.operating_limit_secs,
+            Some(v) => parse_range("STOCK_PORTAL_OPERATING_LIMIT_SECS", &v, 1, 86_400)? as f64,
+        };
+        let rate_limit_per_min = match get("STOCK_RATE_LIMIT_PER_MIN") {
+            None => defaults.rate_limit_per_min,
+            Some(v) => parse_range("STOCK_RATE_LIMIT_PER_MIN", &v, 0, 1_000_000)? as u32,
+        };
+        let budget = read_budget(&get)?;
         let upstream_timeout = match get("STOCK_UPSTREAM_TIMEOUT_MS") {
             None => defaults.upstream_timeout,
             Some(v) => {
@@ -98,9 +137,71 @@ impl Settings {
                 low_stock_threshold,
             },
             cache_ttl,
+            negative_ttl,
+            stale_if_error,
+            cache_max_entries,
             upstream_timeout,
+            budget,
+            operating_limit_secs,
+            rate_limit_per_min,
         })
     }
+}
+
+/// Bitrix24's documented bucket: standard plans drain 2/s with a threshold of 50.
+const STANDARD_PLAN: BudgetLimits = BudgetLimits {
+    drain_per_sec: 2.0,
+    burst: 50.0,
+};
+/// Enterprise plans: 5/s, 250.
+const ENTERPRISE_PLAN: BudgetLimits = BudgetLimits {
+    drain_per_sec: 5.0,
+    burst: 250.0,
+};
+/// Leave a fifth of the portal's budget to other integrations and to timing differences.
+const DEFAULT_SHARE: f64 = 0.8;
+
+fn share_of(plan: BudgetLimits, share: f64) -> BudgetLimits {
+    BudgetLimits {
+        drain_per_sec: plan.drain_per_sec * share,
+        burst: (plan.burst * share).max(1.0),
+    }
+}
+
+/// `STOCK_PORTAL_PLAN`, overridden by `STOCK_PORTAL_RATE_PER_SEC` / `STOCK_PORTAL_BURST`, times
+/// `STOCK_PORTAL_BUDGET_SHARE`.
+fn read_budget(get: &impl Fn(&str) -> Option<String>) -> Result<BudgetLimits, ConfigError> {
+    let mut plan = match get("STOCK_PORTAL_PLAN").as_deref().map(str::trim) {
+        None | Some("standard") => STANDARD_PLAN,
+        Some("enterprise") => ENTERPRISE_PLAN,
+        Some(_) => {
+            return Err(ConfigError::new(
+                "STOCK_PORTAL_PLAN",
+                "must be standard or enterprise",
+            ))
+        }
+    };
+    let positive = |name: &'static str, max: f64| -> Result<Option<f64>, ConfigError> {
+        get(name)
+            .map(|v| {
+                v.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|n| n.is_finite() && *n > 0.0 && *n <= max)
+                    .ok_or_else(|| {
+                        ConfigError::new(name, format!("must be a number above 0, at most {max}"))
+                    })
+            })
+            .transpose()
+    };
+    if let Some(rate) = positive("STOCK_PORTAL_RATE_PER_SEC", 10_000.0)? {
+        plan.drain_per_sec = rate;
+    }
+    if let Some(burst) = positive("STOCK_PORTAL_BURST", 1_000_000.0)? {
+        plan.burst = burst;
+    }
+    let share = positive("STOCK_PORTAL_BUDGET_SHARE", 1.0)?.unwrap_or(DEFAULT_SHARE);
+    Ok(share_of(plan, share))
 }
 
 /// Reads `B24_WEBHOOK_URL` (or another variable holding the same secret).
@@ -229,6 +330,45 @@ mod tests {
     }
 
     #[test]
+    fn portal_budget() {
+        let standard = settings(&[]).unwrap().budget;
+        assert_eq!(
+            standard,
+            BudgetLimits {
+                drain_per_sec: 1.6,
+                burst: 40.0
+            }
+        );
+        let enterprise = settings(&[
+            ("STOCK_PORTAL_PLAN", "enterprise"),
+            ("STOCK_PORTAL_BUDGET_SHARE", "0.5"),
+        ])
+        .unwrap()
+        .budget;
+        assert_eq!(
+            enterprise,
+            BudgetLimits {
+                drain_per_sec: 2.5,
+                burst: 125.0
+            }
+        );
+        let explicit = settings(&[
+            ("STOCK_PORTAL_RATE_PER_SEC", "10"),
+            ("STOCK_PORTAL_BURST", "100"),
+            ("STOCK_PORTAL_BUDGET_SHARE", "1"),
+        ])
+        .unwrap()
+        .budget;
+        assert_eq!(
+            explicit,
+            BudgetLimits {
+                drain_per_sec: 10.0,
+                burst: 100.0
+            }
+        );
+    }
+
+    #[test]
     fn invalid_values_name_the_variable() {
         for (var, value) in [
             ("STOCK_ALLOWED_ORIGINS", "shop.example"),
@@ -236,6 +376,12 @@ mod tests {
             ("STOCK_ALLOWED_STORES", "1,x"),
             ("STOCK_EXPOSE", "some"),
             ("STOCK_LOW_STOCK_THRESHOLD", "-1"),
+            ("STOCK_NEGATIVE_TTL_SECS", "x"),
+            ("STOCK_STALE_IF_ERROR_SECS", "-1"),
+            ("STOCK_PORTAL_PLAN", "gold"),
+            ("STOCK_PORTAL_BUDGET_SHARE", "1.5"),
+            ("STOCK_PORTAL_RATE_PER_SEC", "0"),
+            ("STOCK_RATE_LIMIT_PER_MIN", "many"),
             ("STOCK_CACHE_TTL_SECS", "30s"),
             ("STOCK_UPSTREAM_TIMEOUT_MS", "0"),
         ] {

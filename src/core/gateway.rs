@@ -1,48 +1,71 @@
-//! The whole public API as one function from request to response, over the platform ports.
+//! The whole public API as one function from request to response, over the platform ports:
+//! routing, the caller limit, the cache, the portal budget and the upstream call.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE, ORIGIN};
+use http::header::{HeaderValue, CONTENT_TYPE, ORIGIN};
 use http::{Method, Request, Response, StatusCode};
 use tracing::Instrument;
 
 use super::api_error::ApiError;
+use super::budget::PortalBudget;
+use super::cache::{CacheStatus, Cached, StockCache};
+use super::caller_limit::{CallerLimiter, InProcessLimiter};
+use super::client_ip::ClientIp;
 use super::config::Settings;
 use super::cors;
 use super::id::RecordId;
+use super::operating_time::OperatingGuard;
+use super::portal_answer::Refusal;
 use super::ports::{Clock, PortalTransport};
-use super::render::{render_bitrix_error, render_record, render_v1_error, RenderedRecord};
+use super::render::{render_record, RenderedRecord};
 use super::request::{id_from_bitrix_call, id_from_query, InboundBody};
+use super::request_id::RequestIds;
+use super::response;
 use super::routes::Route;
 use super::upstream::{fetch_record, Fetched};
 
-const JSON: &str = "application/json; charset=utf-8";
-
 /// The gateway, generic over the platform's ports so each adapter gets concrete (and, on
-/// native, `Send`) futures.
-pub struct Gateway<T, C> {
+/// native, `Send`) futures. Build one per process (or isolate) and share it.
+pub struct Gateway<T, C, L = InProcessLimiter> {
     settings: Settings,
     transport: T,
     clock: C,
+    limiter: L,
+    cache: StockCache,
+    budget: PortalBudget,
+    operating: OperatingGuard,
     request_ids: RequestIds,
 }
 
-/// What a lookup produced, ready to serve.
-enum Served {
-    Record(RenderedRecord),
-    Failed(ApiError),
+/// What one request cost, for its log line and headers.
+#[derive(Default)]
+struct Trace {
+    cache: Option<CacheStatus>,
+    age: Option<Duration>,
+    upstream: Option<Duration>,
 }
 
-impl<T: PortalTransport, C: Clock> Gateway<T, C> {
+impl<T: PortalTransport, C: Clock> Gateway<T, C, InProcessLimiter> {
+    /// A gateway with the in-process caller limit (`STOCK_RATE_LIMIT_PER_MIN`).
     pub fn new(settings: Settings, transport: T, clock: C) -> Self {
-        let request_ids = RequestIds::new(clock.unix_time());
+        let limiter = InProcessLimiter::new(settings.rate_limit_per_min);
+        Self::with_limiter(settings, transport, clock, limiter)
+    }
+}
+
+impl<T: PortalTransport, C: Clock, L: CallerLimiter> Gateway<T, C, L> {
+    pub fn with_limiter(settings: Settings, transport: T, clock: C, limiter: L) -> Self {
         Self {
+            cache: StockCache::new(settings.cache_max_entries, settings.stale_if_error),
+            budget: PortalBudget::new(settings.budget),
+            operating: OperatingGuard::new(settings.operating_limit_secs),
+            request_ids: RequestIds::new(clock.unix_time()),
             settings,
             transport,
             clock,
-            request_ids,
+            limiter,
         }
     }
 
@@ -53,7 +76,7 @@ impl<T: PortalTransport, C: Clock> Gateway<T, C> {
     /// Answers one request and writes one log line about it; every line logged meanwhile
     /// carries the request id.
     pub async fn handle(&self, request: Request<InboundBody>) -> Response<Bytes> {
-        let request_id = self.request_ids.next();
+        let request_id = self.request_ids.next_id();
         let span = tracing::info_span!("request", request_id = %request_id);
         self.handle_logged(request, request_id)
             .instrument(span)
@@ -66,15 +89,18 @@ impl<T: PortalTransport, C: Clock> Gateway<T, C> {
         request_id: String,
     ) -> Response<Bytes> {
         let started = self.clock.monotonic();
-        let mut upstream = None;
+        let mut trace = Trace::default();
         let route = Route::recognise(request.uri().path());
-        let mut response = match route {
-            None => self.error_response(ApiError::RouteNotFound, false),
-            Some(route) => self.route(route, &request, &mut upstream).await,
+        let mut answer = match route {
+            None => response::error(ApiError::RouteNotFound, false, 0),
+            Some(route) => self.route(route, &request, &mut trace).await,
         };
-        let origin = request.headers().get(ORIGIN);
-        let headers = response.headers_mut();
-        cors::decorate(&self.settings.allowed_origins, origin, headers);
+        let headers = answer.headers_mut();
+        cors::decorate(
+            &self.settings.allowed_origins,
+            request.headers().get(ORIGIN),
+            headers,
+        );
         if let (Some(route), &Method::OPTIONS) = (route, request.method()) {
             cors::allow_preflight(route.allow(), headers);
         }
@@ -85,46 +111,54 @@ impl<T: PortalTransport, C: Clock> Gateway<T, C> {
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             headers.insert("x-request-id", value);
         }
+        if let Some(status) = trace.cache {
+            headers.insert("x-cache", HeaderValue::from_static(status.as_str()));
+        }
+        if let Some(age) = trace.age {
+            headers.insert("age", HeaderValue::from(age.as_secs()));
+        }
         if request.method() == Method::HEAD {
-            *response.body_mut() = Bytes::new();
+            *answer.body_mut() = Bytes::new();
         }
         let latency = self.clock.monotonic().saturating_sub(started);
         tracing::info!(
-            request_id = %request_id,
             method = %request.method(),
             route = route.map_or("unknown", Route::name),
-            status = response.status().as_u16(),
+            status = answer.status().as_u16(),
             latency_ms = millis(latency),
-            upstream_ms = upstream.map(millis),
+            upstream_ms = trace.upstream.map(millis),
+            cache = trace.cache.map(CacheStatus::as_str),
             "request"
         );
-        response
+        answer
     }
 
     async fn route(
         &self,
         route: Route<'_>,
         request: &Request<InboundBody>,
-        upstream: &mut Option<Duration>,
+        trace: &mut Trace,
     ) -> Response<Bytes> {
         let bitrix = route.speaks_bitrix();
         if request.method() == Method::OPTIONS {
-            return preflight(route);
+            return response::preflight(route);
         }
         if !route.accepts(request.method()) {
-            let mut response = self.error_response(ApiError::MethodNotAllowed, bitrix);
-            response
-                .headers_mut()
-                .insert("allow", HeaderValue::from_static(route.allow()));
-            return response;
+            return response::method_not_allowed(route);
+        }
+        if route == Route::Health {
+            return response::health();
+        }
+        if let Some(ClientIp(ip)) = request.extensions().get::<ClientIp>() {
+            if let Err(retry_after_secs) = self.limiter.check(*ip, self.clock.monotonic()).await {
+                return self.error(ApiError::RateLimited { retry_after_secs }, bitrix);
+            }
         }
         let query = request.uri().query();
         let id = match route {
-            Route::Health => return health(),
             Route::StoreProductByPath(segment) => {
                 RecordId::parse(segment).map_err(ApiError::InvalidId)
             }
-            Route::StoreProductByQuery => id_from_query(query),
             Route::BitrixGet => {
                 let content_type = request
                     .headers()
@@ -132,112 +166,110 @@ impl<T: PortalTransport, C: Clock> Gateway<T, C> {
                     .and_then(|v| v.to_str().ok());
                 id_from_bitrix_call(content_type, request.body(), query)
             }
+            Route::StoreProductByQuery | Route::Health => id_from_query(query),
         };
-        let served = match id {
-            Ok(id) => self.lookup(id, upstream).await,
-            Err(error) => Served::Failed(error),
+        let record = match id {
+            Ok(id) => self.lookup(id, trace).await,
+            Err(error) => Err(error),
         };
-        match served {
-            Served::Record(record) => {
+        match record {
+            Ok(record) => {
                 let body = if bitrix { record.bitrix } else { record.v1 };
-                let max_age = self.settings.cache_ttl.as_secs();
-                json_response(StatusCode::OK, body, &format!("public, max-age={max_age}"))
+                let cache_control = if trace.cache == Some(CacheStatus::Stale) {
+                    // Served past its life because the portal failed: nobody should keep it.
+                    "no-store".to_string()
+                } else {
+                    format!("public, max-age={}", self.settings.cache_ttl.as_secs())
+                };
+                response::json(StatusCode::OK, body, &cache_control)
             }
-            Served::Failed(error) => self.error_response(error, bitrix),
+            Err(error) => self.error(error, bitrix),
         }
     }
 
-    async fn lookup(&self, id: RecordId, upstream: &mut Option<Duration>) -> Served {
+    fn error(&self, error: ApiError, bitrix: bool) -> Response<Bytes> {
+        response::error(error, bitrix, self.settings.negative_ttl.as_secs())
+    }
+
+    /// Cache first; on a miss one shared portal call; on a portal failure the last good answer
+    /// if it is recent enough.
+    async fn lookup(&self, id: RecordId, trace: &mut Trace) -> Result<RenderedRecord, ApiError> {
+        if let Some((value, age)) = self.cache.fresh(id, self.clock.monotonic()) {
+            trace.cache = Some(CacheStatus::Hit);
+            trace.age = Some(age);
+            return served(value);
+        }
+        trace.cache = Some(CacheStatus::Miss);
+        let upstream = &mut trace.upstream;
+        let result = self
+            .cache
+            .coalesce(id, || self.fetch_and_store(id, upstream))
+            .await;
+        match result {
+            Ok(value) => served(value),
+            Err(error) if error.is_upstream_failure() => {
+                match self.cache.stale(id, self.clock.monotonic()) {
+                    Some((value, age)) => {
+                        trace.cache = Some(CacheStatus::Stale);
+                        trace.age = Some(age);
+                        served(value)
+                    }
+                    None => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn fetch_and_store(
+        &self,
+        id: RecordId,
+        upstream: &mut Option<Duration>,
+    ) -> Result<Cached, ApiError> {
+        if let Err(retry_after_secs) = self.operating.check(self.clock.unix_time()) {
+            return Err(ApiError::UpstreamBusy { retry_after_secs });
+        }
         let started = self.clock.monotonic();
         let lookup = fetch_record(
             &self.transport,
             &self.clock,
+            &self.budget,
             id,
             self.settings.upstream_timeout,
         )
         .await;
-        *upstream = Some(self.clock.monotonic().saturating_sub(started));
+        if lookup.calls > 0 {
+            *upstream = Some(self.clock.monotonic().saturating_sub(started));
+        }
+        let blocked = lookup.refusal == Some(Refusal::OperationTimeLimit);
+        self.operating
+            .observe(lookup.operating, blocked, self.clock.unix_time());
+        let now = self.clock.monotonic();
         match lookup.outcome {
             Ok(Fetched::Found(record)) if self.settings.policy.admits(&record) => {
-                Served::Record(render_record(&self.settings.policy, &record))
+                let value = Cached::Record(render_record(&self.settings.policy, &record));
+                self.cache
+                    .store(id, value.clone(), now, self.settings.cache_ttl);
+                Ok(value)
             }
-            Ok(_) => Served::Failed(ApiError::NotFound),
-            Err(error) => Served::Failed(error),
+            // Missing, or in a hidden warehouse: the same answer either way.
+            Ok(_) => {
+                self.cache
+                    .store(id, Cached::Missing, now, self.settings.negative_ttl);
+                Ok(Cached::Missing)
+            }
+            Err(error) => Err(error),
         }
     }
+}
 
-    fn error_response(&self, error: ApiError, bitrix: bool) -> Response<Bytes> {
-        let (status, body) = if bitrix {
-            (error.bitrix_status(), render_bitrix_error(error))
-        } else {
-            (error.status(), render_v1_error(error))
-        };
-        let cache_control = if error == ApiError::NotFound {
-            // Missing records are cheap to confirm again; a short shared-cache life is fine.
-            "public, max-age=10"
-        } else {
-            "no-store"
-        };
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = json_response(status, body, cache_control);
-        if let Some(secs) = error.retry_after_secs() {
-            response
-                .headers_mut()
-                .insert("retry-after", HeaderValue::from(secs));
-        }
-        response
+fn served(value: Cached) -> Result<RenderedRecord, ApiError> {
+    match value {
+        Cached::Record(record) => Ok(record),
+        Cached::Missing => Err(ApiError::NotFound),
     }
-}
-
-/// 204 with `Allow`; the CORS part is added with the other CORS headers.
-fn preflight(route: Route<'_>) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::new());
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    let headers = response.headers_mut();
-    headers.insert("allow", HeaderValue::from_static(route.allow()));
-    headers.insert("cache-control", HeaderValue::from_static("no-store"));
-    response
-}
-
-fn health() -> Response<Bytes> {
-    json_response(
-        StatusCode::OK,
-        Bytes::from_static(br#"{"status":"ok"}"#),
-        "no-store",
-    )
-}
-
-fn json_response(status: StatusCode, body: Bytes, cache_control: &str) -> Response<Bytes> {
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    let headers: &mut HeaderMap = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
-    if let Ok(value) = HeaderValue::from_str(cache_control) {
-        headers.insert("cache-control", value);
-    }
-    response
 }
 
 fn millis(d: Duration) -> f64 {
     (d.as_micros() as f64) / 1000.0
-}
-
-/// Short unique ids for log lines: an instance prefix from the start time, then a counter.
-struct RequestIds {
-    prefix: u32,
-    next: AtomicU64,
-}
-
-impl RequestIds {
-    fn new(now: Duration) -> Self {
-        Self {
-            prefix: (now.as_nanos() as u64 ^ (now.as_secs() << 20)) as u32,
-            next: AtomicU64::new(1),
-        }
-    }
-
-    fn next(&self) -> String {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        format!("{:08x}-{n:x}", self.prefix)
-    }
 }

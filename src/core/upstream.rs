@@ -6,6 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::api_error::ApiError;
+use super::budget::{PortalBudget, MAX_QUEUE_WAIT};
 use super::id::RecordId;
 use super::portal_answer::{read_answer, OperatingTime, PortalAnswer, Refusal, StoreProduct};
 use super::ports::{Clock, PortalTransport, TransportError};
@@ -35,11 +36,15 @@ pub struct Lookup {
     pub operating: OperatingTime,
     /// Portal requests made (retries included).
     pub calls: u32,
+    /// Why the portal refused, when it did.
+    pub refusal: Option<Refusal>,
 }
 
+/// Every request, retries included, first takes a slot from `budget`.
 pub async fn fetch_record<T: PortalTransport, C: Clock>(
     transport: &T,
     clock: &C,
+    budget: &PortalBudget,
     id: RecordId,
     deadline: Duration,
 ) -> Lookup {
@@ -47,11 +52,22 @@ pub async fn fetch_record<T: PortalTransport, C: Clock>(
     let body = Bytes::from(format!("{{\"id\":{id}}}"));
     let mut backoff = FIRST_BACKOFF;
     let mut calls = 0;
+    let mut retrying = false;
     loop {
         let elapsed = clock.monotonic().saturating_sub(started);
         let Some(remaining) = deadline.checked_sub(elapsed).filter(|r| !r.is_zero()) else {
             return failed(ApiError::UpstreamTimeout, OperatingTime::default(), calls);
         };
+        // A retry may wait longer for its slot: the portal just said the bucket is full.
+        let max_wait = if retrying {
+            remaining / 2
+        } else {
+            MAX_QUEUE_WAIT.min(remaining / 2)
+        };
+        if let Err(busy) = budget.acquire(clock, max_wait).await {
+            return failed(busy, OperatingTime::default(), calls);
+        }
+        let remaining = deadline.saturating_sub(clock.monotonic().saturating_sub(started));
         calls += 1;
         let reply = match transport.post(METHOD, body.clone(), remaining).await {
             Ok(reply) => reply,
@@ -72,6 +88,7 @@ pub async fn fetch_record<T: PortalTransport, C: Clock>(
         };
         let retry_after_secs = match refusal {
             Refusal::QueryLimit => {
+                budget.saturate(clock.monotonic());
                 let left = deadline.saturating_sub(clock.monotonic().saturating_sub(started));
                 // Retry only if the pause still leaves time for the call itself.
                 if left > backoff * 2 {
@@ -81,6 +98,7 @@ pub async fn fetch_record<T: PortalTransport, C: Clock>(
                     );
                     clock.sleep(backoff).await;
                     backoff *= 2;
+                    retrying = true;
                     continue;
                 }
                 QUERY_LIMIT_RETRY_SECS
@@ -105,14 +123,15 @@ pub async fn fetch_record<T: PortalTransport, C: Clock>(
                 } else {
                     tracing::warn!(problem = other.as_str(), "portal call failed");
                 }
-                return failed(ApiError::UpstreamError, operating, calls);
+                return refused(ApiError::UpstreamError, operating, calls, other);
             }
         };
         tracing::warn!(problem = refusal.as_str(), retry_after_secs, "portal busy");
-        return failed(
+        return refused(
             ApiError::UpstreamBusy { retry_after_secs },
             operating,
             calls,
+            refusal,
         );
     }
 }
@@ -122,6 +141,7 @@ fn found(fetched: Fetched, operating: OperatingTime, calls: u32) -> Lookup {
         outcome: Ok(fetched),
         operating,
         calls,
+        refusal: None,
     }
 }
 
@@ -130,5 +150,15 @@ fn failed(error: ApiError, operating: OperatingTime, calls: u32) -> Lookup {
         outcome: Err(error),
         operating,
         calls,
+        refusal: None,
+    }
+}
+
+fn refused(error: ApiError, operating: OperatingTime, calls: u32, refusal: Refusal) -> Lookup {
+    Lookup {
+        outcome: Err(error),
+        operating,
+        calls,
+        refusal: Some(refusal),
     }
 }

@@ -37,27 +37,27 @@ async fn stats(State(state): State<Shared>) -> Json<Value> {
     Json(serde_json::to_value(&state.lock().stats).unwrap_or_default())
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Control {
-    #[serde(default)]
-    fault: Option<Option<Fault>>,
-    operating_cost_secs: Option<f64>,
-    operating_limit_secs: Option<f64>,
-}
-
-async fn control(State(state): State<Shared>, Json(control): Json<Control>) -> Json<Value> {
+/// `{"fault": "busy"}` switches a fault on for every `get`, `{"fault": null}` off; the
+/// operating-time figures change the accounting.
+async fn control(State(state): State<Shared>, Json(control): Json<Map<String, Value>>) -> Response {
+    let fault = match control.get("fault") {
+        None => None,
+        Some(value) => match Option::<Fault>::deserialize(value) {
+            Ok(fault) => Some(fault),
+            Err(_) => return (StatusCode::BAD_REQUEST, "unknown fault").into_response(),
+        },
+    };
     let mut inner = state.lock();
-    if let Some(fault) = control.fault {
+    if let Some(fault) = fault {
         inner.fault = fault;
     }
-    if let Some(cost) = control.operating_cost_secs {
+    if let Some(cost) = control.get("operatingCostSecs").and_then(Value::as_f64) {
         inner.operating_cost_secs = cost;
     }
-    if let Some(limit) = control.operating_limit_secs {
+    if let Some(limit) = control.get("operatingLimitSecs").and_then(Value::as_f64) {
         inner.operating_limit_secs = limit;
     }
-    Json(json!({"fault": inner.fault, "operatingUsed": inner.operating_used}))
+    Json(json!({"fault": inner.fault, "operatingUsed": inner.operating_used})).into_response()
 }
 
 async fn reset(State(state): State<Shared>) -> StatusCode {
@@ -299,7 +299,11 @@ fn matches_filter(record: &Record, key: &str, want: &Value) -> bool {
     }
 }
 
-async fn play(fault: Fault, id: u32, kill: ConnectionKill, time: Value) -> Response {
+async fn play(fault: Fault, id: u32, kill: ConnectionKill, mut time: Value) -> Response {
+    if fault == Fault::OperationTimeLimit {
+        // A played block is short, so tests can watch the gateway pause and resume.
+        time["operating_reset_at"] = json!(unix_now().as_secs() + 2);
+    }
     if let Some((status, code, description)) = fault.bitrix_error() {
         return error(status, code, description, Some(time));
     }

@@ -9,7 +9,9 @@ use axum::response::Response;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::core::client_ip::ClientIp;
+use axum::http::HeaderName;
+
+use crate::core::client_ip::{from_proxy_header, ClientIp};
 use crate::core::gateway::Gateway;
 use crate::core::request::{InboundBody, MAX_REQUEST_BODY_BYTES};
 use crate::native::clock::SystemClock;
@@ -17,13 +19,22 @@ use crate::native::portal_http::StaticWebhookPortal;
 
 pub type LocalGateway = Gateway<StaticWebhookPortal, SystemClock>;
 
+/// The server's shared state.
+#[derive(Clone)]
+pub struct Served {
+    pub gateway: Arc<LocalGateway>,
+    /// A header set by a trusted reverse proxy to read the client address from
+    /// (`STOCK_TRUSTED_PROXY_HEADER`); otherwise the peer address is the client.
+    pub trusted_proxy_header: Option<HeaderName>,
+}
+
 /// Every path goes to the core, which owns routing.
-pub fn router(gateway: Arc<LocalGateway>) -> Router {
-    Router::new().fallback(handle).with_state(gateway)
+pub fn router(served: Served) -> Router {
+    Router::new().fallback(handle).with_state(served)
 }
 
 async fn handle(
-    State(gateway): State<Arc<LocalGateway>>,
+    State(served): State<Served>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
@@ -43,18 +54,26 @@ async fn handle(
             Err(_) => InboundBody::TooLarge,
         }
     };
-    parts.extensions.insert(ClientIp(peer.ip()));
-    let response = gateway
+    let client = served
+        .trusted_proxy_header
+        .as_ref()
+        .and_then(|name| parts.headers.get(name))
+        .and_then(|v| v.to_str().ok())
+        .and_then(from_proxy_header)
+        .unwrap_or(peer.ip());
+    parts.extensions.insert(ClientIp(client));
+    let response = served
+        .gateway
         .handle(axum::http::Request::from_parts(parts, body))
         .await;
     response.map(Body::from)
 }
 
 /// Serves until Ctrl-C or SIGTERM.
-pub async fn serve(listener: TcpListener, gateway: Arc<LocalGateway>) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, served: Served) -> std::io::Result<()> {
     axum::serve(
         listener,
-        router(gateway).into_make_service_with_connect_info::<SocketAddr>(),
+        router(served).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await

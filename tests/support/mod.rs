@@ -193,3 +193,36 @@ pub fn client() -> reqwest::Client {
         .build()
         .expect("client")
 }
+
+impl Sandbox {
+    pub async fn stats(&self) -> serde_json::Value {
+        let text = client()
+            .get(format!("{}/_sandbox/stats", self.base))
+            .send()
+            .await
+            .expect("sandbox stats")
+            .text()
+            .await
+            .expect("sandbox stats body");
+        serde_json::from_str(&text).expect("sandbox stats JSON")
+    }
+
+    pub async fn control(&self, body: serde_json::Value) {
+        let status = client()
+            .post(format!("{}/_sandbox/control", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("sandbox control")
+            .status();
+        assert!(status.is_success(), "sandbox control answered {status}");
+    }
+
+    /// How many `catalog.storeproduct.get` calls reached the sandbox for `id`.
+    pub async fn get_calls(&self, id: u32) -> u64 {
+        self.stats().await["getCallsById"][id.to_string()]
+            .as_u64()
+            .unwrap_or(0)
+    }
+}

@@ -1,0 +1,159 @@
+//! The portal's request budget, mirrored locally so callers never push it into
+//! `QUERY_LIMIT_EXCEEDED`.
+//!
+//! The portal counts requests in a leaky bucket (+1 per request, draining at a fixed rate,
+//! refusing past a threshold). This is the same bucket with a smaller rate and threshold (the
+//! instance's share), so it fills first and the portal never sees the excess.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::api_error::ApiError;
+use super::ports::Clock;
+
+/// The longest a caller waits in line for a portal slot before getting 503.
+pub const MAX_QUEUE_WAIT: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BudgetLimits {
+    pub drain_per_sec: f64,
+    pub burst: f64,
+}
+
+#[derive(Debug)]
+pub struct PortalBudget {
+    limits: BudgetLimits,
+    state: Mutex<Level>,
+}
+
+#[derive(Debug)]
+struct Level {
+    count: f64,
+    updated: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Admission {
+    Go,
+    /// Go after this pause; the slot is already taken.
+    After(Duration),
+    /// No slot within the allowed wait; the next one frees up after this long.
+    Refused(Duration),
+}
+
+impl PortalBudget {
+    pub fn new(limits: BudgetLimits) -> Self {
+        Self {
+            limits,
+            state: Mutex::new(Level {
+                count: 0.0,
+                updated: Duration::ZERO,
+            }),
+        }
+    }
+
+    pub fn limits(&self) -> BudgetLimits {
+        self.limits
+    }
+
+    /// Takes a slot now, or one that frees up within `max_wait`.
+    pub fn admit(&self, now: Duration, max_wait: Duration) -> Admission {
+        let mut level = self.level(now);
+        let over = level.count + 1.0 - self.limits.burst;
+        if over <= 0.0 {
+            level.count += 1.0;
+            return Admission::Go;
+        }
+        let wait = Duration::from_secs_f64(over / self.limits.drain_per_sec);
+        if wait <= max_wait {
+            // Queue behind earlier waiters: the count may pass the threshold by what drains
+            // before this caller's turn.
+            level.count += 1.0;
+            Admission::After(wait)
+        } else {
+            Admission::Refused(wait)
+        }
+    }
+
+    /// The portal said its bucket is full (someone else is spending it too): believe it.
+    pub fn saturate(&self, now: Duration) {
+        let mut level = self.level(now);
+        level.count = level.count.max(self.limits.burst);
+    }
+
+    /// Waits for a slot inside `max_wait`, or answers 503 with an honest Retry-After.
+    pub async fn acquire<C: Clock>(&self, clock: &C, max_wait: Duration) -> Result<(), ApiError> {
+        match self.admit(clock.monotonic(), max_wait) {
+            Admission::Go => Ok(()),
+            Admission::After(wait) => {
+                clock.sleep(wait).await;
+                Ok(())
+            }
+            Admission::Refused(wait) => Err(ApiError::UpstreamBusy {
+                retry_after_secs: wait.as_secs_f64().ceil() as u64,
+            }),
+        }
+    }
+
+    fn level(&self, now: Duration) -> std::sync::MutexGuard<'_, Level> {
+        let mut level = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let elapsed = now.saturating_sub(level.updated).as_secs_f64();
+        level.count = (level.count - elapsed * self.limits.drain_per_sec).max(0.0);
+        level.updated = level.updated.max(now);
+        level
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NO_WAIT: Duration = Duration::ZERO;
+
+    #[test]
+    fn burst_then_drain() {
+        let budget = PortalBudget::new(BudgetLimits {
+            drain_per_sec: 2.0,
+            burst: 40.0,
+        });
+        let t0 = Duration::from_secs(100);
+        assert!((0..40).all(|_| budget.admit(t0, NO_WAIT) == Admission::Go));
+        assert_eq!(
+            budget.admit(t0, NO_WAIT),
+            Admission::Refused(Duration::from_millis(500))
+        );
+        // Half a second later one slot has drained.
+        let t1 = t0 + Duration::from_millis(500);
+        assert_eq!(budget.admit(t1, NO_WAIT), Admission::Go);
+        assert!(matches!(budget.admit(t1, NO_WAIT), Admission::Refused(_)));
+    }
+
+    #[test]
+    fn short_waits_queue_in_order() {
+        let budget = PortalBudget::new(BudgetLimits {
+            drain_per_sec: 4.0,
+            burst: 1.0,
+        });
+        let t = Duration::from_secs(1);
+        assert_eq!(budget.admit(t, MAX_QUEUE_WAIT), Admission::Go);
+        assert_eq!(
+            budget.admit(t, MAX_QUEUE_WAIT),
+            Admission::After(Duration::from_millis(250))
+        );
+        assert_eq!(
+            budget.admit(t, MAX_QUEUE_WAIT),
+            Admission::Refused(Duration::from_millis(500))
+        );
+    }
+
+    #[test]
+    fn saturate_believes_the_portal() {
+        let budget = PortalBudget::new(BudgetLimits {
+            drain_per_sec: 2.0,
+            burst: 10.0,
+        });
+        let t = Duration::from_secs(5);
+        budget.saturate(t);
+        assert!(matches!(budget.admit(t, NO_WAIT), Admission::Refused(_)));
+    }
+}

@@ -1,0 +1,198 @@
+//! Answers per id, kept for their TTL and a while past it (stale-if-error), with concurrent
+//! misses for one id sharing one upstream call.
+//!
+//! Hand-written rather than `moka`: it must run on wasm32 with the platform's clock (moka reads
+//! `std::time::Instant`, which traps there), and stale-if-error needs expired entries back,
+//! which a TTL cache evicts.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::OnceCell;
+
+use super::api_error::ApiError;
+use super::id::RecordId;
+use super::render::RenderedRecord;
+
+/// What a lookup settled on, as served to every caller until it expires.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cached {
+    Record(RenderedRecord),
+    /// No such record, or one the policy hides.
+    Missing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    Hit,
+    Miss,
+    Stale,
+}
+
+impl CacheStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheStatus::Hit => "HIT",
+            CacheStatus::Miss => "MISS",
+            CacheStatus::Stale => "STALE",
+        }
+    }
+}
+
+struct Entry {
+    value: Cached,
+    stored_at: Duration,
+    expires_at: Duration,
+}
+
+type Flight = Arc<OnceCell<Result<Cached, ApiError>>>;
+
+pub struct StockCache {
+    entries: Mutex<HashMap<RecordId, Entry>>,
+    in_flight: Mutex<HashMap<RecordId, Flight>>,
+    max_entries: usize,
+    stale_for: Duration,
+}
+
+impl StockCache {
+    pub fn new(max_entries: usize, stale_for: Duration) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
+            max_entries,
+            stale_for,
+        }
+    }
+
+    /// A fresh answer and its age.
+    pub fn fresh(&self, id: RecordId, now: Duration) -> Option<(Cached, Duration)> {
+        let entries = lock(&self.entries);
+        let entry = entries.get(&id).filter(|e| now < e.expires_at)?;
+        Some((entry.value.clone(), now.saturating_sub(entry.stored_at)))
+    }
+
+    /// An expired answer still inside the stale-if-error window, and its age.
+    pub fn stale(&self, id: RecordId, now: Duration) -> Option<(Cached, Duration)> {
+        let entries = lock(&self.entries);
+        let entry = entries
+            .get(&id)
+            .filter(|e| now < e.expires_at + self.stale_for)?;
+        Some((entry.value.clone(), now.saturating_sub(entry.stored_at)))
+    }
+
+    pub fn store(&self, id: RecordId, value: Cached, now: Duration, ttl: Duration) {
+        if ttl.is_zero() || self.max_entries == 0 {
+            return;
+        }
+        let mut entries = lock(&self.entries);
+        if entries.len() >= self.max_entries && !entries.contains_key(&id) {
+            let stale_for = self.stale_for;
+            entries.retain(|_, e| now < e.expires_at + stale_for);
+            if entries.len() >= self.max_entries {
+                // Still full of live entries: make room by dropping an arbitrary one.
+                if let Some(victim) = entries.keys().next().copied() {
+                    entries.remove(&victim);
+                }
+            }
+        }
+        entries.insert(
+            id,
+            Entry {
+                value,
+                stored_at: now,
+                expires_at: now + ttl,
+            },
+        );
+    }
+
+    /// Runs `fetch` once for all concurrent callers asking for `id`; each gets its result.
+    /// If the caller running `fetch` goes away, a waiting caller takes over.
+    pub async fn coalesce<F, Fut>(&self, id: RecordId, fetch: F) -> Result<Cached, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Cached, ApiError>>,
+    {
+        let flight = lock(&self.in_flight).entry(id).or_default().clone();
+        let result = flight.get_or_init(fetch).await.clone();
+        let mut in_flight = lock(&self.in_flight);
+        if in_flight.get(&id).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+            in_flight.remove(&id);
+        }
+        result
+    }
+
+    pub fn len(&self) -> usize {
+        lock(&self.entries).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The maps stay consistent even if a holder panicked: every update is a single call.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u64) -> RecordId {
+        RecordId::from_u64(n).unwrap()
+    }
+
+    const S: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn fresh_then_stale_then_gone() {
+        let cache = StockCache::new(10, 5 * S);
+        cache.store(id(1), Cached::Missing, 10 * S, 2 * S);
+        assert_eq!(cache.fresh(id(1), 11 * S), Some((Cached::Missing, S)));
+        assert_eq!(cache.fresh(id(1), 12 * S), None);
+        assert_eq!(cache.stale(id(1), 16 * S), Some((Cached::Missing, 6 * S)));
+        assert_eq!(cache.stale(id(1), 17 * S), None);
+    }
+
+    #[test]
+    fn zero_ttl_stores_nothing_and_capacity_is_bounded() {
+        let cache = StockCache::new(3, S);
+        cache.store(id(1), Cached::Missing, S, Duration::ZERO);
+        assert!(cache.is_empty());
+        for n in 1..=10 {
+            cache.store(id(n), Cached::Missing, S, S);
+        }
+        assert_eq!(cache.len(), 3);
+        assert!(cache.fresh(id(10), S).is_some());
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_share_one_fetch() {
+        let cache = Arc::new(StockCache::new(10, S));
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..50 {
+            let (cache, calls) = (cache.clone(), calls.clone());
+            tasks.spawn(async move {
+                cache
+                    .coalesce(id(7), || async {
+                        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        Ok(Cached::Missing)
+                    })
+                    .await
+            });
+        }
+        let results = tasks.join_all().await;
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(results.iter().all(|r| *r == Ok(Cached::Missing)));
+        // Once settled, the next miss fetches again (nothing was stored by this test).
+        let again = cache
+            .coalesce(id(7), || async { Err(ApiError::UpstreamTimeout) })
+            .await;
+        assert_eq!(again, Err(ApiError::UpstreamTimeout));
+    }
+}

@@ -1,0 +1,110 @@
+//! The portal's operating-time limit: each method may use only so much server time per ten
+//! minutes, then it is blocked. Answers report the time used (`time.operating`) and when the
+//! oldest minute drops out (`time.operating_reset_at`); we stop calling before the block and
+//! resume at the reset time.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::portal_answer::OperatingTime;
+
+/// Stop at this share of the limit: the call that crosses the limit still runs, so leave room.
+const PAUSE_AT: f64 = 0.9;
+/// Without a reset time, look again after this long.
+const PAUSE_WITHOUT_RESET: Duration = Duration::from_secs(60);
+/// The portal's block lasts about ten minutes.
+const BLOCK_WITHOUT_RESET: Duration = Duration::from_secs(600);
+
+#[derive(Debug)]
+pub struct OperatingGuard {
+    limit_secs: f64,
+    paused_until: Mutex<Option<Duration>>,
+}
+
+impl OperatingGuard {
+    pub fn new(limit_secs: f64) -> Self {
+        Self {
+            limit_secs,
+            paused_until: Mutex::new(None),
+        }
+    }
+
+    /// `Err(seconds to wait)` while paused; `unix_now` is wall-clock time.
+    pub fn check(&self, unix_now: Duration) -> Result<(), u64> {
+        let mut paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        match *paused {
+            Some(until) if unix_now < until => Err((until - unix_now).as_secs_f64().ceil() as u64),
+            Some(_) => {
+                *paused = None;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Learns from an answer. `blocked` is true when the portal answered `OPERATION_TIME_LIMIT`.
+    pub fn observe(&self, time: OperatingTime, blocked: bool, unix_now: Duration) {
+        let reset_at = time
+            .reset_at_unix
+            .filter(|r| *r > 0)
+            .map(|r| Duration::from_secs(r as u64))
+            .filter(|r| *r > unix_now);
+        let near_limit = time
+            .operating_secs
+            .is_some_and(|used| used >= self.limit_secs * PAUSE_AT);
+        let until = if blocked {
+            reset_at.unwrap_or(unix_now + BLOCK_WITHOUT_RESET)
+        } else if near_limit {
+            reset_at.unwrap_or(unix_now + PAUSE_WITHOUT_RESET)
+        } else {
+            return;
+        };
+        if blocked || near_limit {
+            tracing::warn!(
+                operating_secs = time.operating_secs,
+                pause_secs = (until - unix_now).as_secs(),
+                "portal operating-time limit near: pausing calls until the reset time"
+            );
+        }
+        let mut paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        *paused = Some(paused.map_or(until, |p| p.max(until)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Duration = Duration::from_secs(1_000_000);
+
+    fn time(used: f64, reset: Option<i64>) -> OperatingTime {
+        OperatingTime {
+            operating_secs: Some(used),
+            reset_at_unix: reset,
+        }
+    }
+
+    #[test]
+    fn pauses_near_the_limit_until_the_reset() {
+        let guard = OperatingGuard::new(480.0);
+        guard.observe(time(400.0, Some(1_000_100)), false, NOW);
+        assert_eq!(guard.check(NOW), Ok(()));
+        guard.observe(time(440.0, Some(1_000_100)), false, NOW);
+        assert_eq!(guard.check(NOW), Err(100));
+        assert_eq!(guard.check(NOW + Duration::from_secs(100)), Ok(()));
+    }
+
+    #[test]
+    fn a_block_without_reset_time_pauses_ten_minutes() {
+        let guard = OperatingGuard::new(480.0);
+        guard.observe(OperatingTime::default(), true, NOW);
+        assert_eq!(guard.check(NOW), Err(600));
+    }
+
+    #[test]
+    fn absent_figures_change_nothing() {
+        let guard = OperatingGuard::new(480.0);
+        guard.observe(OperatingTime::default(), false, NOW);
+        assert_eq!(guard.check(NOW), Ok(()));
+    }
+}

@@ -1,0 +1,248 @@
+//! Portal protection against the sandbox's real leaky bucket: coalescing, caching,
+//! stale-if-error, negative caching, the portal budget, the operating-time pause and the
+//! per-caller limit.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use support::{client, spawn_gateway, spawn_sandbox};
+
+struct Reply {
+    status: u16,
+    cache: Option<String>,
+    age: Option<u64>,
+    retry_after: Option<u64>,
+    body: String,
+}
+
+async fn get(http: &reqwest::Client, url: String, headers: &[(&str, &str)]) -> Reply {
+    let mut request = http.get(url);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = request.send().await.expect("request");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (status, cache, age, retry_after) = (
+        response.status().as_u16(),
+        header("x-cache"),
+        header("age").and_then(|a| a.parse().ok()),
+        header("retry-after").and_then(|a| a.parse().ok()),
+    );
+    Reply {
+        status,
+        cache,
+        age,
+        retry_after,
+        body: response.text().await.expect("body"),
+    }
+}
+
+#[tokio::test]
+async fn four_hundred_concurrent_reads_of_a_cold_id_cost_one_portal_call() {
+    let sandbox = spawn_sandbox(2.0, 50.0);
+    let gateway = Arc::new(spawn_gateway(&sandbox.webhook(), &[]));
+    let http = client();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..400 {
+        let (http, url) = (
+            http.clone(),
+            format!("{}/v1/store-products/42", gateway.base),
+        );
+        tasks.spawn(async move { get(&http, url, &[]).await });
+    }
+    let replies = tasks.join_all().await;
+    assert!(
+        replies.iter().all(|r| r.status == 200),
+        "every caller gets the record"
+    );
+    let first = &replies[0].body;
+    assert!(replies.iter().all(|r| &r.body == first));
+    assert_eq!(
+        sandbox.get_calls(42).await,
+        1,
+        "one portal call for 400 readers"
+    );
+    let misses = replies
+        .iter()
+        .filter(|r| r.cache.as_deref() == Some("MISS"))
+        .count();
+    assert!(
+        misses >= 1,
+        "the readers that waited for the call are misses"
+    );
+    // Now it is cached.
+    let hit = get(&http, format!("{}/v1/store-products/42", gateway.base), &[]).await;
+    assert_eq!(hit.cache.as_deref(), Some("HIT"));
+    assert!(hit.age.is_some());
+    assert_eq!(sandbox.get_calls(42).await, 1);
+}
+
+#[tokio::test]
+async fn a_burst_of_distinct_ids_never_trips_the_portal_limit() {
+    let sandbox = spawn_sandbox(2.0, 50.0);
+    let gateway = spawn_gateway(&sandbox.webhook(), &[]);
+    let http = client();
+    let mut tasks = tokio::task::JoinSet::new();
+    for id in 100..220 {
+        let (http, url) = (
+            http.clone(),
+            format!("{}/v1/store-products/{id}", gateway.base),
+        );
+        tasks.spawn(async move { get(&http, url, &[]).await });
+    }
+    let replies = tasks.join_all().await;
+    let mut statuses = BTreeMap::new();
+    for reply in &replies {
+        *statuses.entry(reply.status).or_insert(0) += 1;
+        if reply.status == 503 {
+            assert!(
+                reply.retry_after.is_some_and(|s| s >= 1),
+                "503 without Retry-After"
+            );
+        }
+    }
+    assert!(
+        statuses.keys().all(|s| [200, 404, 503].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.get(&200).copied().unwrap_or(0) >= 30,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains_key(&503),
+        "120 ids in a burst must exceed the budget: {statuses:?}"
+    );
+    let stats = sandbox.stats().await;
+    assert_eq!(
+        stats["queryLimitExceeded"], 0,
+        "the portal refused a call: {stats}"
+    );
+}
+
+#[tokio::test]
+async fn the_last_good_answer_stands_in_while_the_portal_fails() {
+    let sandbox = spawn_sandbox(100.0, 1000.0);
+    let gateway = spawn_gateway(
+        &sandbox.webhook(),
+        &[
+            ("STOCK_CACHE_TTL_SECS", "1"),
+            ("STOCK_STALE_IF_ERROR_SECS", "60"),
+        ],
+    );
+    let http = client();
+    let url = format!("{}/v1/store-products/13", gateway.base);
+    let fresh = get(&http, url.clone(), &[]).await;
+    assert_eq!((fresh.status, fresh.cache.as_deref()), (200, Some("MISS")));
+
+    sandbox
+        .control(serde_json::json!({"fault": "internal_error"}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let stale = get(&http, url.clone(), &[]).await;
+    assert_eq!((stale.status, stale.cache.as_deref()), (200, Some("STALE")));
+    assert_eq!(stale.body, fresh.body);
+    assert!(stale.age.is_some_and(|a| a >= 1), "Age tells how old it is");
+    // A record never seen before has nothing to stand in.
+    let never = get(&http, format!("{}/v1/store-products/20", gateway.base), &[]).await;
+    assert_eq!(never.status, 502);
+
+    sandbox.control(serde_json::json!({"fault": null})).await;
+    let recovered = get(&http, url, &[]).await;
+    assert_eq!(
+        (recovered.status, recovered.cache.as_deref()),
+        (200, Some("MISS"))
+    );
+}
+
+#[tokio::test]
+async fn missing_records_are_cached_briefly() {
+    let sandbox = spawn_sandbox(100.0, 1000.0);
+    let gateway = spawn_gateway(&sandbox.webhook(), &[("STOCK_NEGATIVE_TTL_SECS", "1")]);
+    let http = client();
+    let url = format!("{}/v1/store-products/77777", gateway.base);
+    let first = get(&http, url.clone(), &[]).await;
+    let second = get(&http, url.clone(), &[]).await;
+    assert_eq!((first.status, first.cache.as_deref()), (404, Some("MISS")));
+    assert_eq!((second.status, second.cache.as_deref()), (404, Some("HIT")));
+    assert_eq!(sandbox.get_calls(77777).await, 1);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let later = get(&http, url, &[]).await;
+    assert_eq!((later.status, later.cache.as_deref()), (404, Some("MISS")));
+    assert_eq!(sandbox.get_calls(77777).await, 2);
+}
+
+#[tokio::test]
+async fn calls_stop_before_the_operating_time_block() {
+    let sandbox = spawn_sandbox(100.0, 1000.0);
+    // Each call costs 100 s of server time against a 480 s cap: the fifth reaches 500.
+    sandbox
+        .control(serde_json::json!({"operatingCostSecs": 100.0, "operatingLimitSecs": 480.0}))
+        .await;
+    let gateway = spawn_gateway(
+        &sandbox.webhook(),
+        &[("STOCK_PORTAL_OPERATING_LIMIT_SECS", "480")],
+    );
+    let http = client();
+    let mut statuses = Vec::new();
+    for id in 30..38 {
+        let reply = get(
+            &http,
+            format!("{}/v1/store-products/{id}", gateway.base),
+            &[],
+        )
+        .await;
+        if reply.status == 503 {
+            let wait = reply.retry_after.expect("Retry-After while paused");
+            assert!(
+                wait > 60,
+                "resumes at the portal's reset time, minutes away: {wait}"
+            );
+        }
+        statuses.push(reply.status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 503, 503, 503]);
+    let stats = sandbox.stats().await;
+    assert_eq!(
+        stats["operationTimeLimit"], 0,
+        "the portal never had to block: {stats}"
+    );
+    assert_eq!(stats["calls"]["catalog.storeproduct.get"], 5);
+}
+
+#[tokio::test]
+async fn each_caller_has_a_limit() {
+    let sandbox = spawn_sandbox(100.0, 1000.0);
+    let gateway = spawn_gateway(
+        &sandbox.webhook(),
+        &[
+            ("STOCK_RATE_LIMIT_PER_MIN", "5"),
+            ("STOCK_TRUSTED_PROXY_HEADER", "x-forwarded-for"),
+        ],
+    );
+    let http = client();
+    let url = format!("{}/v1/store-products/13", gateway.base);
+    let alice = [("x-forwarded-for", "203.0.113.10")];
+    for _ in 0..5 {
+        assert_eq!(get(&http, url.clone(), &alice).await.status, 200);
+    }
+    let limited = get(&http, url.clone(), &alice).await;
+    assert_eq!(limited.status, 429);
+    assert!(limited.body.contains("rate_limited"), "{}", limited.body);
+    assert!(limited.retry_after.is_some_and(|s| (1..=60).contains(&s)));
+    // Another caller behind the same proxy is counted separately.
+    let bob = [("x-forwarded-for", "198.51.100.20")];
+    assert_eq!(get(&http, url.clone(), &bob).await.status, 200);
+    // Health checks are not limited.
+    let health = get(&http, format!("{}/healthz", gateway.base), &alice).await;
+    assert_eq!(health.status, 200);
+}
