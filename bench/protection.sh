@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Portal-protection benchmark, all measured in one run on this machine:
+#  1. cache-hit throughput and latency of the local server vs a bare hyper server (ratio);
+#  2. the latency a cache miss adds over calling the sandbox portal directly (p50/p99);
+#  3. portal calls per 1,000 caller requests under a mixed workload against the sandbox's
+#     real leaky bucket (2/s, burst 50).
+# Loopback only; every load run is bounded by wrk's duration. Usage: bench/protection.sh [secs]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-10}
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release --quiet --locked --bin b24-stock-gateway --example hello_hyper
+BIN=target/release/b24-stock-gateway
+HELLO=target/release/examples/hello_hyper
+OUT=bench-results; mkdir -p "$OUT"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_up() { for _ in $(seq 200); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "not up: $1" >&2; exit 1; }
+summary() { python3 bench/wrk_summary.py; }
+field() { python3 -c "import json,sys; print(json.loads(sys.argv[1]).get('$2', 0))" "$1"; }
+
+start_sandbox() { # port drain burst
+  SANDBOX_WEBHOOK_CODE=benchcode1234 RUST_LOG=warn "$BIN" sandbox --listen "127.0.0.1:$1" \
+    --drain-per-sec "$2" --burst "$3" >"$OUT/sandbox-$1.log" 2>&1 &
+  pids+=($!); wait_up "http://127.0.0.1:$1/_sandbox/health"
+}
+start_gateway() { # port sandbox-port env...
+  local port=$1 sport=$2; shift 2
+  env -i PATH="$PATH" RUST_LOG=warn B24_WEBHOOK_URL="http://127.0.0.1:$sport/rest/1/benchcode1234/" "$@" \
+    "$BIN" serve --listen "127.0.0.1:$port" >"$OUT/gateway-$port.log" 2>&1 &
+  pids+=($!); wait_up "http://127.0.0.1:$port/healthz"
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "load: wrk -t2 -c64 -d${DURATION}s on loopback; the servers share the same 2 cores with wrk"
+
+# 1. Cache hits vs bare hyper.
+HP=$(free_port); "$HELLO" "127.0.0.1:$HP" >/dev/null 2>&1 & pids+=($!); wait_up "http://127.0.0.1:$HP/"
+SP=$(free_port); start_sandbox "$SP" 1000 100000
+GP=$(free_port); start_gateway "$GP" "$SP" STOCK_CACHE_TTL_SECS=3600 STOCK_PORTAL_RATE_PER_SEC=1000 STOCK_PORTAL_BURST=100000
+curl -fs "http://127.0.0.1:$GP/v1/store-products/13" >/dev/null
+hello=$(wrk -t2 -c64 -d"${DURATION}s" --latency "http://127.0.0.1:$HP/" | summary)
+hits=$(wrk -t2 -c64 -d"${DURATION}s" --latency "http://127.0.0.1:$GP/v1/store-products/13" | summary)
+
+# 2. Miss latency: every request a portal call (TTL 0), one connection, vs the sandbox directly.
+MP=$(free_port); start_gateway "$MP" "$SP" STOCK_CACHE_TTL_SECS=0 STOCK_PORTAL_RATE_PER_SEC=1000 STOCK_PORTAL_BURST=100000
+direct=$(wrk -t1 -c1 -d"${DURATION}s" --latency -s bench/direct-post.lua \
+  "http://127.0.0.1:$SP/rest/1/benchcode1234/catalog.storeproduct.get" | summary)
+miss=$(wrk -t1 -c1 -d"${DURATION}s" --latency "http://127.0.0.1:$MP/v1/store-products/13" | summary)
+
+# 3. Mixed workload against the portal's real bucket, default gateway settings.
+RP=$(free_port); start_sandbox "$RP" 2 50
+XP=$(free_port); start_gateway "$XP" "$RP"
+mixed=$(wrk -t2 -c32 -d"${DURATION}s" --latency -s bench/mixed.lua "http://127.0.0.1:$XP" | summary)
+stats=$(curl -fs "http://127.0.0.1:$RP/_sandbox/stats")
+
+python3 - "$hello" "$hits" "$direct" "$miss" "$mixed" "$stats" <<'PY'
+import json, sys
+hello, hits, direct, miss, mixed, stats = (json.loads(a) for a in sys.argv[1:])
+calls = stats["calls"].get("catalog.storeproduct.get", 0)
+print()
+print("| measure | value |")
+print("|---|---|")
+print(f"| bare hyper hello: requests/s, p50, p99 | {hello['rps']:.0f}, {hello['p50']:.3f} ms, {hello['p99']:.3f} ms |")
+print(f"| gateway cache hit: requests/s, p50, p99 | {hits['rps']:.0f}, {hits['p50']:.3f} ms, {hits['p99']:.3f} ms |")
+print(f"| **cache-hit throughput / hello (goal >= 0.7)** | **{hits['rps'] / hello['rps']:.2f}** |")
+print(f"| sandbox portal called directly: p50, p99 | {direct['p50']:.3f} ms, {direct['p99']:.3f} ms |")
+print(f"| gateway miss (portal call every request): p50, p99 | {miss['p50']:.3f} ms, {miss['p99']:.3f} ms |")
+print(f"| **latency a miss adds: p50, p99 (goal <= 1 ms at p99)** | **{miss['p50'] - direct['p50']:.3f} ms, {miss['p99'] - direct['p99']:.3f} ms** |")
+total = mixed.get("requests", 0)
+print(f"| mixed workload: caller requests, requests/s | {total}, {mixed['rps']:.0f} |")
+print(f"| mixed workload: answers by status | {', '.join(f'{k}: {v}' for k, v in sorted(mixed['statuses'].items()))} |")
+print(f"| **portal calls per 1,000 caller requests** | **{1000 * calls / max(total, 1):.3f}** ({calls} calls) |")
+print(f"| portal QUERY_LIMIT_EXCEEDED answers | {stats['queryLimitExceeded']} |")
+PY
