@@ -21,4 +21,10 @@ timeout 900 bash scripts/check-core.sh
 step "unit, property and contract tests against the local server"
 timeout 1200 cargo test --locked
 
+step "AWS Lambda adapter: event tests, runtime emulator, cargo lambda watch, template checks"
+bash scripts/test-lambda.sh
+
+step "Cloudflare Worker adapter: wasm build, contract suite under wrangler dev"
+bash scripts/test-worker.sh
+
 step "all tests passed"

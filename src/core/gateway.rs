@@ -24,15 +24,17 @@ use super::request::{id_from_bitrix_call, id_from_query, InboundBody};
 use super::request_id::RequestIds;
 use super::response;
 use super::routes::Route;
+use super::shared_cache::{NoSharedCache, SharedCache};
 use super::upstream::{fetch_record, Fetched};
 
 /// The gateway, generic over the platform's ports so each adapter gets concrete (and, on
 /// native, `Send`) futures. Build one per process (or isolate) and share it.
-pub struct Gateway<T, C, L = InProcessLimiter> {
+pub struct Gateway<T, C, L = InProcessLimiter, S = NoSharedCache> {
     settings: Settings,
     transport: T,
     clock: C,
     limiter: L,
+    shared_cache: S,
     cache: StockCache,
     budget: PortalBudget,
     operating: OperatingGuard,
@@ -47,28 +49,55 @@ struct Trace {
     upstream: Option<Duration>,
 }
 
-impl<T: PortalTransport, C: Clock> Gateway<T, C, InProcessLimiter> {
-    /// A gateway with the in-process caller limit (`STOCK_RATE_LIMIT_PER_MIN`).
+impl<T: PortalTransport, C: Clock> Gateway<T, C> {
+    /// A gateway with the in-process caller limit (`STOCK_RATE_LIMIT_PER_MIN`) and no shared
+    /// cache; `with_limiter` and `with_shared_cache` swap in a platform's own.
     pub fn new(settings: Settings, transport: T, clock: C) -> Self {
-        let limiter = InProcessLimiter::new(settings.rate_limit_per_min);
-        Self::with_limiter(settings, transport, clock, limiter)
-    }
-}
-
-impl<T: PortalTransport, C: Clock, L: CallerLimiter> Gateway<T, C, L> {
-    pub fn with_limiter(settings: Settings, transport: T, clock: C, limiter: L) -> Self {
         Self {
             cache: StockCache::new(settings.cache_max_entries, settings.stale_if_error),
             budget: PortalBudget::new(settings.budget),
             operating: OperatingGuard::new(settings.operating_limit_secs),
             request_ids: RequestIds::new(clock.unix_time()),
+            limiter: InProcessLimiter::new(settings.rate_limit_per_min),
+            shared_cache: NoSharedCache,
             settings,
             transport,
             clock,
+        }
+    }
+}
+
+impl<T, C, L, S> Gateway<T, C, L, S> {
+    pub fn with_limiter<L2: CallerLimiter>(self, limiter: L2) -> Gateway<T, C, L2, S> {
+        Gateway {
+            settings: self.settings,
+            transport: self.transport,
+            clock: self.clock,
             limiter,
+            shared_cache: self.shared_cache,
+            cache: self.cache,
+            budget: self.budget,
+            operating: self.operating,
+            request_ids: self.request_ids,
         }
     }
 
+    pub fn with_shared_cache<S2: SharedCache>(self, shared_cache: S2) -> Gateway<T, C, L, S2> {
+        Gateway {
+            settings: self.settings,
+            transport: self.transport,
+            clock: self.clock,
+            limiter: self.limiter,
+            shared_cache,
+            cache: self.cache,
+            budget: self.budget,
+            operating: self.operating,
+            request_ids: self.request_ids,
+        }
+    }
+}
+
+impl<T: PortalTransport, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<T, C, L, S> {
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
@@ -199,6 +228,18 @@ impl<T: PortalTransport, C: Clock, L: CallerLimiter> Gateway<T, C, L> {
             trace.age = Some(age);
             return served(value);
         }
+        if let Some((value, age)) = self.shared_cache.get(id).await {
+            trace.cache = Some(CacheStatus::Hit);
+            trace.age = Some(age);
+            let ttl = match value {
+                Cached::Record(_) => self.settings.cache_ttl,
+                Cached::Missing => self.settings.negative_ttl,
+            };
+            // Keep it locally for what is left of its life.
+            let stored_at = self.clock.monotonic().saturating_sub(age);
+            self.cache.store(id, value.clone(), stored_at, ttl);
+            return served(value);
+        }
         trace.cache = Some(CacheStatus::Miss);
         let upstream = &mut trace.upstream;
         let result = self
@@ -248,17 +289,25 @@ impl<T: PortalTransport, C: Clock, L: CallerLimiter> Gateway<T, C, L> {
         match lookup.outcome {
             Ok(Fetched::Found(record)) if self.settings.policy.admits(&record) => {
                 let value = Cached::Record(render_record(&self.settings.policy, &record));
-                self.cache
-                    .store(id, value.clone(), now, self.settings.cache_ttl);
+                self.remember(id, &value, now, self.settings.cache_ttl)
+                    .await;
                 Ok(value)
             }
             // Missing, or in a hidden warehouse: the same answer either way.
             Ok(_) => {
-                self.cache
-                    .store(id, Cached::Missing, now, self.settings.negative_ttl);
-                Ok(Cached::Missing)
+                let value = Cached::Missing;
+                self.remember(id, &value, now, self.settings.negative_ttl)
+                    .await;
+                Ok(value)
             }
             Err(error) => Err(error),
+        }
+    }
+
+    async fn remember(&self, id: RecordId, value: &Cached, now: Duration, ttl: Duration) {
+        self.cache.store(id, value.clone(), now, ttl);
+        if !ttl.is_zero() {
+            self.shared_cache.put(id, value, ttl).await;
         }
     }
 }

@@ -19,4 +19,5 @@ pub mod request_id;
 pub mod response;
 pub mod routes;
 pub mod secret;
+pub mod shared_cache;
 pub mod upstream;
