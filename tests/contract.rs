@@ -114,6 +114,27 @@ async fn record_by_path_is_exactly_the_trimmed_json() {
 }
 
 #[tokio::test]
+async fn answers_say_whether_they_came_from_the_cache() {
+    let first = get("/v1/store-products/23").await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("x-cache"), Some("MISS"));
+    assert_eq!(first.header("age"), None);
+    let second = get("/v1/store-products/23").await;
+    assert_eq!(second.body, first.body, "a hit serves the same bytes");
+    assert_eq!(second.header("x-cache"), Some("HIT"));
+    assert!(second
+        .header("age")
+        .is_some_and(|a| a.parse::<u64>().is_ok()));
+    assert_eq!(second.header("cache-control"), Some("public, max-age=30"));
+    // The Bitrix route shares the cache entry.
+    let bitrix = post_json("/catalog.storeproduct.get", r#"{"id":23}"#).await;
+    assert_eq!(bitrix.header("x-cache"), Some("HIT"));
+    assert!(bitrix
+        .body
+        .starts_with(r#"{"result":{"storeProduct":{"id":23,"#));
+}
+
+#[tokio::test]
 async fn record_by_query_is_the_same() {
     let reply = get("/v1/store-products?id=13").await;
     assert_eq!(reply.status, 200);
