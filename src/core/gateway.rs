@@ -39,6 +39,8 @@ pub struct Gateway<T, C, L = InProcessLimiter, S = NoSharedCache> {
     budget: PortalBudget,
     operating: OperatingGuard,
     request_ids: RequestIds,
+    /// `Cache-Control` of a fresh record, made once.
+    fresh_cache_control: HeaderValue,
 }
 
 /// What one request cost, for its log line and headers.
@@ -60,6 +62,11 @@ impl<T: PortalTransport, C: Clock> Gateway<T, C> {
             request_ids: RequestIds::new(clock.unix_time()),
             limiter: InProcessLimiter::new(settings.rate_limit_per_min),
             shared_cache: NoSharedCache,
+            fresh_cache_control: HeaderValue::from_str(&format!(
+                "public, max-age={}",
+                settings.cache_ttl.as_secs()
+            ))
+            .unwrap_or(HeaderValue::from_static("no-store")),
             settings,
             transport,
             clock,
@@ -79,6 +86,7 @@ impl<T, C, L, S> Gateway<T, C, L, S> {
             budget: self.budget,
             operating: self.operating,
             request_ids: self.request_ids,
+            fresh_cache_control: self.fresh_cache_control,
         }
     }
 
@@ -93,6 +101,7 @@ impl<T, C, L, S> Gateway<T, C, L, S> {
             budget: self.budget,
             operating: self.operating,
             request_ids: self.request_ids,
+            fresh_cache_control: self.fresh_cache_control,
         }
     }
 }
@@ -206,11 +215,11 @@ impl<T: PortalTransport, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<T, 
                 let body = if bitrix { record.bitrix } else { record.v1 };
                 let cache_control = if trace.cache == Some(CacheStatus::Stale) {
                     // Served past its life because the portal failed: nobody should keep it.
-                    "no-store".to_string()
+                    HeaderValue::from_static("no-store")
                 } else {
-                    format!("public, max-age={}", self.settings.cache_ttl.as_secs())
+                    self.fresh_cache_control.clone()
                 };
-                response::json(StatusCode::OK, body, &cache_control)
+                response::json(StatusCode::OK, body, cache_control)
             }
             Err(error) => self.error(error, bitrix),
         }

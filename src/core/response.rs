@@ -10,14 +10,12 @@ use super::routes::Route;
 
 const JSON: &str = "application/json; charset=utf-8";
 
-pub fn json(status: StatusCode, body: Bytes, cache_control: &str) -> Response<Bytes> {
+pub fn json(status: StatusCode, body: Bytes, cache_control: HeaderValue) -> Response<Bytes> {
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
-    if let Ok(value) = HeaderValue::from_str(cache_control) {
-        headers.insert("cache-control", value);
-    }
+    headers.insert("cache-control", cache_control);
     response
 }
 
@@ -30,12 +28,13 @@ pub fn error(error: ApiError, bitrix: bool, not_found_max_age: u64) -> Response<
         (error.status(), render_v1_error(error))
     };
     let cache_control = if error == ApiError::NotFound && not_found_max_age > 0 {
-        format!("public, max-age={not_found_max_age}")
+        HeaderValue::from_str(&format!("public, max-age={not_found_max_age}"))
+            .unwrap_or(HeaderValue::from_static("no-store"))
     } else {
-        "no-store".to_string()
+        HeaderValue::from_static("no-store")
     };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = json(status, body, &cache_control);
+    let mut response = json(status, body, cache_control);
     if let Some(secs) = error.retry_after_secs() {
         response
             .headers_mut()
@@ -48,7 +47,7 @@ pub fn health() -> Response<Bytes> {
     json(
         StatusCode::OK,
         Bytes::from_static(br#"{"status":"ok"}"#),
-        "no-store",
+        HeaderValue::from_static("no-store"),
     )
 }
 
