@@ -9,8 +9,11 @@
 mod bucket;
 pub mod data;
 pub mod faults;
+mod methods;
+mod play;
 mod portal;
 mod state;
+mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
