@@ -246,3 +246,30 @@ async fn each_caller_has_a_limit() {
     let health = get(&http, format!("{}/healthz", gateway.base), &alice).await;
     assert_eq!(health.status, 200);
 }
+
+#[tokio::test]
+async fn a_portal_rate_limit_refusal_is_retried_inside_the_deadline() {
+    // A portal whose bucket someone else has nearly spent: one request, then 2/s.
+    let sandbox = spawn_sandbox(2.0, 1.0);
+    let gateway = spawn_gateway(
+        &sandbox.webhook(),
+        &[
+            ("STOCK_PORTAL_RATE_PER_SEC", "1000"),
+            ("STOCK_PORTAL_BURST", "100000"),
+        ],
+    );
+    let http = client();
+    let first = get(&http, format!("{}/v1/store-products/50", gateway.base), &[]).await;
+    assert_eq!(first.status, 200);
+    let started = std::time::Instant::now();
+    let second = get(&http, format!("{}/v1/store-products/51", gateway.base), &[]).await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "inside the 3 s deadline"
+    );
+    let refused = sandbox.stats().await["queryLimitExceeded"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(refused >= 1, "the portal did refuse first");
+}
