@@ -6,7 +6,13 @@ pub mod core;
 #[cfg(feature = "native")]
 pub mod native;
 
+#[cfg(feature = "lambda")]
+pub mod lambda;
+
 #[cfg(feature = "server")]
 pub mod sandbox;
 #[cfg(feature = "server")]
 pub mod server;
+
+#[cfg(all(feature = "worker", target_arch = "wasm32"))]
+pub mod worker;

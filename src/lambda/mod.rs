@@ -1,0 +1,67 @@
+//! The AWS Lambda adapter (`lambda_http`): API Gateway REST (v1) and HTTP API (v2), ALB and
+//! Function URL events in, the core's answers out. It translates and supplies the platform's
+//! pieces; every rule of the API lives in the core.
+//!
+//! - [`event`]: event <-> core request/response (stage prefix, client IP, base64 bodies).
+//! - [`secret`]: the webhook from Secrets Manager through the Parameters and Secrets extension.
+//! - [`transport`]: the portal transport with the cached secret, refreshed on rejection.
+
+pub mod event;
+pub mod secret;
+pub mod transport;
+
+use std::convert::Infallible;
+
+use crate::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
+use crate::core::gateway::Gateway;
+use crate::native::clock::SystemClock;
+
+pub use secret::SECRET_ARN_VAR;
+pub use transport::LambdaPortal;
+
+pub type LambdaGateway = Gateway<LambdaPortal, SystemClock>;
+
+/// Builds the gateway from environment-style variables. Nothing here touches the network:
+/// the secret and the HTTP client wait for the first call that needs them.
+///
+/// `B24_WEBHOOK_SECRET_ARN` (Secrets Manager, read at run time) wins over `B24_WEBHOOK_URL`
+/// (the webhook itself, for local runs).
+pub fn gateway_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<LambdaGateway, ConfigError> {
+    let settings = Settings::from_lookup(&lookup)?;
+    let secret_id = lookup(SECRET_ARN_VAR).filter(|v| !v.trim().is_empty());
+    let transport = match secret_id {
+        Some(id) => LambdaPortal::from_secret(secret::SecretsExtension::from_lookup(&id, &lookup)?),
+        None => match lookup(WEBHOOK_VAR).filter(|v| !v.trim().is_empty()) {
+            Some(value) => LambdaPortal::fixed(webhook_from(WEBHOOK_VAR, Some(&value))?),
+            None => {
+                return Err(ConfigError {
+                    variable: SECRET_ARN_VAR,
+                    reason: format!("is required (or {WEBHOOK_VAR} for local runs)"),
+                })
+            }
+        },
+    };
+    Ok(Gateway::new(settings, transport, SystemClock::default()))
+}
+
+/// One invocation: event in, answer out. Never fails: errors are answers.
+pub async fn handle(
+    gateway: &LambdaGateway,
+    request: lambda_http::Request,
+) -> lambda_http::Response<lambda_http::Body> {
+    event::from_core(gateway.handle(event::to_core(request)).await)
+}
+
+/// Serves invocations until the runtime API goes away.
+pub async fn run(gateway: LambdaGateway) -> Result<(), lambda_http::Error> {
+    // One gateway per execution environment, alive as long as the process.
+    let gateway: &'static LambdaGateway = Box::leak(Box::new(gateway));
+    lambda_http::run(lambda_http::service_fn(
+        move |request: lambda_http::Request| async move {
+            Ok::<_, Infallible>(handle(gateway, request).await)
+        },
+    ))
+    .await
+}

@@ -1,0 +1,261 @@
+//! The webhook from AWS Secrets Manager, read at run time through the AWS Parameters and Secrets
+//! Lambda Extension's local HTTP endpoint:
+//! `GET http://localhost:2773/secretsmanager/get?secretId=<ARN>` with the header
+//! `X-Aws-Parameters-Secrets-Token: $AWS_SESSION_TOKEN`; the answer is JSON with `SecretString`.
+//!
+//! The secret's value is the webhook URL itself, or a JSON object `{"B24_WEBHOOK_URL": "..."}`.
+//! Nothing here prints the value: problems name what went wrong, never what was read.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::core::config::ConfigError;
+use crate::core::secret::{WebhookUrl, WebhookUrlError};
+
+/// Names the Secrets Manager secret (ARN or name) that holds the webhook.
+pub const SECRET_ARN_VAR: &str = "B24_WEBHOOK_SECRET_ARN";
+/// The extension's own setting for its port (default 2773); we follow it.
+pub const EXTENSION_PORT_VAR: &str = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT";
+/// Host of the extension's endpoint (default `localhost`); for local stand-ins.
+pub const EXTENSION_HOST_VAR: &str = "B24_SECRETS_EXTENSION_HOST";
+/// The key read when the secret's value is a JSON object.
+pub const JSON_KEY: &str = "B24_WEBHOOK_URL";
+
+const DEFAULT_PORT: u16 = 2773;
+const TOKEN_HEADER: &str = "X-Aws-Parameters-Secrets-Token";
+/// Secrets Manager values are at most 64 KiB; the extension's JSON adds a little.
+const MAX_ANSWER_BYTES: usize = 256 * 1024;
+
+/// Why the secret could not be read. Never carries the secret's value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretProblem {
+    #[error("the Parameters and Secrets extension is not reachable (is its layer attached?)")]
+    Unreachable,
+    #[error("the Parameters and Secrets extension did not answer in time")]
+    Timeout,
+    #[error("the Parameters and Secrets extension answered HTTP {0} (no such secret, no secretsmanager:GetSecretValue permission, or a bad session token)")]
+    Refused(u16),
+    #[error(
+        "the extension's answer is not JSON with a SecretString (binary secrets are not supported)"
+    )]
+    BadAnswer,
+    #[error("the secret's value is JSON without a string field B24_WEBHOOK_URL")]
+    NoUrlField,
+    #[error("the webhook in the secret {0}")]
+    BadWebhook(WebhookUrlError),
+}
+
+/// Reads one secret through the extension. Cheap to create: the HTTP client is built on the
+/// first read, so nothing of this runs at init.
+pub struct SecretsExtension {
+    secret_id: String,
+    url: String,
+    token: Option<SecretString>,
+    client: OnceLock<reqwest::Client>,
+}
+
+impl std::fmt::Debug for SecretsExtension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsExtension")
+            .field("secret_id", &self.secret_id)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SecretsExtension {
+    /// `secret_id` is the ARN (or name); `token` is `AWS_SESSION_TOKEN`.
+    pub fn new(secret_id: &str, host: &str, port: u16, token: Option<String>) -> Self {
+        let encoded: String = form_urlencoded::byte_serialize(secret_id.as_bytes()).collect();
+        Self {
+            secret_id: secret_id.to_string(),
+            url: format!("http://{host}:{port}/secretsmanager/get?secretId={encoded}"),
+            token: token.map(SecretString::from),
+            client: OnceLock::new(),
+        }
+    }
+
+    /// From the environment: the extension's port variable, our host override, the session
+    /// token the Lambda service sets.
+    pub fn from_lookup(
+        secret_id: &str,
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let port = match get(EXTENSION_PORT_VAR) {
+            None => DEFAULT_PORT,
+            Some(v) => v
+                .trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| ConfigError {
+                    variable: EXTENSION_PORT_VAR,
+                    reason: "must be a port number".into(),
+                })?,
+        };
+        let host = get(EXTENSION_HOST_VAR).unwrap_or_else(|| "localhost".into());
+        if host.contains(['/', '?', '#', '@', ' ']) {
+            return Err(ConfigError {
+                variable: EXTENSION_HOST_VAR,
+                reason: "must be a host name or address".into(),
+            });
+        }
+        Ok(Self::new(
+            secret_id.trim(),
+            host.trim(),
+            port,
+            get("AWS_SESSION_TOKEN"),
+        ))
+    }
+
+    /// The secret's id, for logs (an ARN is not a secret).
+    pub fn secret_id(&self) -> &str {
+        &self.secret_id
+    }
+
+    fn client(&self) -> &reqwest::Client {
+        self.client.get_or_init(|| {
+            reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("the HTTP client could not start")
+        })
+    }
+
+    /// One read, all within `deadline`.
+    pub async fn read(&self, deadline: Duration) -> Result<WebhookUrl, SecretProblem> {
+        let exchange = async {
+            let mut request = self.client().get(&self.url).timeout(deadline);
+            if let Some(token) = &self.token {
+                request = request.header(TOKEN_HEADER, token.expose_secret());
+            }
+            let response = request.send().await.map_err(problem_of)?;
+            let status = response.status().as_u16();
+            if status != 200 {
+                return Err(SecretProblem::Refused(status));
+            }
+            if response
+                .content_length()
+                .is_some_and(|len| len > MAX_ANSWER_BYTES as u64)
+            {
+                return Err(SecretProblem::BadAnswer);
+            }
+            let body = response.bytes().await.map_err(problem_of)?;
+            if body.len() > MAX_ANSWER_BYTES {
+                return Err(SecretProblem::BadAnswer);
+            }
+            webhook_from_answer(&body)
+        };
+        tokio::time::timeout(deadline, exchange)
+            .await
+            .unwrap_or(Err(SecretProblem::Timeout))
+    }
+}
+
+fn problem_of(error: reqwest::Error) -> SecretProblem {
+    if error.is_timeout() {
+        SecretProblem::Timeout
+    } else {
+        SecretProblem::Unreachable
+    }
+}
+
+/// The extension's JSON (`GetSecretValue`'s answer) -> the webhook.
+pub fn webhook_from_answer(body: &[u8]) -> Result<WebhookUrl, SecretProblem> {
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(rename = "SecretString")]
+        secret_string: Option<String>,
+    }
+    let answer: Answer = serde_json::from_slice(body).map_err(|_| SecretProblem::BadAnswer)?;
+    let value = SecretString::from(answer.secret_string.ok_or(SecretProblem::BadAnswer)?);
+    webhook_from_secret_value(value.expose_secret())
+}
+
+/// The secret's value: the webhook URL, or `{"B24_WEBHOOK_URL": "..."}`.
+pub fn webhook_from_secret_value(value: &str) -> Result<WebhookUrl, SecretProblem> {
+    let value = value.trim();
+    if value.starts_with('{') {
+        #[derive(Deserialize)]
+        struct Fields {
+            #[serde(rename = "B24_WEBHOOK_URL")]
+            webhook: Option<String>,
+        }
+        let fields: Fields = serde_json::from_str(value).map_err(|_| SecretProblem::NoUrlField)?;
+        let webhook = SecretString::from(fields.webhook.ok_or(SecretProblem::NoUrlField)?);
+        return WebhookUrl::parse(webhook.expose_secret()).map_err(SecretProblem::BadWebhook);
+    }
+    WebhookUrl::parse(value).map_err(SecretProblem::BadWebhook)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOOK: &str = "https://portal.example/rest/1/abcdefgh12345678/";
+
+    #[test]
+    fn reads_a_plain_url_or_a_json_object() {
+        assert!(webhook_from_secret_value(HOOK).is_ok());
+        assert!(webhook_from_secret_value(&format!(" {HOOK}\n")).is_ok());
+        assert!(webhook_from_secret_value(&format!(r#"{{"B24_WEBHOOK_URL":"{HOOK}"}}"#)).is_ok());
+        assert_eq!(
+            webhook_from_secret_value(r#"{"url":"x"}"#).err(),
+            Some(SecretProblem::NoUrlField)
+        );
+        assert_eq!(
+            webhook_from_secret_value(r#"{"B24_WEBHOOK_URL":1}"#).err(),
+            Some(SecretProblem::NoUrlField)
+        );
+        assert!(matches!(
+            webhook_from_secret_value("http://portal.example/rest/1/abcdefgh12345678/"),
+            Err(SecretProblem::BadWebhook(_))
+        ));
+    }
+
+    #[test]
+    fn reads_the_extension_answer() {
+        let answer =
+            format!(r#"{{"ARN":"arn:x","Name":"n","SecretString":"{HOOK}","VersionId":"v"}}"#);
+        assert!(webhook_from_answer(answer.as_bytes()).is_ok());
+        assert_eq!(
+            webhook_from_answer(br#"{"ARN":"arn:x","SecretBinary":"AAEC"}"#).err(),
+            Some(SecretProblem::BadAnswer)
+        );
+        assert_eq!(
+            webhook_from_answer(b"<html>").err(),
+            Some(SecretProblem::BadAnswer)
+        );
+    }
+
+    #[test]
+    fn problems_never_show_the_value() {
+        let secret = "https://portal.example/rest/1/abcdefgh12345678/?x=1";
+        let problem = webhook_from_secret_value(secret).unwrap_err();
+        assert!(!problem.to_string().contains("abcdefgh12345678"));
+        let debug = format!(
+            "{:?}",
+            SecretsExtension::new("arn:s", "localhost", 2773, Some("tok3n".into()))
+        );
+        assert!(!debug.contains("tok3n"));
+    }
+
+    #[test]
+    fn encodes_the_secret_id_in_the_query() {
+        let reader = SecretsExtension::new(
+            "arn:aws:secretsmanager:us-east-1:1:secret:b24/webhook-AbC",
+            "localhost",
+            2773,
+            None,
+        );
+        assert_eq!(
+            reader.url,
+            "http://localhost:2773/secretsmanager/get?secretId=arn%3Aaws%3Asecretsmanager%3Aus-east-1%3A1%3Asecret%3Ab24%2Fwebhook-AbC"
+        );
+    }
+}
