@@ -1,0 +1,250 @@
+//! End to end over real HTTP: the release `bootstrap` under AWS's Runtime Interface Emulator
+//! (`aws-lambda-rie`, from the aws-sam-cli wheel), in front of the sandbox portal process.
+//! Events go in as AWS would send them; the emulator hands back the function's JSON answer.
+//!
+//! Needs `AWS_LAMBDA_RIE` (set by `source .tools/lambda-env.sh`) and a release bootstrap
+//! (`LAMBDA_BOOTSTRAP`, default `target/release/bootstrap`); `scripts/test-lambda.sh` provides
+//! both and sets `LAMBDA_E2E_REQUIRED=1`, so there the test fails instead of skipping.
+
+mod lambda_common;
+mod support;
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lambda_common::*;
+use serde_json::{json, Value};
+use support::{client, free_port, log_path, spawn_sandbox};
+
+/// The emulator and the bootstrap it starts, in their own process group: both die on drop.
+struct Emulator {
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tools() -> Option<(PathBuf, PathBuf)> {
+    let required = std::env::var_os("LAMBDA_E2E_REQUIRED").is_some();
+    let rie = std::env::var_os("AWS_LAMBDA_RIE").map(PathBuf::from);
+    let bootstrap = std::env::var_os("LAMBDA_BOOTSTRAP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/bootstrap")
+        });
+    match rie {
+        Some(rie) if rie.is_file() && bootstrap.is_file() => Some((rie, bootstrap)),
+        _ if required => panic!(
+            "LAMBDA_E2E_REQUIRED: need AWS_LAMBDA_RIE and {} (run scripts/test-lambda.sh)",
+            bootstrap.display()
+        ),
+        _ => {
+            eprintln!("skipped: set AWS_LAMBDA_RIE and build a release bootstrap (scripts/test-lambda.sh does)");
+            None
+        }
+    }
+}
+
+fn start_emulator(rie: &PathBuf, bootstrap: &PathBuf, webhook: &str) -> Emulator {
+    let port = free_port();
+    let api_port = free_port();
+    let log = log_path("rie");
+    let out = std::fs::File::create(&log).expect("log file");
+    let err = out.try_clone().expect("log file");
+    let mut command = Command::new(rie);
+    command
+        .args([
+            "--runtime-interface-emulator-address",
+            &format!("127.0.0.1:{port}"),
+            "--runtime-api-address",
+            &format!("127.0.0.1:{api_port}"),
+        ])
+        .arg(bootstrap)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "info")
+        .env("STOCK_LOG_FORMAT", "json")
+        .env("B24_WEBHOOK_URL", webhook)
+        .envs(contract_env())
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0);
+    let child = command.spawn().expect("spawn aws-lambda-rie");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the emulator did not listen within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Emulator {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        log,
+    }
+}
+
+async fn invoke(emulator: &Emulator, event: &str) -> Value {
+    let response = client()
+        .post(format!(
+            "{}/2015-03-31/functions/function/invocations",
+            emulator.base
+        ))
+        .body(event.to_string())
+        .send()
+        .await
+        .expect("invoke");
+    assert!(
+        response.status().is_success(),
+        "emulator: {}",
+        response.status()
+    );
+    let text = response.text().await.expect("answer");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn header<'a>(answer: &'a Value, name: &str) -> Option<&'a str> {
+    answer["headers"][name]
+        .as_str()
+        .or_else(|| answer["multiValueHeaders"][name][0].as_str())
+}
+
+#[tokio::test]
+async fn the_release_bootstrap_under_the_runtime_emulator() {
+    let Some((rie, bootstrap)) = tools() else {
+        return;
+    };
+    let sandbox = spawn_sandbox(1000.0, 100_000.0);
+    let emulator = start_emulator(&rie, &bootstrap, &sandbox.webhook());
+
+    // The first invocation starts the function (the emulator inits on demand): a cold start.
+    let started = Instant::now();
+    let first = invoke(
+        &emulator,
+        &event(Kind::HttpV2, &Call::get("/v1/store-products/13")),
+    )
+    .await;
+    eprintln!(
+        "cold invocation through the emulator: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(first["statusCode"], 200, "{first}");
+    assert_eq!(first["body"], RECORD_13);
+    assert_eq!(first["isBase64Encoded"], false);
+    assert_eq!(header(&first, "content-type"), Some(JSON));
+    assert_eq!(header(&first, "x-cache"), Some("MISS"));
+
+    let started = Instant::now();
+    let warm = invoke(
+        &emulator,
+        &event(Kind::HttpV2, &Call::get("/v1/store-products/13")),
+    )
+    .await;
+    eprintln!(
+        "warm invocation (cache hit) through the emulator: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(header(&warm, "x-cache"), Some("HIT"));
+
+    // REST API with the stage in the path: multi-value headers, as API Gateway v1 expects.
+    let rest = invoke(
+        &emulator,
+        &event(Kind::RestV1, &Call::get("/prod/v1/store-products/14")),
+    )
+    .await;
+    assert_eq!(rest["statusCode"], 200, "{rest}");
+    assert_eq!(rest["multiValueHeaders"]["content-type"], json!([JSON]));
+
+    // ALB: status description and the Bitrix route.
+    let alb = invoke(
+        &emulator,
+        &event(
+            Kind::Alb,
+            &Call {
+                query: &[("id", "13")],
+                ..Call::get("/catalog.storeproduct.get")
+            },
+        ),
+    )
+    .await;
+    assert_eq!(alb["statusCode"], 200, "{alb}");
+    assert_eq!(alb["body"], BITRIX_13);
+    assert!(alb["statusDescription"]
+        .as_str()
+        .is_some_and(|d| d.starts_with("200")));
+
+    // Function URL: a base64-encoded Bitrix POST.
+    let post = invoke(
+        &emulator,
+        &event(
+            Kind::FunctionUrl,
+            &Call {
+                method: "POST",
+                path: "/catalog.storeproduct.get",
+                query: &[],
+                headers: &[
+                    ("content-type", "application/json"),
+                    ("origin", "https://shop.example"),
+                ],
+                body: Some(br#"{"id":13}"#),
+            },
+        ),
+    )
+    .await;
+    assert_eq!(post["statusCode"], 200, "{post}");
+    assert_eq!(post["body"], BITRIX_13);
+    assert_eq!(
+        header(&post, "access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+
+    // Errors keep their status and no-store; a rejected webhook is an error-level log line.
+    let missing = invoke(&emulator, &event(Kind::HttpV2, &Call::get("/nope"))).await;
+    assert_eq!(missing["statusCode"], 404);
+    let rejected = invoke(
+        &emulator,
+        &event(Kind::HttpV2, &Call::get("/v1/store-products/990012")),
+    )
+    .await;
+    assert_eq!(rejected["statusCode"], 502);
+    assert_eq!(header(&rejected, "cache-control"), Some("no-store"));
+
+    // Nothing the function printed or answered shows the webhook.
+    let mut log = String::new();
+    for _ in 0..30 {
+        log = std::fs::read_to_string(&emulator.log).unwrap_or_default();
+        if log.contains("webhook rejected") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        log.lines()
+            .any(|l| l.contains("ERROR") && l.contains("webhook rejected")),
+        "no error-level line about the rejected webhook:\n{log}"
+    );
+    assert!(
+        log.contains(r#""route":"v1.store_product""#),
+        "no access log:\n{log}"
+    );
+    for answer in [&first, &rest, &alb, &post, &missing, &rejected] {
+        assert!(!answer.to_string().contains(&sandbox.code));
+    }
+    assert!(
+        !log.contains(&sandbox.code),
+        "the log shows the webhook code"
+    );
+    assert!(!log.contains("/rest/"), "the log shows a portal path");
+}
