@@ -1,0 +1,222 @@
+//! `tracing` to the Workers console, one line per event: `LEVEL message key=value ...`, with
+//! the fields of the enclosing spans (the request id) first. `wrangler dev` prints these lines;
+//! deployed, they land in Workers Logs (`[observability]` in wrangler.toml). Errors and
+//! warnings go to `console.error` / `console.warn`, the rest to `console.log`.
+//!
+//! Hand-written instead of `tracing-subscriber` to keep regex and friends out of the bundle.
+
+use std::collections::HashMap;
+use std::fmt::{self, Write};
+use std::sync::{Mutex, Once};
+
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
+use tracing::{Event, Level, Metadata, Subscriber};
+
+struct SpanData {
+    fields: String,
+    refs: usize,
+}
+
+#[derive(Default)]
+struct Spans {
+    next_id: u64,
+    live: HashMap<u64, SpanData>,
+    /// Entered spans, innermost last. Wasm is single-threaded: one stack is the truth.
+    entered: Vec<u64>,
+}
+
+pub struct ConsoleSubscriber {
+    max_level: Level,
+    spans: Mutex<Spans>,
+}
+
+impl ConsoleSubscriber {
+    pub fn new(max_level: Level) -> Self {
+        Self {
+            max_level,
+            spans: Mutex::new(Spans::default()),
+        }
+    }
+
+    fn spans(&self) -> std::sync::MutexGuard<'_, Spans> {
+        self.spans.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Writes ` key=value` pairs; the `message` field is kept apart.
+#[derive(Default)]
+struct Line {
+    message: String,
+    fields: String,
+}
+
+impl Visit for Line {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message.push_str(value);
+        } else if value.is_empty() || value.contains([' ', '"', '=']) {
+            let _ = write!(self.fields, " {}={:?}", field.name(), value);
+        } else {
+            let _ = write!(self.fields, " {}={}", field.name(), value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.message, "{value:?}");
+        } else {
+            let text = format!("{value:?}");
+            self.record_str(field, &text);
+        }
+    }
+}
+
+impl Subscriber for ConsoleSubscriber {
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        if self.enabled(metadata) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        *metadata.level() <= self.max_level
+    }
+
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::from_level(
+            self.max_level,
+        ))
+    }
+
+    fn new_span(&self, attributes: &Attributes<'_>) -> Id {
+        let mut line = Line::default();
+        attributes.record(&mut line);
+        let mut spans = self.spans();
+        spans.next_id += 1;
+        let id = spans.next_id;
+        spans.live.insert(
+            id,
+            SpanData {
+                fields: line.fields,
+                refs: 1,
+            },
+        );
+        Id::from_u64(id)
+    }
+
+    fn record(&self, span: &Id, values: &Record<'_>) {
+        let mut line = Line::default();
+        values.record(&mut line);
+        if let Some(data) = self.spans().live.get_mut(&span.into_u64()) {
+            data.fields.push_str(&line.fields);
+        }
+    }
+
+    fn record_follows_from(&self, _span: &Id, _follows: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
+        let mut line = Line::default();
+        event.record(&mut line);
+        let level = *event.metadata().level();
+        let context = self.context();
+        let text = format!("{level} {}{context}{}", line.message, line.fields);
+        emit(level, &text);
+    }
+
+    fn enter(&self, span: &Id) {
+        self.spans().entered.push(span.into_u64());
+    }
+
+    fn exit(&self, span: &Id) {
+        let mut spans = self.spans();
+        let id = span.into_u64();
+        if let Some(at) = spans.entered.iter().rposition(|s| *s == id) {
+            spans.entered.remove(at);
+        }
+    }
+
+    fn clone_span(&self, span: &Id) -> Id {
+        if let Some(data) = self.spans().live.get_mut(&span.into_u64()) {
+            data.refs += 1;
+        }
+        span.clone()
+    }
+
+    fn try_close(&self, span: Id) -> bool {
+        let mut spans = self.spans();
+        let id = span.into_u64();
+        let closed = match spans.live.get_mut(&id) {
+            Some(data) if data.refs > 1 => {
+                data.refs -= 1;
+                false
+            }
+            Some(_) => true,
+            None => false,
+        };
+        if closed {
+            spans.live.remove(&id);
+        }
+        closed
+    }
+}
+
+impl ConsoleSubscriber {
+    /// The fields of the entered spans, outermost first (` request_id=...`).
+    fn context(&self) -> String {
+        // try_lock: a panic while the lock is held must still be reported.
+        let Ok(spans) = self.spans.try_lock() else {
+            return String::new();
+        };
+        spans
+            .entered
+            .iter()
+            .filter_map(|id| spans.live.get(id))
+            .map(|s| s.fields.as_str())
+            .collect()
+    }
+}
+
+fn emit(level: Level, text: &str) {
+    if level == Level::ERROR {
+        worker::console_error!("{text}");
+    } else if level == Level::WARN {
+        worker::console_warn!("{text}");
+    } else {
+        worker::console_log!("{text}");
+    }
+}
+
+/// `RUST_LOG` as a plain level (`error` … `trace`); the last bare level in a comma list wins.
+/// Anything else means `info`.
+pub fn level_from(filter: Option<&str>) -> Level {
+    filter
+        .into_iter()
+        .flat_map(|f| f.split(','))
+        .filter_map(|part| {
+            let level = part.rsplit('=').next()?.trim();
+            level.parse::<Level>().ok()
+        })
+        .next_back()
+        .unwrap_or(Level::INFO)
+}
+
+static INIT: Once = Once::new();
+
+/// Installs the console subscriber once per isolate.
+pub fn init(max_level: Level) {
+    INIT.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(ConsoleSubscriber::new(max_level));
+    });
+}
+
+/// The panic hook: one error-level line with the panic's message and place (never a secret:
+/// nothing in this crate formats the webhook), so a panic does not go unnoticed. The runtime
+/// then fails the request with a 500 and the worker-build shim re-creates the Wasm instance.
+pub fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let text = info.to_string().replace('\n', " ");
+    worker::console_error!("ERROR panic: {text}");
+}

@@ -1,0 +1,220 @@
+//! The Cloudflare Worker adapter (wasm32 only): `#[event(fetch)]` hands each request to the
+//! core and returns its answer. The platform pieces: `fetch` with an abort deadline
+//! (`transport`), the JS clock (`clock`), the Cache API (`cache_api`), the `[[ratelimits]]`
+//! binding (`ratelimit`) and console logging (`logging`).
+//!
+//! One gateway per isolate, built on the first request (the isolate is single-threaded), so
+//! the core's per-isolate cache, coalescing and portal budget live as long as the isolate.
+
+mod cache_api;
+mod clock;
+mod logging;
+mod ratelimit;
+mod transport;
+
+use std::cell::RefCell;
+use std::net::IpAddr;
+use std::pin::pin;
+use std::rc::Rc;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use http::{HeaderName, HeaderValue};
+use wasm_bindgen::JsValue;
+use worker::{event, Context, Env};
+
+use crate::core::client_ip::ClientIp;
+use crate::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
+use crate::core::gateway::Gateway;
+use crate::core::request::{InboundBody, MAX_REQUEST_BODY_BYTES};
+
+use cache_api::CacheApi;
+use clock::JsClock;
+use ratelimit::CallerLimit;
+use transport::FetchPortal;
+
+type WorkerGateway = Gateway<FetchPortal, JsClock, CallerLimit, CacheApi>;
+
+thread_local! {
+    static GATEWAY: RefCell<Option<Rc<WorkerGateway>>> = const { RefCell::new(None) };
+}
+
+#[event(start)]
+fn start() {
+    std::panic::set_hook(Box::new(logging::report_panic));
+}
+
+#[event(fetch)]
+async fn fetch(
+    request: worker::Request,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<worker::Response> {
+    logging::init(logging::level_from(env_text(&env, "RUST_LOG").as_deref()));
+    let gateway = match isolate_gateway(&env) {
+        Ok(gateway) => gateway,
+        Err(error) => {
+            // Names the variable, never its value.
+            tracing::error!(
+                variable = error.variable,
+                reason = %error.reason,
+                "configuration problem: fix the Worker's [vars] or its B24_WEBHOOK_URL secret"
+            );
+            return Ok(misconfigured());
+        }
+    };
+    let inbound = inbound(request).await;
+    let answer = gateway.handle(inbound).await;
+    Ok(outbound(answer))
+}
+
+/// The isolate's gateway, built from `[vars]` and the secret on first use. A configuration
+/// error is not kept: the next request tries again.
+fn isolate_gateway(env: &Env) -> Result<Rc<WorkerGateway>, ConfigError> {
+    if let Some(gateway) = GATEWAY.with(|g| g.borrow().clone()) {
+        return Ok(gateway);
+    }
+    let settings = Settings::from_lookup(|name| env_text(env, name))?;
+    let webhook = {
+        let secret = env.secret(WEBHOOK_VAR).ok().map(|s| s.to_string());
+        webhook_from(WEBHOOK_VAR, secret.as_deref())?
+    };
+    let limiter = CallerLimit::new(
+        env.rate_limiter(ratelimit::BINDING).ok(),
+        settings.rate_limit_per_min,
+    );
+    tracing::info!(
+        caller_limit = limiter.describe(),
+        "gateway ready in this isolate"
+    );
+    let shared_cache = CacheApi::new(&settings);
+    let gateway = Rc::new(
+        Gateway::new(settings, FetchPortal::new(webhook), JsClock::new())
+            .with_limiter(limiter)
+            .with_shared_cache(shared_cache),
+    );
+    GATEWAY.with(|g| *g.borrow_mut() = Some(gateway.clone()));
+    Ok(gateway)
+}
+
+/// A `[vars]` value as text. Numbers and booleans written without quotes in wrangler.toml
+/// arrive as JS numbers and booleans: read them too rather than silently using a default.
+fn env_text(env: &Env, name: &str) -> Option<String> {
+    let value = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
+    if let Some(text) = value.as_string() {
+        Some(text)
+    } else if let Some(number) = value.as_f64() {
+        Some(number.to_string())
+    } else {
+        value.as_bool().map(|b| b.to_string())
+    }
+}
+
+/// The Workers request as the core's: method, path and query, headers, the body up to the
+/// limit, and the caller's address from `CF-Connecting-IP` (set by Cloudflare's edge).
+async fn inbound(mut request: worker::Request) -> http::Request<InboundBody> {
+    let method =
+        http::Method::from_bytes(request.inner().method().as_bytes()).unwrap_or(http::Method::GET);
+    let target = request
+        .url()
+        .ok()
+        .map(|url| match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_string(),
+        })
+        .unwrap_or_else(|| "/".to_string());
+    let mut builder = http::Request::builder().method(method.clone());
+    if let Ok(uri) = target.parse::<http::Uri>() {
+        builder = builder.uri(uri);
+    }
+    let headers = request.headers().clone();
+    if let Some(map) = builder.headers_mut() {
+        for (name, value) in headers.entries() {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                map.append(name, value);
+            }
+        }
+    }
+    let body = if method == http::Method::GET || method == http::Method::HEAD {
+        InboundBody::Empty
+    } else {
+        read_body(&mut request, &headers).await
+    };
+    let mut inbound = builder
+        .body(body)
+        .unwrap_or_else(|_| http::Request::new(InboundBody::Empty));
+    let client = headers
+        .get("cf-connecting-ip")
+        .ok()
+        .flatten()
+        .and_then(|ip| ip.trim().parse::<IpAddr>().ok());
+    if let Some(ip) = client {
+        inbound.extensions_mut().insert(ClientIp(ip));
+    }
+    inbound
+}
+
+/// Reads at most one byte past the limit, so a huge body is never buffered.
+async fn read_body(request: &mut worker::Request, headers: &worker::Headers) -> InboundBody {
+    let declared = headers
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_REQUEST_BODY_BYTES as u64) {
+        return InboundBody::TooLarge;
+    }
+    let Ok(stream) = request.stream() else {
+        return InboundBody::Empty;
+    };
+    let mut stream = pin!(stream);
+    let mut buffer = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            break;
+        };
+        buffer.extend_from_slice(&chunk);
+        if buffer.len() > MAX_REQUEST_BODY_BYTES {
+            return InboundBody::TooLarge;
+        }
+    }
+    InboundBody::from_bytes(buffer.freeze())
+}
+
+/// The core's answer as a Workers response. Empty bodies go out as no body at all: `new
+/// Response` refuses a body on 204.
+fn outbound(answer: http::Response<Bytes>) -> worker::Response {
+    let (parts, body) = answer.into_parts();
+    let headers = worker::Headers::new();
+    for (name, value) in &parts.headers {
+        if let Ok(value) = value.to_str() {
+            let _ = headers.append(name.as_str(), value);
+        }
+    }
+    let builder = worker::Response::builder()
+        .with_status(parts.status.as_u16())
+        .with_headers(headers);
+    if body.is_empty() {
+        builder.empty()
+    } else {
+        builder.fixed(body.to_vec())
+    }
+}
+
+/// Every request while the configuration is broken: our own message, nothing cached.
+fn misconfigured() -> worker::Response {
+    let headers = worker::Headers::new();
+    let _ = headers.set("content-type", "application/json; charset=utf-8");
+    let _ = headers.set("cache-control", "no-store");
+    let _ = headers.set("x-content-type-options", "nosniff");
+    worker::Response::builder()
+        .with_status(500)
+        .with_headers(headers)
+        .fixed(
+            br#"{"error":{"code":"misconfigured","message":"The gateway is not configured; its operator has been told."}}"#
+                .to_vec(),
+        )
+}

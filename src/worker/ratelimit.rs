@@ -1,0 +1,62 @@
+//! Per-caller limits with the `[[ratelimits]]` binding, keyed by `CF-Connecting-IP`, or the
+//! core's in-process limiter (`STOCK_RATE_LIMIT_PER_MIN`) where the binding is absent.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::core::caller_limit::{CallerLimiter, InProcessLimiter};
+
+/// The binding's name in wrangler.toml.
+pub const BINDING: &str = "CALLER_RATE_LIMIT";
+/// The binding answers yes or no; its `simple.period` in wrangler.toml (60 s) is the honest
+/// upper bound for when a refused caller may try again.
+pub const BINDING_RETRY_AFTER_SECS: u64 = 60;
+
+pub enum CallerLimit {
+    /// The binding decides; the in-process limiter stands in if a call to it fails.
+    Binding {
+        binding: worker::RateLimiter,
+        fallback: InProcessLimiter,
+    },
+    InProcess(InProcessLimiter),
+}
+
+impl CallerLimit {
+    pub fn new(binding: Option<worker::RateLimiter>, per_minute: u32) -> Self {
+        let fallback = InProcessLimiter::new(per_minute);
+        match binding {
+            Some(binding) => CallerLimit::Binding { binding, fallback },
+            None => CallerLimit::InProcess(fallback),
+        }
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            CallerLimit::Binding { .. } => "ratelimits binding",
+            CallerLimit::InProcess(_) => "in-process",
+        }
+    }
+
+    async fn decide(&self, ip: IpAddr, now: Duration) -> Result<(), u64> {
+        match self {
+            CallerLimit::InProcess(limiter) => limiter.decide(ip, now),
+            CallerLimit::Binding { binding, fallback } => {
+                match binding.limit(ip.to_string()).await {
+                    Ok(outcome) if outcome.success => Ok(()),
+                    Ok(_) => Err(BINDING_RETRY_AFTER_SECS),
+                    Err(_) => {
+                        tracing::warn!("ratelimits binding failed; using the in-process limit");
+                        fallback.decide(ip, now)
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl CallerLimiter for CallerLimit {
+    fn check(&self, ip: IpAddr, now: Duration) -> impl Future<Output = Result<(), u64>> {
+        self.decide(ip, now)
+    }
+}
