@@ -16,6 +16,3 @@ pub mod server;
 
 #[cfg(all(feature = "worker", target_arch = "wasm32"))]
 pub mod worker;
-
-#[cfg(all(feature = "worker", target_arch = "wasm32"))]
-pub mod worker;
