@@ -26,7 +26,7 @@ fi
 
 bash "$ROOT/scripts/install-worker-tools.sh" >&2
 # shellcheck source=/dev/null
-source "$ROOT/.tools/worker-env.sh"
+source "${WORKER_TOOLS_DIR:-$ROOT/.tools}/worker-env.sh"
 
 export CARGO_PROFILE_RELEASE_OPT_LEVEL=z
 export CARGO_PROFILE_RELEASE_LTO=true

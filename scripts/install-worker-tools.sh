@@ -14,6 +14,12 @@
 #
 # Quiet on success (one timing line per step); on failure prints the step's log.
 # Env knobs: WORKER_WASM_FORCE_MODE=debian  skip rustup and use the Debian fallback.
+#            WORKER_TOOLS_DIR=/path          install there instead of <repo>/.tools (e.g. to
+#                                            measure a cold install); the other worker scripts
+#                                            read the same variable.
+#            WORKER_TOOLS_RELEASE=1          optimised `cargo install` builds (slower to build;
+#                                            the default debug builds are plenty fast for
+#                                            wasm-bindgen on a bundle this size).
 set -Eeuo pipefail
 
 # ---- pins -------------------------------------------------------------------
@@ -29,15 +35,16 @@ DEBIAN_MIN_RUSTC=1.91           # worker 0.8.7 MSRV
 # ---- paths (relative to the repo this script lives in) ------------------------
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
-TOOLS="$ROOT/.tools"
+TOOLS="${WORKER_TOOLS_DIR:-$ROOT/.tools}"
 CARGO_ROOT="$TOOLS/cargo"
 NPM_PREFIX="$TOOLS/npm"
 NM="$NPM_PREFIX/node_modules"
 LOGS="$TOOLS/logs"
 ENV_FILE="$TOOLS/worker-env.sh"
 MODE_FILE="$TOOLS/wasm-mode"
-# Build dir for `cargo install` (never the repo's target/). Kept after a failure so a retry
-# is quicker, removed after a successful install (~1 GB).
+# One build dir for both `cargo install`s (never the repo's target/), so the crates they share
+# (clap, serde, ureq and its TLS stack, ...) compile once. Kept after a failure so a retry is
+# quicker, removed once both tools are installed.
 export CARGO_TARGET_DIR="$TOOLS/cargo-target-worker"
 
 mkdir -p "$TOOLS" "$CARGO_ROOT" "$NPM_PREFIX" "$LOGS"
@@ -155,10 +162,14 @@ cargo_tool_version() { # BIN -> "x.y.z" or ""
   "$1" --version 2>/dev/null | awk 'NR == 1 { print $NF }' || true
 }
 
+# Debug builds unless WORKER_TOOLS_RELEASE=1: both tools only shuffle a few hundred KB of wasm
+# and JS, and skipping the optimiser roughly halves their cold build.
+CARGO_INSTALL_PROFILE=(--debug)
+[[ -n "${WORKER_TOOLS_RELEASE:-}" ]] && CARGO_INSTALL_PROFILE=()
 cargo_install() { # CRATE VERSION [extra cargo flags...]
   local crate=$1 version=$2; shift 2
-  run "$CARGO_BIN" install --root "$CARGO_ROOT" "$crate" --version "=$version" "$@" || return 1
-  rm -rf "$CARGO_TARGET_DIR"
+  run "$CARGO_BIN" install --root "$CARGO_ROOT" "${CARGO_INSTALL_PROFILE[@]}" "$crate" \
+    --version "=$version" "$@"
 }
 
 # ---- 2. wasm-bindgen-cli ------------------------------------------------------
@@ -237,6 +248,8 @@ else
   STEP_NOTE="$WORKER_BUILD_VERSION (installed)"
 fi
 step_end
+
+rm -rf "$CARGO_TARGET_DIR"   # both tools are in place: the shared build dir has done its job
 
 # ---- 5. env file ----------------------------------------------------------------
 step_begin "worker-env.sh" env-file
