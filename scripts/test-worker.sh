@@ -5,6 +5,8 @@
 #   3. `wrangler dev` (local mode, workerd) with the settings of tests/contract.env and the
 #      sandbox webhook as its secret (scripts/worker-dev.sh)
 #   4. the shared contract suite, unchanged, against it (CONTRACT_BASE_URL, ..._LOG_FILE)
+#   5. what only the Worker has: the [[ratelimits]] binding refuses a caller past its limit,
+#      and a missing secret answers 500 `misconfigured` with an error line naming the variable
 # Everything it starts is stopped on exit, whatever happens. Every wait has a bound.
 #
 # Env knobs: WORKER_READY_TIMEOUT (s, default 120), WORKER_KEEP_LOGS=1 keeps the logs (in
@@ -58,3 +60,49 @@ CONTRACT_BASE_URL="http://127.0.0.1:$WORKER_PORT" CONTRACT_WEBHOOK_CODE="$SANDBO
   CONTRACT_LOG_FILE="$DEV_WORK/wrangler.log" \
   timeout 900 cargo test --locked --test contract
 log "contract suite passed against wrangler dev in $(dev_since "$t")s"
+
+# ---- 5. Worker-only behaviour -----------------------------------------------------------------
+status() { curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 "$@"; }
+# Concurrent misses for one id: each request must answer from its own request context (see
+# Gateway::without_coalescing); a slow portal (990001: 504 after the 1 s deadline) and a
+# normal record.
+t=$(dev_now)
+pids=()
+for id in 990001 276; do
+  for n in $(seq 12); do
+    status "http://127.0.0.1:$WORKER_PORT/v1/store-products/$id" >"$DEV_WORK/same-$id-$n.code" &
+    pids+=($!)
+  done
+done
+wait "${pids[@]}"   # only these: a bare `wait` would wait for the sandbox and wrangler too
+codes=$(cat "$DEV_WORK"/same-990001-*.code | sort | uniq -c | xargs)
+[[ "$codes" == "12 504" ]] || { log "12 concurrent misses for 990001: $codes"; exit 1; }
+codes=$(cat "$DEV_WORK"/same-276-*.code | sort | uniq -c | xargs)
+[[ "$codes" == "12 200" ]] || { log "12 concurrent misses for 276: $codes"; exit 1; }
+log "concurrent misses for one id all answered ($(dev_since "$t")s)"
+dev_stop "$WRANGLER_PID"
+t=$(dev_now)
+DEV_NAME=limited DEV_RATE_LIMIT=3 dev_start_wrangler "${settings[@]}"
+dev_wait_ok "http://127.0.0.1:$WORKER_PORT/healthz" "${WORKER_READY_TIMEOUT:-120}" "$WRANGLER_PID"
+codes=""
+for _ in 1 2 3 4; do codes+="$(status "http://127.0.0.1:$WORKER_PORT/v1/store-products/13") "; done
+headers=$(curl -s -D - -o /dev/null --max-time 10 "http://127.0.0.1:$WORKER_PORT/v1/store-products/13")
+# (/healthz never calls the limiter.)
+[[ "$codes" == "200 200 200 429 " ]] || { log "ratelimits binding (limit 3): got $codes"; exit 1; }
+grep -qi '^retry-after: 60' <<<"$headers" || { log "429 without Retry-After: 60"; exit 1; }
+log "ratelimits binding: 3 requests pass, then 429 with Retry-After: 60 ($(dev_since "$t")s)"
+dev_stop "$WRANGLER_PID"
+
+t=$(dev_now)
+DEV_NAME=unconfigured DEV_NO_SECRET=1 dev_start_wrangler "${settings[@]}"
+dev_wait_listening "$WORKER_PORT" "${WORKER_READY_TIMEOUT:-120}" "$WRANGLER_PID"
+for _ in $(seq 600); do grep -q 'Ready on' "$DEV_WORK/unconfigured-full.log" && break; sleep 0.1; done
+body=$(curl -s --max-time 10 "http://127.0.0.1:$WORKER_PORT/v1/store-products/13")
+[[ "$body" == *'"code":"misconfigured"'* ]] || { log "no secret: got $body"; exit 1; }
+for _ in $(seq 30); do
+  grep -q 'ERROR configuration problem.*variable=B24_WEBHOOK_URL' "$DEV_WORK/unconfigured.log" && break
+  sleep 0.1
+done
+grep -q 'ERROR configuration problem.*variable=B24_WEBHOOK_URL' "$DEV_WORK/unconfigured.log" \
+  || { log "no error line naming B24_WEBHOOK_URL"; exit 1; }
+log "missing secret: 500 misconfigured, error line names the variable ($(dev_since "$t")s)"

@@ -97,30 +97,38 @@ dev_start_sandbox() {
 DEV_ACCESS_LINE='^\[wrangler:info\] [A-Z]+ /[^ ]* [0-9]{3} .*\([0-9]+ms\)$'
 
 # Starts wrangler dev on the built worker with the sandbox webhook and VAR=VALUE settings.
+# Knobs: DEV_NAME (log and config names, default wrangler), DEV_NO_SECRET=1 (no .dev.vars),
+# DEV_RATE_LIMIT=N (the [[ratelimits]] binding's limit instead of wrangler.toml's).
 dev_start_wrangler() {
+  local name=${DEV_NAME:-wrangler}
+  local dir="$DEV_WORK/$name.d"
+  mkdir -p "$dir"
   # A copy of wrangler.toml without [build] (already built; no rebuild when someone edits src/
   # during the run), `main` pointing at this checkout's build/, the secret in a .dev.vars
   # next to it, and fresh local state (no Cache API entries from an earlier run).
-  awk -v main="$ROOT/build/index.js" '
+  awk -v main="$ROOT/build/index.js" -v limit="${DEV_RATE_LIMIT:-}" '
     /^\[/ { skip = ($0 == "[build]") }
     skip { next }
     /^main = / { print "main = \"" main "\""; next }
+    limit != "" && /^simple = / { sub(/limit = [0-9]+/, "limit = " limit) }
     { print }
-  ' "$ROOT/wrangler.toml" >"$DEV_WORK/wrangler.toml"
-  printf 'B24_WEBHOOK_URL=http://127.0.0.1:%s/rest/1/%s/\n' "$SANDBOX_PORT" "$SANDBOX_CODE" \
-    >"$DEV_WORK/.dev.vars"
+  ' "$ROOT/wrangler.toml" >"$dir/wrangler.toml"
+  if [[ -z "${DEV_NO_SECRET:-}" ]]; then
+    printf 'B24_WEBHOOK_URL=http://127.0.0.1:%s/rest/1/%s/\n' "$SANDBOX_PORT" "$SANDBOX_CODE" \
+      >"$dir/.dev.vars"
+  fi
   local vars=() kv
   for kv in "$@"; do vars+=(--var "${kv%%=*}:${kv#*=}"); done
   WORKER_PORT=$(dev_free_port)
   local inspector_port
   inspector_port=$(dev_free_port)
-  PATH="$NODE22_BIN:$PATH" CI=true NO_COLOR=1 FORCE_COLOR=0 XDG_CONFIG_HOME="$DEV_WORK/xdg" \
+  PATH="$NODE22_BIN:$PATH" CI=true NO_COLOR=1 FORCE_COLOR=0 XDG_CONFIG_HOME="$dir/xdg" \
     "$NODE22_BIN/node" "$WRANGLER" dev \
-    --config "$DEV_WORK/wrangler.toml" --local --ip 127.0.0.1 --port "$WORKER_PORT" \
-    --inspector-port "$inspector_port" --persist-to "$DEV_WORK/state" \
+    --config "$dir/wrangler.toml" --local --ip 127.0.0.1 --port "$WORKER_PORT" \
+    --inspector-port "$inspector_port" --persist-to "$dir/state" \
     --show-interactive-dev-session=false "${vars[@]}" \
-    > >(tee "$DEV_WORK/wrangler-full.log" | grep --line-buffered -vE "$DEV_ACCESS_LINE" \
-          >"$DEV_WORK/wrangler.log") \
+    > >(tee "$DEV_WORK/$name-full.log" | grep --line-buffered -vE "$DEV_ACCESS_LINE" \
+          >"$DEV_WORK/$name.log") \
     2>&1 </dev/null &
   WRANGLER_PID=$!
 }

@@ -54,6 +54,7 @@ pub struct StockCache {
     in_flight: Mutex<HashMap<RecordId, Flight>>,
     max_entries: usize,
     stale_for: Duration,
+    coalescing: bool,
 }
 
 impl StockCache {
@@ -63,7 +64,17 @@ impl StockCache {
             in_flight: Mutex::new(HashMap::new()),
             max_entries,
             stale_for,
+            coalescing: true,
         }
+    }
+
+    /// Turns sharing of concurrent misses off: every caller runs its own `fetch`. For runtimes
+    /// where one request must not resume another's work: on Cloudflare Workers, a waiter woken
+    /// by the caller that ran `fetch` resumes inside that caller's request context, and then
+    /// cannot create its own response ("Cannot perform I/O on behalf of a different request").
+    pub fn without_coalescing(mut self) -> Self {
+        self.coalescing = false;
+        self
     }
 
     /// A fresh answer and its age.
@@ -114,6 +125,9 @@ impl StockCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Cached, ApiError>>,
     {
+        if !self.coalescing {
+            return fetch().await;
+        }
         let flight = lock(&self.in_flight).entry(id).or_default().clone();
         let result = flight.get_or_init(fetch).await.clone();
         let mut in_flight = lock(&self.in_flight);
@@ -194,5 +208,27 @@ mod tests {
             .coalesce(id(7), || async { Err(ApiError::UpstreamTimeout) })
             .await;
         assert_eq!(again, Err(ApiError::UpstreamTimeout));
+    }
+
+    #[tokio::test]
+    async fn without_coalescing_every_miss_fetches() {
+        let cache = Arc::new(StockCache::new(10, S).without_coalescing());
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..5 {
+            let (cache, calls) = (cache.clone(), calls.clone());
+            tasks.spawn(async move {
+                cache
+                    .coalesce(id(7), || async {
+                        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        Ok(Cached::Missing)
+                    })
+                    .await
+            });
+        }
+        let results = tasks.join_all().await;
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 5);
+        assert!(results.iter().all(|r| *r == Ok(Cached::Missing)));
     }
 }

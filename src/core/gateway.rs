@@ -90,6 +90,13 @@ impl<T, C, L, S> Gateway<T, C, L, S> {
         }
     }
 
+    /// Concurrent misses for one id each call the portal instead of sharing one call (still
+    /// within the portal budget). For the Worker: see [`StockCache::without_coalescing`].
+    pub fn without_coalescing(mut self) -> Self {
+        self.cache = self.cache.without_coalescing();
+        self
+    }
+
     pub fn with_shared_cache<S2: SharedCache>(self, shared_cache: S2) -> Gateway<T, C, L, S2> {
         Gateway {
             settings: self.settings,

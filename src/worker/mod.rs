@@ -58,7 +58,7 @@ async fn fetch(
             tracing::error!(
                 variable = error.variable,
                 reason = %error.reason,
-                "configuration problem: fix the Worker's [vars] or its B24_WEBHOOK_URL secret"
+                "configuration problem: fix the Worker's [vars] or secrets"
             );
             return Ok(misconfigured());
         }
@@ -90,6 +90,9 @@ fn isolate_gateway(env: &Env) -> Result<Rc<WorkerGateway>, ConfigError> {
     let shared_cache = CacheApi::new(&settings);
     let gateway = Rc::new(
         Gateway::new(settings, FetchPortal::new(webhook), JsClock::new())
+            // A request woken by another one resumes in that one's I/O context and could not
+            // answer ("Cannot perform I/O on behalf of a different request"): no shared misses.
+            .without_coalescing()
             .with_limiter(limiter)
             .with_shared_cache(shared_cache),
     );
