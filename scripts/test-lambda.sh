@@ -1,3 +1,137 @@
 #!/usr/bin/env bash
-# Placeholder until the lambda adapter lands.
-echo "the lambda adapter is not built yet: nothing to test"
+# The AWS Lambda adapter, on a fresh machine (called by scripts/test-all.sh):
+#
+#   1. tools: cargo-lambda + zig, aws-sam-cli + cfn-lint, the runtime interface emulator
+#   2. lints with the `lambda` feature (test-all.sh lints without it)
+#   3. release bootstrap + hello-world baseline for x86_64 (the emulator runs on this machine)
+#      with the same release flags as the deployable artifact
+#   4. unit tests of src/lambda; in-process event tests (v1, v2, ALB, Function URL); the Secrets
+#      extension stand-in; the release bootstrap under AWS's runtime interface emulator
+#   5. the shared contract suite, unchanged, against `cargo lambda watch` + the sandbox portal
+#   6. template checks: sam validate --lint, cfn-lint, cfn-lint on the SAM->CFN transform
+#   7. the deployable artifact: cargo lambda build --release --arm64
+#
+# Every server it starts runs in its own process group and is killed on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export CARGO_TERM_COLOR=never
+
+T_START=$EPOCHREALTIME
+T_STEP=$EPOCHREALTIME
+TIMINGS=()
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}'; }
+step() {
+  if [ -n "${STEP:-}" ]; then TIMINGS+=("$(printf '%-58s %4ss' "$STEP" "$(elapsed "$T_STEP")")"); fi
+  STEP=$1
+  T_STEP=$EPOCHREALTIME
+  printf '\n-- lambda: %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"
+}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/b24-lambda-test.XXXXXX")
+GROUPS_TO_KILL=()
+cleanup() {
+  local status=$?
+  for pgid in "${GROUPS_TO_KILL[@]}"; do
+    kill -TERM -- "-$pgid" 2>/dev/null || true
+  done
+  sleep 0.3
+  for pgid in "${GROUPS_TO_KILL[@]}"; do
+    kill -KILL -- "-$pgid" 2>/dev/null || true
+  done
+  if [ "$status" -ne 0 ]; then
+    for f in "$WORK"/*.log; do
+      [ -f "$f" ] || continue
+      printf '\n== last lines of %s\n' "$(basename "$f")"
+      tail -n 40 "$f"
+    done
+  fi
+  rm -rf "$WORK"
+  exit "$status"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_http URL SECONDS: until URL answers 200.
+wait_http() {
+  local url=$1 deadline=$((SECONDS + $2))
+  until curl -fsS -o /dev/null --max-time 5 "$url" 2>/dev/null; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "not ready after $2 s: $url" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+step "1. tools (scripts/install-lambda-tools.sh)"
+timeout 900 bash scripts/install-lambda-tools.sh
+# shellcheck source=/dev/null
+source .tools/lambda-env.sh
+
+step "2. clippy --features lambda"
+timeout 900 cargo clippy --locked --all-targets --features lambda -- -D warnings
+
+step "3. release bootstrap + hello_lambda for x86_64 (the emulator runs on this machine)"
+# The release flags of the deployable build: CargoLambda.toml's `config` plus what cargo-lambda
+# adds (panic = "abort", strip). Keep in sync with CargoLambda.toml. One cargo invocation for
+# the bootstrap and the example, so both share one compile of the dependencies.
+RELEASE_FLAGS=(
+  --config "profile.release.opt-level='s'" --config profile.release.lto=true
+  --config profile.release.codegen-units=1 --config 'profile.release.panic="abort"'
+  --config 'profile.release.strip="symbols"'
+)
+timeout 1200 cargo build --locked --release --no-default-features --features lambda \
+  "${RELEASE_FLAGS[@]}" --bin bootstrap --example hello_lambda
+BOOTSTRAP_X86="$ROOT/target/release/bootstrap"
+ls -l "$BOOTSTRAP_X86" target/release/examples/hello_lambda
+
+step "4. unit, event, secret and emulator tests"
+# One feature set (default + lambda) for every debug build below, so they share artifacts.
+timeout 1200 cargo build --locked --features lambda --bins \
+  --test lambda_events --test lambda_secret --test lambda_rie --test contract
+timeout 300 cargo test --locked --features lambda --lib -- lambda::
+LAMBDA_E2E_REQUIRED=1 LAMBDA_BOOTSTRAP="$BOOTSTRAP_X86" \
+  timeout 600 cargo test --locked --features lambda \
+  --test lambda_events --test lambda_secret --test lambda_rie -- --nocapture
+
+step "5. contract suite against cargo lambda watch"
+SANDBOX_PORT=$(free_port)
+WATCH_PORT=$(free_port)
+CODE="lw$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+ENV_FILE="$WORK/function.env"
+grep -E '^[A-Z_]+=' tests/contract.env > "$ENV_FILE"
+{
+  echo "B24_WEBHOOK_URL=http://127.0.0.1:$SANDBOX_PORT/rest/1/$CODE/"
+  echo "STOCK_LOG_FORMAT=json"
+  echo "RUST_LOG=info"
+} >> "$ENV_FILE"
+SANDBOX_WEBHOOK_CODE=$CODE setsid target/debug/b24-stock-gateway sandbox \
+  --listen "127.0.0.1:$SANDBOX_PORT" --drain-per-sec 1000 --burst 100000 \
+  > "$WORK/sandbox.log" 2>&1 &
+GROUPS_TO_KILL+=("$!")
+# --disable-cors: the gateway answers CORS itself; --ignore-changes: no reload mid-suite.
+setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
+  --disable-cors --ignore-changes --features lambda --bin bootstrap --env-file "$ENV_FILE" \
+  > "$WORK/cargo-lambda-watch.log" 2>&1 &
+GROUPS_TO_KILL+=("$!")
+wait_http "http://127.0.0.1:$SANDBOX_PORT/_sandbox/health" 30
+wait_http "http://127.0.0.1:$WATCH_PORT/healthz" 300
+CONTRACT_BASE_URL="http://127.0.0.1:$WATCH_PORT" CONTRACT_WEBHOOK_CODE=$CODE \
+  CONTRACT_LOG_FILE="$WORK/cargo-lambda-watch.log" \
+  timeout 600 cargo test --locked --features lambda --test contract
+
+step "6. template checks (scripts/check-template.sh)"
+timeout 600 bash scripts/check-template.sh template.yaml
+
+step "7. cargo lambda build --release --arm64"
+timeout 1200 cargo lambda build --release --arm64 --bin bootstrap
+ARTIFACT=target/lambda/bootstrap/bootstrap
+file "$ARTIFACT" 2>/dev/null || true
+printf 'deployable bootstrap: %s bytes (%s)\n' "$(stat -c %s "$ARTIFACT")" "$ARTIFACT"
+
+step "done"
+printf '\nlambda timings:\n'
+printf '  %s\n' "${TIMINGS[@]}"
+printf '  %-58s %4ss\n' "total" "$(elapsed "$T_START")"

@@ -6,10 +6,9 @@
 use std::process::ExitCode;
 
 use b24_stock_gateway::lambda;
-use b24_stock_gateway::native::logging::{self, LogFormat};
 
 fn main() -> ExitCode {
-    logging::init(LogFormat::from_env(LogFormat::Json));
+    lambda::logging::init();
     let gateway = match lambda::gateway_from_lookup(|name| std::env::var(name).ok()) {
         Ok(gateway) => gateway,
         Err(error) => {

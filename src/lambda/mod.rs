@@ -5,8 +5,10 @@
 //! - [`event`]: event <-> core request/response (stage prefix, client IP, base64 bodies).
 //! - [`secret`]: the webhook from Secrets Manager through the Parameters and Secrets extension.
 //! - [`transport`]: the portal transport with the cached secret, refreshed on rejection.
+//! - [`logging`]: JSON lines for CloudWatch.
 
 pub mod event;
+pub mod logging;
 pub mod secret;
 pub mod transport;
 
