@@ -17,6 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 RUNS=${1:-30}
 export CARGO_TERM_COLOR=never
 
@@ -46,17 +47,17 @@ RELEASE_FLAGS=(
 )
 cargo build --locked --release --no-default-features --features lambda \
   "${RELEASE_FLAGS[@]}" --bin bootstrap --example hello_lambda
-BOOTSTRAP=target/release/bootstrap
-HELLO=target/release/examples/hello_lambda
+BOOTSTRAP="$TARGET/release/bootstrap"
+HELLO="$TARGET/release/examples/hello_lambda"
 log "build: sandbox portal"
 cargo build --locked --bin b24-stock-gateway
 log "build: deployable arm64 bootstrap (cargo lambda build --release --arm64)"
 cargo lambda build --release --arm64 --bin bootstrap
-ARM64=target/lambda/bootstrap/bootstrap
+ARM64="$TARGET/lambda/bootstrap/bootstrap"
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 CODE="bench$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
-SANDBOX_WEBHOOK_CODE=$CODE target/debug/b24-stock-gateway sandbox \
+SANDBOX_WEBHOOK_CODE=$CODE "$TARGET/debug/b24-stock-gateway" sandbox \
   --listen "127.0.0.1:$PORT" --drain-per-sec 100000 --burst 1000000 >"$WORK/sandbox.log" 2>&1 &
 SANDBOX_PID=$!
 for _ in $(seq 100); do
@@ -66,9 +67,9 @@ done
 
 mkdir -p bench-results
 OUT=bench-results/lambda-cold-start.txt
-python3 - "$RUNS" "$ROOT/$BOOTSTRAP" "$ROOT/$HELLO" \
+python3 - "$RUNS" "$BOOTSTRAP" "$HELLO" \
   "http://127.0.0.1:$PORT/rest/1/$CODE/" "$ROOT/tests/fixtures/lambda/apigw_v2_http.json" \
-  "$ROOT/$ARM64" <<'PY' | tee "$OUT"
+  "$ARM64" <<'PY' | tee "$OUT"
 import json, os, statistics, subprocess, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

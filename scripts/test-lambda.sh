@@ -15,6 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 export CARGO_TERM_COLOR=never
 
 T_START=$EPOCHREALTIME
@@ -84,8 +85,8 @@ RELEASE_FLAGS=(
 )
 timeout 1200 cargo build --locked --release --no-default-features --features lambda \
   "${RELEASE_FLAGS[@]}" --bin bootstrap --example hello_lambda
-BOOTSTRAP_X86="$ROOT/target/release/bootstrap"
-ls -l "$BOOTSTRAP_X86" target/release/examples/hello_lambda
+BOOTSTRAP_X86="$TARGET/release/bootstrap"
+ls -l "$BOOTSTRAP_X86" "$TARGET/release/examples/hello_lambda"
 
 step "4. unit, event, secret and emulator tests"
 # One feature set (default + lambda) for every debug build below, so they share artifacts.
@@ -107,7 +108,7 @@ grep -E '^[A-Z_]+=' tests/contract.env > "$ENV_FILE"
   echo "STOCK_LOG_FORMAT=json"
   echo "RUST_LOG=info"
 } >> "$ENV_FILE"
-SANDBOX_WEBHOOK_CODE=$CODE setsid target/debug/b24-stock-gateway sandbox \
+SANDBOX_WEBHOOK_CODE=$CODE setsid "$TARGET/debug/b24-stock-gateway" sandbox \
   --listen "127.0.0.1:$SANDBOX_PORT" --drain-per-sec 1000 --burst 100000 \
   > "$WORK/sandbox.log" 2>&1 &
 GROUPS_TO_KILL+=("$!")
@@ -127,7 +128,7 @@ timeout 600 bash scripts/check-template.sh template.yaml
 
 step "7. cargo lambda build --release --arm64"
 timeout 1200 cargo lambda build --release --arm64 --bin bootstrap
-ARTIFACT=target/lambda/bootstrap/bootstrap
+ARTIFACT="$TARGET/lambda/bootstrap/bootstrap"
 file "$ARTIFACT" 2>/dev/null || true
 printf 'deployable bootstrap: %s bytes (%s)\n' "$(stat -c %s "$ARTIFACT")" "$ARTIFACT"
 
