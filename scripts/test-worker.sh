@@ -5,8 +5,9 @@
 #   3. `wrangler dev` (local mode, workerd) with the settings of tests/contract.env and the
 #      sandbox webhook as its secret (scripts/worker-dev.sh)
 #   4. the shared contract suite, unchanged, against it (CONTRACT_BASE_URL, ..._LOG_FILE)
-#   5. what only the Worker has: the [[ratelimits]] binding refuses a caller past its limit,
-#      and a missing secret answers 500 `misconfigured` with an error line naming the variable
+#   5. what only the Worker has: concurrent misses for one id all answer, the Cache API serves
+#      a repeat, the [[ratelimits]] binding refuses a caller past its limit, a missing secret 500
+#      `misconfigured` with an error line (JSON logs here) naming the variable
 # Everything it starts is stopped on exit, whatever happens. Every wait has a bound.
 #
 # Env knobs: WORKER_READY_TIMEOUT (s, default 120), WORKER_KEEP_LOGS=1 keeps the logs (in
@@ -82,27 +83,35 @@ codes=$(cat "$DEV_WORK"/same-276-*.code | sort | uniq -c | xargs)
 log "concurrent misses for one id all answered ($(dev_since "$t")s)"
 dev_stop "$WRANGLER_PID"
 t=$(dev_now)
-DEV_NAME=limited DEV_RATE_LIMIT=3 dev_start_wrangler "${settings[@]}"
+# No per-isolate cache (STOCK_CACHE_MAX_ENTRIES=0): a repeat can only come from the Cache API.
+DEV_NAME=limited DEV_RATE_LIMIT=3 dev_start_wrangler "${settings[@]}" STOCK_CACHE_MAX_ENTRIES=0
 dev_wait_ok "http://127.0.0.1:$WORKER_PORT/healthz" "${WORKER_READY_TIMEOUT:-120}" "$WRANGLER_PID"
-codes=""
-for _ in 1 2 3 4; do codes+="$(status "http://127.0.0.1:$WORKER_PORT/v1/store-products/13") "; done
-headers=$(curl -s -D - -o /dev/null --max-time 10 "http://127.0.0.1:$WORKER_PORT/v1/store-products/13")
+head_of() { curl -s -D - -o /dev/null --max-time 10 "$1" | tr -d '\r' | tr 'A-Z' 'a-z'; }
+replies=()
+for _ in 1 2 3 4; do replies+=("$(head_of "http://127.0.0.1:$WORKER_PORT/v1/store-products/13")"); done
+expect() { # N PATTERN WHAT
+  grep -qE "$2" <<<"${replies[$1]}" || { log "request $(($1 + 1)): $3; got: ${replies[$1]}"; exit 1; }
+}
+expect 0 '^http/1.1 200' "200"; expect 0 '^x-cache: miss' "x-cache: MISS"
+expect 1 '^http/1.1 200' "200"; expect 1 '^x-cache: hit' "x-cache: HIT (Cache API)"
+expect 1 '^age: [0-9]+' "an Age header"
 # (/healthz never calls the limiter.)
-[[ "$codes" == "200 200 200 429 " ]] || { log "ratelimits binding (limit 3): got $codes"; exit 1; }
-grep -qi '^retry-after: 60' <<<"$headers" || { log "429 without Retry-After: 60"; exit 1; }
-log "ratelimits binding: 3 requests pass, then 429 with Retry-After: 60 ($(dev_since "$t")s)"
+expect 2 '^http/1.1 200' "200 (third of 3)"
+expect 3 '^http/1.1 429' "429 from the ratelimits binding"; expect 3 '^retry-after: 60' "Retry-After: 60"
+log "Cache API serves a repeat with no isolate cache; ratelimits binding: 3 pass, then 429 ($(dev_since "$t")s)"
 dev_stop "$WRANGLER_PID"
 
 t=$(dev_now)
-DEV_NAME=unconfigured DEV_NO_SECRET=1 dev_start_wrangler "${settings[@]}"
+DEV_NAME=unconfigured DEV_NO_SECRET=1 dev_start_wrangler "${settings[@]}" STOCK_LOG_FORMAT=json
 dev_wait_listening "$WORKER_PORT" "${WORKER_READY_TIMEOUT:-120}" "$WRANGLER_PID"
 for _ in $(seq 600); do grep -q 'Ready on' "$DEV_WORK/unconfigured-full.log" && break; sleep 0.1; done
 body=$(curl -s --max-time 10 "http://127.0.0.1:$WORKER_PORT/v1/store-products/13")
 [[ "$body" == *'"code":"misconfigured"'* ]] || { log "no secret: got $body"; exit 1; }
-for _ in $(seq 30); do
-  grep -q 'ERROR configuration problem.*variable=B24_WEBHOOK_URL' "$DEV_WORK/unconfigured.log" && break
-  sleep 0.1
-done
-grep -q 'ERROR configuration problem.*variable=B24_WEBHOOK_URL' "$DEV_WORK/unconfigured.log" \
-  || { log "no error line naming B24_WEBHOOK_URL"; exit 1; }
-log "missing secret: 500 misconfigured, error line names the variable ($(dev_since "$t")s)"
+# (STOCK_LOG_FORMAT=json here: the line is one JSON object.)
+json_error_line() {
+  grep -F '"level":"ERROR"' "$DEV_WORK/unconfigured.log" | grep -F '"message":"configuration problem' \
+    | grep -F '"variable":"B24_WEBHOOK_URL"' >/dev/null
+}
+for _ in $(seq 30); do json_error_line && break; sleep 0.1; done
+json_error_line || { log "no JSON error line naming B24_WEBHOOK_URL"; exit 1; }
+log "missing secret: 500 misconfigured, a JSON error line names the variable ($(dev_since "$t")s)"

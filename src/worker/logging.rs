@@ -1,5 +1,6 @@
 //! `tracing` to the Workers console, one line per event: `LEVEL message key=value ...`, with
-//! the fields of the enclosing spans (the request id) first. `wrangler dev` prints these lines;
+//! the fields of the enclosing spans (the request id) first, or with `STOCK_LOG_FORMAT=json`
+//! one JSON object (`{"level":"INFO","message":"request","request_id":...}`). `wrangler dev` prints these lines;
 //! deployed, they land in Workers Logs (`[observability]` in wrangler.toml). Errors and
 //! warnings go to `console.error` / `console.warn`, the rest to `console.log`.
 //!
@@ -9,13 +10,16 @@ use std::collections::HashMap;
 use std::fmt::{self, Write};
 use std::sync::{Mutex, Once};
 
+use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
 
+type Pairs = Vec<(&'static str, Value)>;
+
 struct SpanData {
-    fields: String,
+    fields: Pairs,
     refs: usize,
 }
 
@@ -29,13 +33,15 @@ struct Spans {
 
 pub struct ConsoleSubscriber {
     max_level: Level,
+    json: bool,
     spans: Mutex<Spans>,
 }
 
 impl ConsoleSubscriber {
-    pub fn new(max_level: Level) -> Self {
+    pub fn new(max_level: Level, json: bool) -> Self {
         Self {
             max_level,
+            json,
             spans: Mutex::new(Spans::default()),
         }
     }
@@ -43,23 +49,78 @@ impl ConsoleSubscriber {
     fn spans(&self) -> std::sync::MutexGuard<'_, Spans> {
         self.spans.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// The fields of the entered spans, outermost first (the request id).
+    fn context(&self) -> Pairs {
+        // try_lock: a panic while the lock is held must still be reported.
+        let Ok(spans) = self.spans.try_lock() else {
+            return Pairs::new();
+        };
+        spans
+            .entered
+            .iter()
+            .filter_map(|id| spans.live.get(id))
+            .flat_map(|s| s.fields.iter().cloned())
+            .collect()
+    }
+
+    fn render(&self, level: Level, message: &str, pairs: Pairs) -> String {
+        if self.json {
+            let mut object = Map::new();
+            object.insert("level".into(), Value::from(level.as_str()));
+            object.insert("message".into(), Value::from(message));
+            for (key, value) in pairs {
+                object.insert(key.into(), value);
+            }
+            return Value::Object(object).to_string();
+        }
+        let mut text = format!("{level} {message}");
+        for (key, value) in pairs {
+            match value {
+                Value::String(v) if v.is_empty() || v.contains([' ', '"', '=']) => {
+                    let _ = write!(text, " {key}={v:?}");
+                }
+                Value::String(v) => {
+                    let _ = write!(text, " {key}={v}");
+                }
+                other => {
+                    let _ = write!(text, " {key}={other}");
+                }
+            }
+        }
+        text
+    }
 }
 
-/// Writes ` key=value` pairs; the `message` field is kept apart.
+/// An event's or span's fields; the `message` field is kept apart.
 #[derive(Default)]
 struct Line {
     message: String,
-    fields: String,
+    pairs: Pairs,
 }
 
 impl Visit for Line {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.pairs.push((field.name(), Value::from(value)));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.pairs.push((field.name(), Value::from(value)));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.pairs.push((field.name(), Value::from(value)));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.pairs.push((field.name(), Value::from(value)));
+    }
+
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
             self.message.push_str(value);
-        } else if value.is_empty() || value.contains([' ', '"', '=']) {
-            let _ = write!(self.fields, " {}={:?}", field.name(), value);
         } else {
-            let _ = write!(self.fields, " {}={}", field.name(), value);
+            self.pairs.push((field.name(), Value::from(value)));
         }
     }
 
@@ -67,8 +128,8 @@ impl Visit for Line {
         if field.name() == "message" {
             let _ = write!(self.message, "{value:?}");
         } else {
-            let text = format!("{value:?}");
-            self.record_str(field, &text);
+            self.pairs
+                .push((field.name(), Value::String(format!("{value:?}"))));
         }
     }
 }
@@ -101,7 +162,7 @@ impl Subscriber for ConsoleSubscriber {
         spans.live.insert(
             id,
             SpanData {
-                fields: line.fields,
+                fields: line.pairs,
                 refs: 1,
             },
         );
@@ -112,7 +173,7 @@ impl Subscriber for ConsoleSubscriber {
         let mut line = Line::default();
         values.record(&mut line);
         if let Some(data) = self.spans().live.get_mut(&span.into_u64()) {
-            data.fields.push_str(&line.fields);
+            data.fields.extend(line.pairs);
         }
     }
 
@@ -122,9 +183,9 @@ impl Subscriber for ConsoleSubscriber {
         let mut line = Line::default();
         event.record(&mut line);
         let level = *event.metadata().level();
-        let context = self.context();
-        let text = format!("{level} {}{context}{}", line.message, line.fields);
-        emit(level, &text);
+        let mut pairs = self.context();
+        pairs.extend(line.pairs);
+        emit(level, &self.render(level, &line.message, pairs));
     }
 
     fn enter(&self, span: &Id) {
@@ -164,22 +225,6 @@ impl Subscriber for ConsoleSubscriber {
     }
 }
 
-impl ConsoleSubscriber {
-    /// The fields of the entered spans, outermost first (` request_id=...`).
-    fn context(&self) -> String {
-        // try_lock: a panic while the lock is held must still be reported.
-        let Ok(spans) = self.spans.try_lock() else {
-            return String::new();
-        };
-        spans
-            .entered
-            .iter()
-            .filter_map(|id| spans.live.get(id))
-            .map(|s| s.fields.as_str())
-            .collect()
-    }
-}
-
 fn emit(level: Level, text: &str) {
     if level == Level::ERROR {
         worker::console_error!("{text}");
@@ -206,10 +251,11 @@ pub fn level_from(filter: Option<&str>) -> Level {
 
 static INIT: Once = Once::new();
 
-/// Installs the console subscriber once per isolate.
-pub fn init(max_level: Level) {
+/// Installs the console subscriber once per isolate; `json` for one JSON object per line
+/// (`STOCK_LOG_FORMAT=json`), which Workers Logs indexes field by field.
+pub fn init(max_level: Level, json: bool) {
     INIT.call_once(|| {
-        let _ = tracing::subscriber::set_global_default(ConsoleSubscriber::new(max_level));
+        let _ = tracing::subscriber::set_global_default(ConsoleSubscriber::new(max_level, json));
     });
 }
 
