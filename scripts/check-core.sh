@@ -13,8 +13,8 @@ offenders() {
   tree=$(cargo tree --locked --target all -e normal --prefix none "$@")
   grep -E "$forbidden" <<<"$tree" | sort -u || true
   if grep -qE '^tokio v' <<<"$tree"; then
-    # tokio is allowed for its `sync` module only.
-    cargo tree --locked --target all -e features --prefix none -i tokio "$@" \
+    # tokio is allowed for its `sync` module only (normal edges: dev-dependencies may use more).
+    cargo tree --locked --target all -e features,normal --prefix none -i tokio "$@" \
       | grep -oE '^tokio feature "[^"]+"' | grep -vE '"(sync|default)"' | sort -u || true
   fi
 }
