@@ -253,8 +253,10 @@ static INIT: Once = Once::new();
 
 /// Installs the console subscriber once per isolate; `json` for one JSON object per line
 /// (`STOCK_LOG_FORMAT=json`), which Workers Logs indexes field by field.
-pub fn init(max_level: Level, json: bool) {
+/// `settings` (level, json) is read only on the first call.
+pub fn init(settings: impl FnOnce() -> (Level, bool)) {
     INIT.call_once(|| {
+        let (max_level, json) = settings();
         let _ = tracing::subscriber::set_global_default(ConsoleSubscriber::new(max_level, json));
     });
 }

@@ -50,10 +50,12 @@ async fn fetch(
     env: Env,
     _ctx: Context,
 ) -> worker::Result<worker::Response> {
-    logging::init(
-        logging::level_from(env_text(&env, "RUST_LOG").as_deref()),
-        env_text(&env, "STOCK_LOG_FORMAT").as_deref() == Some("json"),
-    );
+    logging::init(|| {
+        (
+            logging::level_from(env_text(&env, "RUST_LOG").as_deref()),
+            env_text(&env, "STOCK_LOG_FORMAT").as_deref() == Some("json"),
+        )
+    });
     let gateway = match isolate_gateway(&env) {
         Ok(gateway) => gateway,
         Err(error) => {
