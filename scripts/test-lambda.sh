@@ -3,7 +3,7 @@
 #
 #   1. tools: cargo-lambda + zig, aws-sam-cli + cfn-lint, the runtime interface emulator
 #   2. lints with the `lambda` feature (test-all.sh lints without it)
-#   3. release bootstrap + hello-world baseline for x86_64 (the emulator runs on this machine)
+#   3. release bootstrap for x86_64 (the emulator runs on this machine)
 #      with the same release flags as the deployable artifact
 #   4. unit tests of src/lambda; in-process event tests (v1, v2, ALB, Function URL); the Secrets
 #      extension stand-in; the release bootstrap under AWS's runtime interface emulator
@@ -74,19 +74,19 @@ source .tools/lambda-env.sh
 step "2. clippy --features lambda"
 timeout 900 cargo clippy --locked --all-targets --features lambda -- -D warnings
 
-step "3. release bootstrap + hello_lambda for x86_64 (the emulator runs on this machine)"
+step "3. release bootstrap for x86_64 (the emulator runs on this machine)"
 # The release flags of the deployable build: CargoLambda.toml's `config` plus what cargo-lambda
-# adds (panic = "abort", strip). Keep in sync with CargoLambda.toml. One cargo invocation for
-# the bootstrap and the example, so both share one compile of the dependencies.
+# adds (panic = "abort", strip). Keep in sync with CargoLambda.toml (and bench/lambda-cold-start.sh,
+# which also builds the hello-world baseline).
 RELEASE_FLAGS=(
   --config "profile.release.opt-level='s'" --config profile.release.lto=true
   --config profile.release.codegen-units=1 --config 'profile.release.panic="abort"'
   --config 'profile.release.strip="symbols"'
 )
 timeout 1200 cargo build --locked --release --no-default-features --features lambda \
-  "${RELEASE_FLAGS[@]}" --bin bootstrap --example hello_lambda
+  "${RELEASE_FLAGS[@]}" --bin bootstrap
 BOOTSTRAP_X86="$TARGET/release/bootstrap"
-ls -l "$BOOTSTRAP_X86" "$TARGET/release/examples/hello_lambda"
+ls -l "$BOOTSTRAP_X86"
 
 step "4. unit, event, secret and emulator tests"
 # One feature set (default + lambda) for every debug build below, so they share artifacts.
@@ -112,15 +112,36 @@ SANDBOX_WEBHOOK_CODE=$CODE setsid "$TARGET/debug/b24-stock-gateway" sandbox \
   --listen "127.0.0.1:$SANDBOX_PORT" --drain-per-sec 1000 --burst 100000 \
   > "$WORK/sandbox.log" 2>&1 &
 GROUPS_TO_KILL+=("$!")
-# --disable-cors: the gateway answers CORS itself; --ignore-changes: no reload mid-suite.
-setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
-  --disable-cors --ignore-changes --features lambda --bin bootstrap --env-file "$ENV_FILE" \
-  > "$WORK/cargo-lambda-watch.log" 2>&1 &
+# cargo lambda watch serves HTTP (Function URL events) and the runtime API; the function is the
+# bootstrap step 4 built (--only-lambda-apis: watch's own `cargo run` would build it once more,
+# without the dev-dependency features the test build unified). --disable-cors: the gateway
+# answers CORS itself. Both write to one log: the suite checks every line of it.
+FUNCTION_LOG="$WORK/lambda-watch-and-function.log"
+setsid cargo lambda watch --only-lambda-apis --disable-cors \
+  --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" >> "$FUNCTION_LOG" 2>&1 &
+GROUPS_TO_KILL+=("$!")
+wait_tcp() {
+  local deadline=$((SECONDS + $2))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || { echo "nothing listens on $1 after $2 s" >&2; return 1; }
+    sleep 0.2
+  done
+}
+wait_tcp "$WATCH_PORT" 60
+(
+  set -a
+  # shellcheck source=/dev/null
+  source "$ENV_FILE"
+  set +a
+  export AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$WATCH_PORT/.rt" AWS_LAMBDA_FUNCTION_NAME=_ \
+    AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128
+  exec setsid "$TARGET/debug/bootstrap"
+) >> "$FUNCTION_LOG" 2>&1 &
 GROUPS_TO_KILL+=("$!")
 wait_http "http://127.0.0.1:$SANDBOX_PORT/_sandbox/health" 30
 wait_http "http://127.0.0.1:$WATCH_PORT/healthz" 300
 CONTRACT_BASE_URL="http://127.0.0.1:$WATCH_PORT" CONTRACT_WEBHOOK_CODE=$CODE \
-  CONTRACT_LOG_FILE="$WORK/cargo-lambda-watch.log" \
+  CONTRACT_LOG_FILE="$FUNCTION_LOG" \
   timeout 600 cargo test --locked --features lambda --test contract
 
 step "6. template checks (scripts/check-template.sh)"
