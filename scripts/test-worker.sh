@@ -64,9 +64,9 @@ log "contract suite passed against wrangler dev in $(dev_since "$t")s"
 
 # ---- 5. Worker-only behaviour -----------------------------------------------------------------
 status() { curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 "$@"; }
-# Concurrent misses for one id: each request must answer from its own request context (see
-# Gateway::without_coalescing); a slow portal (990001: 504 after the 1 s deadline) and a
-# normal record.
+# Concurrent misses for one id share one portal call, and each request still answers from its
+# own request context (waiters poll on their own timers: core::cache::Waiting::Polling); a slow
+# portal (990001: 504 after the 1 s deadline) and a normal record.
 t=$(dev_now)
 pids=()
 for id in 990001 276; do
@@ -80,6 +80,9 @@ codes=$(cat "$DEV_WORK"/same-990001-*.code | sort | uniq -c | xargs)
 [[ "$codes" == "12 504" ]] || { log "12 concurrent misses for 990001: $codes"; exit 1; }
 codes=$(cat "$DEV_WORK"/same-276-*.code | sort | uniq -c | xargs)
 [[ "$codes" == "12 200" ]] || { log "12 concurrent misses for 276: $codes"; exit 1; }
+calls=$(curl -s --max-time 10 "http://127.0.0.1:$SANDBOX_PORT/_sandbox/stats" \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["getCallsById"].get("276", 0))')
+[[ "$calls" == 1 ]] || { log "12 concurrent misses for 276 cost $calls portal calls, want 1"; exit 1; }
 log "concurrent misses for one id all answered ($(dev_since "$t")s)"
 dev_stop "$WRANGLER_PID"
 t=$(dev_now)

@@ -54,7 +54,18 @@ pub struct StockCache {
     in_flight: Mutex<HashMap<RecordId, Flight>>,
     max_entries: usize,
     stale_for: Duration,
-    coalescing: bool,
+    waiting: Waiting,
+}
+
+/// How a caller waiting for another caller's portal call learns the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// The caller that made the call wakes the waiters (native runtimes).
+    Woken,
+    /// Waiters look again on their own timer. On Cloudflare Workers a request woken by another
+    /// request resumes in that request's I/O context and then cannot answer ("Cannot perform
+    /// I/O on behalf of a different request"); polling keeps each request in its own context.
+    Polling(Duration),
 }
 
 impl StockCache {
@@ -64,16 +75,12 @@ impl StockCache {
             in_flight: Mutex::new(HashMap::new()),
             max_entries,
             stale_for,
-            coalescing: true,
+            waiting: Waiting::Woken,
         }
     }
 
-    /// Turns sharing of concurrent misses off: every caller runs its own `fetch`. For runtimes
-    /// where one request must not resume another's work: on Cloudflare Workers, a waiter woken
-    /// by the caller that ran `fetch` resumes inside that caller's request context, and then
-    /// cannot create its own response ("Cannot perform I/O on behalf of a different request").
-    pub fn without_coalescing(mut self) -> Self {
-        self.coalescing = false;
+    pub fn with_waiting(mut self, waiting: Waiting) -> Self {
+        self.waiting = waiting;
         self
     }
 
@@ -119,22 +126,96 @@ impl StockCache {
     }
 
     /// Runs `fetch` once for all concurrent callers asking for `id`; each gets its result.
-    /// If the caller running `fetch` goes away, a waiting caller takes over.
-    pub async fn coalesce<F, Fut>(&self, id: RecordId, fetch: F) -> Result<Cached, ApiError>
+    /// If the caller running `fetch` goes away, a waiting caller takes over. `sleep` is the
+    /// platform's timer, used by [`Waiting::Polling`].
+    pub async fn coalesce<F, Fut, S, SFut>(
+        &self,
+        id: RecordId,
+        fetch: F,
+        sleep: S,
+    ) -> Result<Cached, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Cached, ApiError>>,
+        S: Fn(Duration) -> SFut,
+        SFut: Future<Output = ()>,
+    {
+        match self.waiting {
+            Waiting::Woken => self.coalesce_woken(id, fetch).await,
+            Waiting::Polling(interval) => self.coalesce_polling(id, fetch, interval, sleep).await,
+        }
+    }
+
+    async fn coalesce_woken<F, Fut>(&self, id: RecordId, fetch: F) -> Result<Cached, ApiError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Cached, ApiError>>,
     {
-        if !self.coalescing {
-            return fetch().await;
-        }
         let flight = lock(&self.in_flight).entry(id).or_default().clone();
         let result = flight.get_or_init(fetch).await.clone();
+        self.land(id, &flight);
+        result
+    }
+
+    async fn coalesce_polling<F, Fut, S, SFut>(
+        &self,
+        id: RecordId,
+        fetch: F,
+        interval: Duration,
+        sleep: S,
+    ) -> Result<Cached, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Cached, ApiError>>,
+        S: Fn(Duration) -> SFut,
+        SFut: Future<Output = ()>,
+    {
+        loop {
+            let (flight, leading) = {
+                let mut in_flight = lock(&self.in_flight);
+                match in_flight.get(&id) {
+                    Some(flight) => (flight.clone(), false),
+                    None => {
+                        let flight = Flight::default();
+                        in_flight.insert(id, flight.clone());
+                        (flight, true)
+                    }
+                }
+            };
+            if leading {
+                // Lands the flight even if this caller goes away mid-call.
+                let _landing = Landing {
+                    cache: self,
+                    id,
+                    flight: &flight,
+                };
+                let result = fetch().await;
+                let _ = flight.set(result.clone());
+                return result;
+            }
+            // The leader sets the result before it lands, so a landed flight without one was
+            // abandoned: go round again and lead.
+            while self.in_air(id, &flight) && flight.get().is_none() {
+                sleep(interval).await;
+            }
+            if let Some(result) = flight.get() {
+                return result.clone();
+            }
+        }
+    }
+
+    fn in_air(&self, id: RecordId, flight: &Flight) -> bool {
+        lock(&self.in_flight)
+            .get(&id)
+            .is_some_and(|f| Arc::ptr_eq(f, flight))
+    }
+
+    /// Forgets a finished (or abandoned) call, unless a newer one took its place.
+    fn land(&self, id: RecordId, flight: &Flight) {
         let mut in_flight = lock(&self.in_flight);
-        if in_flight.get(&id).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+        if in_flight.get(&id).is_some_and(|f| Arc::ptr_eq(f, flight)) {
             in_flight.remove(&id);
         }
-        result
     }
 
     pub fn len(&self) -> usize {
@@ -143,6 +224,19 @@ impl StockCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Lands a polled flight when its leader finishes or is dropped.
+struct Landing<'a> {
+    cache: &'a StockCache,
+    id: RecordId,
+    flight: &'a Flight,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        self.cache.land(self.id, self.flight);
     }
 }
 
@@ -183,52 +277,83 @@ mod tests {
         assert!(cache.fresh(id(10), S).is_some());
     }
 
-    #[tokio::test]
-    async fn concurrent_misses_share_one_fetch() {
-        let cache = Arc::new(StockCache::new(10, S));
+    async fn fifty_concurrent_misses(cache: StockCache) -> usize {
+        let cache = Arc::new(cache);
         let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..50 {
             let (cache, calls) = (cache.clone(), calls.clone());
             tasks.spawn(async move {
                 cache
-                    .coalesce(id(7), || async {
-                        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        Ok(Cached::Missing)
-                    })
+                    .coalesce(
+                        id(7),
+                        || async {
+                            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            Ok(Cached::Missing)
+                        },
+                        tokio::time::sleep,
+                    )
                     .await
             });
         }
         let results = tasks.join_all().await;
-        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
         assert!(results.iter().all(|r| *r == Ok(Cached::Missing)));
         // Once settled, the next miss fetches again (nothing was stored by this test).
         let again = cache
-            .coalesce(id(7), || async { Err(ApiError::UpstreamTimeout) })
+            .coalesce(
+                id(7),
+                || async { Err(ApiError::UpstreamTimeout) },
+                tokio::time::sleep,
+            )
             .await;
         assert_eq!(again, Err(ApiError::UpstreamTimeout));
+        calls.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     #[tokio::test]
-    async fn without_coalescing_every_miss_fetches() {
-        let cache = Arc::new(StockCache::new(10, S).without_coalescing());
-        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..5 {
-            let (cache, calls) = (cache.clone(), calls.clone());
-            tasks.spawn(async move {
+    async fn concurrent_misses_share_one_fetch() {
+        assert_eq!(fifty_concurrent_misses(StockCache::new(10, S)).await, 1);
+    }
+
+    #[tokio::test]
+    async fn polling_waiters_share_one_fetch_too() {
+        let cache = StockCache::new(10, S).with_waiting(Waiting::Polling(Duration::from_millis(5)));
+        assert_eq!(fifty_concurrent_misses(cache).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_polling_waiter_takes_over_an_abandoned_call() {
+        let cache = Arc::new(
+            StockCache::new(10, S).with_waiting(Waiting::Polling(Duration::from_millis(5))),
+        );
+        let leader = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
                 cache
-                    .coalesce(id(7), || async {
-                        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                        Ok(Cached::Missing)
-                    })
+                    .coalesce(
+                        id(9),
+                        std::future::pending::<Result<Cached, ApiError>>,
+                        tokio::time::sleep,
+                    )
                     .await
-            });
-        }
-        let results = tasks.join_all().await;
-        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 5);
-        assert!(results.iter().all(|r| *r == Ok(Cached::Missing)));
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let waiter = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .coalesce(id(9), || async { Ok(Cached::Missing) }, tokio::time::sleep)
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        leader.abort();
+        let result = tokio::time::timeout(Duration::from_secs(2), waiter).await;
+        assert_eq!(
+            result.expect("the waiter finished").expect("no panic"),
+            Ok(Cached::Missing)
+        );
     }
 }

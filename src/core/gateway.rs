@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use super::api_error::ApiError;
 use super::budget::PortalBudget;
-use super::cache::{CacheStatus, Cached, StockCache};
+use super::cache::{CacheStatus, Cached, StockCache, Waiting};
 use super::caller_limit::{CallerLimiter, InProcessLimiter};
 use super::client_ip::ClientIp;
 use super::config::Settings;
@@ -90,10 +90,10 @@ impl<T, C, L, S> Gateway<T, C, L, S> {
         }
     }
 
-    /// Concurrent misses for one id each call the portal instead of sharing one call (still
-    /// within the portal budget). For the Worker: see [`StockCache::without_coalescing`].
-    pub fn without_coalescing(mut self) -> Self {
-        self.cache = self.cache.without_coalescing();
+    /// How callers waiting for another caller's portal call learn its result; see
+    /// [`Waiting`] (the Worker needs [`Waiting::Polling`]).
+    pub fn with_waiting(mut self, waiting: Waiting) -> Self {
+        self.cache = self.cache.with_waiting(waiting);
         self
     }
 
@@ -260,7 +260,11 @@ impl<T: PortalTransport, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<T, 
         let upstream = &mut trace.upstream;
         let result = self
             .cache
-            .coalesce(id, || self.fetch_and_store(id, upstream))
+            .coalesce(
+                id,
+                || self.fetch_and_store(id, upstream),
+                |pause| self.clock.sleep(pause),
+            )
             .await;
         match result {
             Ok(value) => served(value),

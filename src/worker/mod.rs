@@ -16,6 +16,7 @@ use std::cell::RefCell;
 use std::net::IpAddr;
 use std::pin::pin;
 use std::rc::Rc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -23,6 +24,7 @@ use http::{HeaderName, HeaderValue};
 use wasm_bindgen::JsValue;
 use worker::{event, Context, Env};
 
+use crate::core::cache::Waiting;
 use crate::core::client_ip::ClientIp;
 use crate::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
 use crate::core::gateway::Gateway;
@@ -96,8 +98,9 @@ fn isolate_gateway(env: &Env) -> Result<Rc<WorkerGateway>, ConfigError> {
     let gateway = Rc::new(
         Gateway::new(settings, FetchPortal::new(webhook), JsClock::new())
             // A request woken by another one resumes in that one's I/O context and could not
-            // answer ("Cannot perform I/O on behalf of a different request"): no shared misses.
-            .without_coalescing()
+            // answer ("Cannot perform I/O on behalf of a different request"): waiters for a
+            // shared portal call look for its result on their own timer.
+            .with_waiting(Waiting::Polling(Duration::from_millis(10)))
             .with_limiter(limiter)
             .with_shared_cache(shared_cache),
     );
