@@ -144,6 +144,15 @@ mod tests {
     }
 
     #[test]
+    fn host_names_are_ascii_or_punycode() {
+        assert!(WebhookUrl::parse("https://xn--80aswg.xn--p1ai/rest/1/abc/").is_ok());
+        assert_eq!(
+            WebhookUrl::parse("https://сайт.рф/rest/1/abc/").unwrap_err(),
+            WebhookUrlError::NotAUrl
+        );
+    }
+
+    #[test]
     fn rejects_other_shapes_without_echoing_them() {
         for bad in [
             "",
