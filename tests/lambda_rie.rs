@@ -55,7 +55,8 @@ fn tools() -> Option<(PathBuf, PathBuf)> {
     }
 }
 
-fn start_emulator(rie: &PathBuf, bootstrap: &PathBuf, webhook: &str) -> Emulator {
+/// `env`: how the function finds its webhook (`B24_WEBHOOK_URL`, or the secret's variables).
+fn start_emulator(rie: &PathBuf, bootstrap: &PathBuf, env: &[(&str, String)]) -> Emulator {
     let port = free_port();
     let api_port = free_port();
     let log = log_path("rie");
@@ -74,8 +75,8 @@ fn start_emulator(rie: &PathBuf, bootstrap: &PathBuf, webhook: &str) -> Emulator
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUST_LOG", "info")
         .env("STOCK_LOG_FORMAT", "json")
-        .env("B24_WEBHOOK_URL", webhook)
         .envs(contract_env())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
@@ -127,7 +128,7 @@ async fn the_release_bootstrap_under_the_runtime_emulator() {
         return;
     };
     let sandbox = spawn_sandbox(1000.0, 100_000.0);
-    let emulator = start_emulator(&rie, &bootstrap, &sandbox.webhook());
+    let emulator = start_emulator(&rie, &bootstrap, &[("B24_WEBHOOK_URL", sandbox.webhook())]);
 
     // The first invocation starts the function (the emulator inits on demand): a cold start.
     let started = Instant::now();
@@ -247,4 +248,89 @@ async fn the_release_bootstrap_under_the_runtime_emulator() {
         "the log shows the webhook code"
     );
     assert!(!log.contains("/rest/"), "the log shows a portal path");
+}
+
+/// The release binary's run-time secret path: the webhook comes from a stand-in of the
+/// Parameters and Secrets extension's endpoint (a real HTTP server on loopback, answering like
+/// the extension), read once, with the session token the Lambda service provides.
+#[tokio::test]
+async fn the_release_bootstrap_reads_the_webhook_from_the_secrets_extension() {
+    use axum::extract::{Query, State};
+    use axum::http::{HeaderMap, StatusCode};
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    const ARN: &str = "arn:aws:secretsmanager:eu-central-1:111122223333:secret:b24-Xy12Ab";
+    const TOKEN: &str = "emulator-session-token";
+    let Some((rie, bootstrap)) = tools() else {
+        return;
+    };
+    let sandbox = spawn_sandbox(1000.0, 100_000.0);
+    let reads = Arc::new(Mutex::new(0u32));
+    let secret = format!(r#"{{"B24_WEBHOOK_URL":"{}"}}"#, sandbox.webhook());
+    let app = axum::Router::new()
+        .route(
+            "/secretsmanager/get",
+            axum::routing::get(
+                move |State(reads): State<Arc<Mutex<u32>>>,
+                      Query(query): Query<HashMap<String, String>>,
+                      headers: HeaderMap| {
+                    let secret = secret.clone();
+                    async move {
+                        let token = headers
+                            .get("x-aws-parameters-secrets-token")
+                            .and_then(|v| v.to_str().ok());
+                        if token != Some(TOKEN)
+                            || query.get("secretId").map(String::as_str) != Some(ARN)
+                        {
+                            return (StatusCode::BAD_REQUEST, String::new());
+                        }
+                        *reads.lock().unwrap() += 1;
+                        let answer = json!({"ARN": ARN, "Name": "b24", "SecretString": secret});
+                        (StatusCode::OK, answer.to_string())
+                    }
+                },
+            ),
+        )
+        .with_state(reads.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let emulator = start_emulator(
+        &rie,
+        &bootstrap,
+        &[
+            ("B24_WEBHOOK_SECRET_ARN", ARN.to_string()),
+            ("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port.to_string()),
+            ("B24_SECRETS_EXTENSION_HOST", "127.0.0.1".to_string()),
+            ("AWS_SESSION_TOKEN", TOKEN.to_string()),
+        ],
+    );
+    let health = invoke(&emulator, &event(Kind::HttpV2, &Call::get("/healthz"))).await;
+    assert_eq!(health["statusCode"], 200);
+    assert_eq!(
+        *reads.lock().unwrap(),
+        0,
+        "nothing is read before a call needs the portal"
+    );
+    for id in [13, 14, 13] {
+        let path = format!("/v1/store-products/{id}");
+        let answer = invoke(&emulator, &event(Kind::FunctionUrl, &Call::get(&path))).await;
+        assert_eq!(answer["statusCode"], 200, "{answer}");
+    }
+    assert_eq!(
+        *reads.lock().unwrap(),
+        1,
+        "one read for the life of the environment"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = std::fs::read_to_string(&emulator.log).unwrap_or_default();
+    assert!(log.contains("webhook secret loaded"), "{log}");
+    assert!(
+        !log.contains(&sandbox.code) && !log.contains(TOKEN),
+        "the log shows a secret"
+    );
 }
