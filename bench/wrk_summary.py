@@ -20,6 +20,8 @@ for line in sys.stdin:
         out["p" + parts[0].rstrip("%")] = millis(parts[1])
     elif re.match(r"\s*\d+ requests in", line):
         out["requests"] = int(parts[0])
+    elif line.strip().startswith("Non-2xx or 3xx responses:"):
+        out["non2xx"] = int(parts[-1])
     elif line.startswith("status "):
         out["statuses"][parts[1]] = int(parts[2])
 print(json.dumps(out))
