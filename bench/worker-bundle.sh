@@ -55,11 +55,7 @@ kb() { awk -v a="$1" 'BEGIN { printf "%.1f KB", a / 1000 }'; }
 
 # ---- 3. latency under wrangler dev ------------------------------------------------------------
 dev_start_sandbox
-settings=()
-while IFS= read -r line; do
-  [[ -z "$line" || "$line" == \#* ]] && continue
-  settings+=("$line")
-done <tests/contract.env
+dev_contract_settings
 launched=$(dev_now)
 dev_start_wrangler "${settings[@]}"
 dev_wait_listening "$WORKER_PORT" 120 "$WRANGLER_PID"

@@ -45,11 +45,7 @@ log "sandbox binary ready in $(dev_since "$t")s"
 
 # ---- 2. sandbox portal, 3. wrangler dev -------------------------------------------------------
 dev_start_sandbox
-settings=()
-while IFS= read -r line; do
-  [[ -z "$line" || "$line" == \#* ]] && continue
-  settings+=("$line")
-done <tests/contract.env
+dev_contract_settings
 t=$(dev_now)
 dev_start_wrangler "${settings[@]}"
 dev_wait_ok "http://127.0.0.1:$WORKER_PORT/healthz" "${WORKER_READY_TIMEOUT:-120}" "$WRANGLER_PID"

@@ -79,6 +79,16 @@ dev_cleanup() { # [EXIT_STATUS]
   return $rc
 }
 
+# The gateway settings the contract suite expects (tests/contract.env) -> settings=(KEY=VALUE…)
+dev_contract_settings() {
+  settings=()
+  local line
+  while IFS= read -r line; do
+    [[ -z "$line" || "$line" == \#* ]] && continue
+    settings+=("$line")
+  done <"$ROOT/tests/contract.env"
+}
+
 dev_start_sandbox() {
   SANDBOX_PORT=$(dev_free_port)
   SANDBOX_CODE="wk$(od -An -N10 -tx1 /dev/urandom | tr -d ' \n')"

@@ -52,10 +52,6 @@ impl PortalBudget {
         }
     }
 
-    pub fn limits(&self) -> BudgetLimits {
-        self.limits
-    }
-
     /// Takes a slot now, or one that frees up within `max_wait`.
     pub fn admit(&self, now: Duration, max_wait: Duration) -> Admission {
         let mut level = self.level(now);

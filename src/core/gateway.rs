@@ -114,10 +114,6 @@ impl<T, C, L, S> Gateway<T, C, L, S> {
 }
 
 impl<T: PortalTransport, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<T, C, L, S> {
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// Answers one request and writes one log line about it; every line logged meanwhile
     /// carries the request id.
     pub async fn handle(&self, request: Request<InboundBody>) -> Response<Bytes> {

@@ -78,12 +78,6 @@ pub fn fault_for_id(id: u32) -> Option<Fault> {
     FAULTS_BY_ID.get(index).copied()
 }
 
-/// The reserved id that plays `fault`.
-pub fn id_for_fault(fault: Fault) -> u32 {
-    let index = FAULTS_BY_ID.iter().position(|f| *f == fault).unwrap_or(0);
-    FAULT_ID_BASE + 1 + index as u32
-}
-
 impl Fault {
     /// A Bitrix error envelope (status, code, description) for the faults that are one.
     pub fn bitrix_error(self) -> Option<(u16, serde_json::Value, &'static str)> {
