@@ -21,6 +21,9 @@ timeout 900 bash scripts/check-core.sh
 step "unit, property and contract tests against the local server"
 timeout 1200 cargo test --locked
 
+step "the README's run command resolves to the gateway binary"
+timeout 600 cargo run --locked --quiet -- --version
+
 step "AWS Lambda adapter: event tests, runtime emulator, cargo lambda watch, template checks"
 bash scripts/test-lambda.sh
 
