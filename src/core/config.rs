@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use super::budget::BudgetLimits;
-use super::policy::{Exposure, Policy};
-use super::secret::WebhookUrl;
+use crate::core::protection::budget::BudgetLimits;
+use crate::core::secret::WebhookUrl;
+use crate::core::stock::policy::{Exposure, Policy};
 
 pub const WEBHOOK_VAR: &str = "B24_WEBHOOK_URL";
 

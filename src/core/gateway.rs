@@ -8,24 +8,24 @@ use http::header::{HeaderValue, CONTENT_TYPE, ORIGIN};
 use http::{Method, Request, Response, StatusCode};
 use tracing::Instrument;
 
-use super::api_error::ApiError;
-use super::budget::PortalBudget;
-use super::cache::{CacheStatus, Cached, StockCache, Waiting};
-use super::caller_limit::{CallerLimiter, InProcessLimiter};
-use super::client_ip::ClientIp;
-use super::config::Settings;
-use super::cors;
-use super::id::RecordId;
-use super::operating_time::OperatingGuard;
-use super::portal_answer::Refusal;
-use super::ports::{Clock, PortalTransport};
-use super::render::{render_record, RenderedRecord};
-use super::request::{id_from_bitrix_call, id_from_query, InboundBody};
-use super::request_id::RequestIds;
-use super::response;
-use super::routes::Route;
-use super::shared_cache::{NoSharedCache, SharedCache};
-use super::upstream::{fetch_record, Fetched};
+use crate::core::api::api_error::ApiError;
+use crate::core::api::cors;
+use crate::core::api::render::{render_record, RenderedRecord};
+use crate::core::api::request::{id_from_bitrix_call, id_from_query, InboundBody};
+use crate::core::api::response;
+use crate::core::api::routes::Route;
+use crate::core::config::Settings;
+use crate::core::portal::answer::Refusal;
+use crate::core::portal::call::{fetch_record, Fetched};
+use crate::core::ports::{Clock, PortalTransport};
+use crate::core::protection::budget::PortalBudget;
+use crate::core::protection::cache::{CacheStatus, Cached, StockCache, Waiting};
+use crate::core::protection::caller_limit::{CallerLimiter, InProcessLimiter};
+use crate::core::protection::client_ip::ClientIp;
+use crate::core::protection::operating_time::OperatingGuard;
+use crate::core::protection::shared_cache::{NoSharedCache, SharedCache};
+use crate::core::request_id::RequestIds;
+use crate::core::stock::id::RecordId;
 
 /// The gateway, generic over the platform's ports so each adapter gets concrete (and, on
 /// native, `Send`) futures. Build one per process (or isolate) and share it.

@@ -1,23 +1,17 @@
 //! The platform-free core: everything but the runtime's own pieces (see `ports`).
+//!
+//! - [`api`]: the public routes, reading callers' requests, rendering answers and errors, CORS.
+//! - [`portal`]: the Bitrix24 wire format, reading its answers, and calling it.
+//! - [`protection`]: what keeps the portal safe: cache, coalescing, budget, operating time,
+//!   per-caller limits.
+//! - [`stock`]: ids, the operator's publishing policy, and stock figures.
 
-pub mod api_error;
-pub mod budget;
-pub mod cache;
-pub mod caller_limit;
-pub mod client_ip;
+pub mod api;
 pub mod config;
-pub mod cors;
 pub mod gateway;
-pub mod id;
-pub mod operating_time;
-pub mod policy;
-pub mod portal_answer;
+pub mod portal;
 pub mod ports;
-pub mod render;
-pub mod request;
+pub mod protection;
 pub mod request_id;
-pub mod response;
-pub mod routes;
 pub mod secret;
-pub mod shared_cache;
-pub mod upstream;
+pub mod stock;

@@ -10,8 +10,8 @@ use bytes::Bytes;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 
-use crate::core::client_ip::{from_proxy_header, ClientIp};
-use crate::core::request::InboundBody;
+use crate::core::api::request::InboundBody;
+use crate::core::protection::client_ip::{from_proxy_header, ClientIp};
 
 /// The core's view of a Lambda request.
 pub fn to_core(request: lambda_http::Request) -> http::Request<InboundBody> {

@@ -11,9 +11,9 @@ use tokio::net::TcpListener;
 
 use axum::http::HeaderName;
 
-use crate::core::client_ip::{from_proxy_header, ClientIp};
+use crate::core::api::request::{InboundBody, MAX_REQUEST_BODY_BYTES};
 use crate::core::gateway::Gateway;
-use crate::core::request::{InboundBody, MAX_REQUEST_BODY_BYTES};
+use crate::core::protection::client_ip::{from_proxy_header, ClientIp};
 use crate::native::clock::SystemClock;
 use crate::native::portal_http::StaticWebhookPortal;
 

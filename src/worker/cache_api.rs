@@ -11,11 +11,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use wasm_bindgen::JsValue;
 
-use crate::core::cache::Cached;
+use crate::core::api::render::RenderedRecord;
 use crate::core::config::Settings;
-use crate::core::id::RecordId;
-use crate::core::render::RenderedRecord;
-use crate::core::shared_cache::SharedCache;
+use crate::core::protection::cache::Cached;
+use crate::core::protection::shared_cache::SharedCache;
+use crate::core::stock::id::RecordId;
 
 const KEY_BASE: &str = "https://b24-stock-gateway.invalid/v1/";
 const KIND: &str = "x-stock-kind";

@@ -24,11 +24,11 @@ use http::{HeaderName, HeaderValue};
 use wasm_bindgen::JsValue;
 use worker::{event, Context, Env};
 
-use crate::core::cache::Waiting;
-use crate::core::client_ip::ClientIp;
+use crate::core::api::request::{InboundBody, MAX_REQUEST_BODY_BYTES};
 use crate::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
 use crate::core::gateway::Gateway;
-use crate::core::request::{InboundBody, MAX_REQUEST_BODY_BYTES};
+use crate::core::protection::cache::Waiting;
+use crate::core::protection::client_ip::ClientIp;
 
 use cache_api::CacheApi;
 use clock::JsClock;

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::core::caller_limit::{CallerLimiter, InProcessLimiter};
+use crate::core::protection::caller_limit::{CallerLimiter, InProcessLimiter};
 
 /// The binding's name in wrangler.toml.
 pub const BINDING: &str = "CALLER_RATE_LIMIT";

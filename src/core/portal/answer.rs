@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::id::RecordId;
+use crate::core::stock::id::RecordId;
 
 /// One stock record: one product in one warehouse.
 #[derive(Debug, Clone, PartialEq)]

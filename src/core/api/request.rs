@@ -3,8 +3,8 @@
 use bytes::Bytes;
 use serde::Deserialize;
 
-use super::api_error::ApiError;
-use super::id::{IdError, RecordId};
+use crate::core::api::api_error::ApiError;
+use crate::core::stock::id::{IdError, RecordId};
 
 /// The most body we accept on the Bitrix-compatible route.
 pub const MAX_REQUEST_BODY_BYTES: usize = 4096;

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use tokio::sync::OnceCell;
 
-use super::api_error::ApiError;
-use super::id::RecordId;
-use super::render::RenderedRecord;
+use crate::core::api::api_error::ApiError;
+use crate::core::api::render::RenderedRecord;
+use crate::core::stock::id::RecordId;
 
 /// What a lookup settled on, as served to every caller until it expires.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::api_error::ApiError;
-use super::budget::{PortalBudget, MAX_QUEUE_WAIT};
-use super::id::RecordId;
-use super::portal_answer::{read_answer, OperatingTime, PortalAnswer, Refusal, StoreProduct};
-use super::ports::{Clock, PortalTransport, TransportError};
+use crate::core::api::api_error::ApiError;
+use crate::core::portal::answer::{
+    read_answer, OperatingTime, PortalAnswer, Refusal, StoreProduct,
+};
+use crate::core::ports::{Clock, PortalTransport, TransportError};
+use crate::core::protection::budget::{PortalBudget, MAX_QUEUE_WAIT};
+use crate::core::stock::id::RecordId;
 
 pub const METHOD: &str = "catalog.storeproduct.get";
 

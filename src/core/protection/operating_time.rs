@@ -6,7 +6,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::portal_answer::OperatingTime;
+use crate::core::portal::answer::OperatingTime;
 
 /// Stop at this share of the limit: the call that crosses the limit still runs, so leave room.
 const PAUSE_AT: f64 = 0.9;

@@ -3,9 +3,9 @@
 use bytes::Bytes;
 use serde::{Serialize, Serializer};
 
-use super::api_error::ApiError;
-use super::policy::{Exposure, Figures, Policy};
-use super::portal_answer::StoreProduct;
+use crate::core::api::api_error::ApiError;
+use crate::core::portal::answer::StoreProduct;
+use crate::core::stock::policy::{Exposure, Figures, Policy};
 
 /// A stock quantity: whole numbers print without a fraction (`14`, not `14.0`).
 #[derive(Debug, Clone, Copy)]
@@ -160,7 +160,7 @@ fn to_bytes<T: Serialize>(value: &T) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::id::RecordId;
+    use crate::core::stock::id::RecordId;
 
     fn record(amount: f64, reserved: Option<f64>) -> StoreProduct {
         StoreProduct {
@@ -215,7 +215,9 @@ mod tests {
             r#"{"error":{"code":"not_found","message":"no stock record with this id"}}"#
         );
         assert_eq!(
-            render_bitrix_error(ApiError::InvalidId(crate::core::id::IdError::Missing)),
+            render_bitrix_error(ApiError::InvalidId(
+                crate::core::stock::id::IdError::Missing
+            )),
             r#"{"error":100,"error_description":"id is required"}"#
         );
     }

@@ -1,6 +1,6 @@
 //! What the operator chose to publish: which warehouses, and exact amounts or only levels.
 
-use super::portal_answer::StoreProduct;
+use crate::core::portal::answer::StoreProduct;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exposure {
@@ -88,7 +88,7 @@ impl Figures {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::id::RecordId;
+    use crate::core::stock::id::RecordId;
 
     fn record(store_id: i64, amount: f64, reserved: Option<f64>) -> StoreProduct {
         StoreProduct {

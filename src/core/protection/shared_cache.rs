@@ -4,8 +4,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::cache::Cached;
-use super::id::RecordId;
+use crate::core::protection::cache::Cached;
+use crate::core::stock::id::RecordId;
 
 /// Stores settled answers by id. Keys must never contain the webhook; values are the
 /// already-rendered bytes, so nothing is re-serialized on a hit.

@@ -8,8 +8,8 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::api_error::ApiError;
-use super::ports::Clock;
+use crate::core::api::api_error::ApiError;
+use crate::core::ports::Clock;
 
 /// The longest a caller waits in line for a portal slot before getting 503.
 pub const MAX_QUEUE_WAIT: Duration = Duration::from_millis(250);

@@ -4,9 +4,9 @@ use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
 
-use super::api_error::ApiError;
-use super::render::{render_bitrix_error, render_v1_error};
-use super::routes::Route;
+use crate::core::api::api_error::ApiError;
+use crate::core::api::render::{render_bitrix_error, render_v1_error};
+use crate::core::api::routes::Route;
 
 const JSON: &str = "application/json; charset=utf-8";
 

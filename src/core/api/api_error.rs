@@ -1,6 +1,6 @@
 //! The public error vocabulary: stable codes, our own messages, never upstream text.
 
-use super::id::IdError;
+use crate::core::stock::id::IdError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiError {

@@ -2,7 +2,7 @@
 
 use http::header::{HeaderMap, HeaderValue};
 
-use super::config::AllowedOrigins;
+use crate::core::config::AllowedOrigins;
 
 const ALLOW_HEADERS: &str = "Accept, Content-Type";
 const EXPOSE_HEADERS: &str = "Retry-After, Age, X-Cache, X-Request-Id";

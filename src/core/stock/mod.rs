@@ -1,0 +1,4 @@
+//! Stock records: ids, the operator's publishing policy, and the figures derived from records.
+
+pub mod id;
+pub mod policy;
