@@ -7,98 +7,20 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use reqwest::header::HeaderMap;
 use reqwest::Method;
-use support::{client, contract_target};
+use support::contract_target;
+use support::exchange::{get, post_json, send, send_unlocked, Reply, GATEWAY_STATE, JSON};
 
 const RECORD_13: &str = r#"{"id":13,"productId":6973,"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true}"#;
-const BITRIX_13: &str = r#"{"result":{"storeProduct":{"id":13,"productId":6973,"storeId":11,"amount":14,"quantityReserved":null}}}"#;
-const JSON: &str = "application/json; charset=utf-8";
+const BITRIX_13: &str = r#"{"storeProduct":{"id":13,"productId":6973,"storeId":11,"amount":14,"quantityReserved":null}}"#;
 
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-
-    fn error_code(&self) -> String {
-        self.json()["error"]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-
-    /// Every error is JSON, uncacheable (404 may be briefly cached), with our message.
-    fn assert_v1_error(&self, status: u16, code: &str) {
-        assert_eq!(self.status, status, "{}", self.body);
-        assert_eq!(self.error_code(), code, "{}", self.body);
-        assert_eq!(self.header("content-type"), Some(JSON));
-        assert!(self.json()["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()));
-        if status != 404 {
-            assert_eq!(self.header("cache-control"), Some("no-store"));
-        }
-    }
-}
-
-/// Most tests share the gateway; the one that pauses it (operating-time block) runs alone.
-static GATEWAY_STATE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
-
-async fn send(method: Method, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
-    let _shared = GATEWAY_STATE.read().await;
-    send_unlocked(method, path, headers, body).await
-}
-
-async fn send_unlocked(
-    method: Method,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&[u8]>,
-) -> Reply {
-    let target = contract_target();
-    let mut request = client().request(method, format!("{}{path}", target.base));
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    if let Some(body) = body {
-        request = request.body(body.to_vec());
-    }
-    let response = request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.text().await.expect("body");
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-async fn get(path: &str) -> Reply {
-    send(Method::GET, path, &[], None).await
-}
-
-async fn post_json(path: &str, body: &str) -> Reply {
-    send(
-        Method::POST,
-        path,
-        &[("content-type", "application/json")],
-        Some(body.as_bytes()),
-    )
-    .await
+/// The Bitrix single-call envelope: exactly this `result`, and a `time` object.
+fn assert_bitrix_record(reply: &Reply, result: &str) {
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.header("content-type"), Some(JSON));
+    let expected: serde_json::Value = serde_json::from_str(result).unwrap();
+    assert_eq!(reply.json()["result"], expected, "{}", reply.body);
+    reply.assert_bitrix_time();
 }
 
 #[tokio::test]
@@ -223,9 +145,7 @@ async fn bitrix_compatible_route_answers_the_trimmed_envelope() {
         "/catalog.storeproduct.get.json",
     ] {
         let r = post_json(path, r#"{"id":13}"#).await;
-        assert_eq!(r.status, 200);
-        assert_eq!(r.body, BITRIX_13);
-        assert_eq!(r.header("content-type"), Some(JSON));
+        assert_bitrix_record(&r, BITRIX_13);
     }
     // Other fields are ignored; quoted ids are read.
     let r = post_json(
@@ -233,7 +153,7 @@ async fn bitrix_compatible_route_answers_the_trimmed_envelope() {
         r#"{"id":"13","auth":"token","select":["*"]}"#,
     )
     .await;
-    assert_eq!(r.body, BITRIX_13);
+    assert_bitrix_record(&r, BITRIX_13);
     let form = send(
         Method::POST,
         "/catalog.storeproduct.get",
@@ -241,8 +161,16 @@ async fn bitrix_compatible_route_answers_the_trimmed_envelope() {
         Some(b"id=13&auth=zzz"),
     )
     .await;
-    assert_eq!(form.body, BITRIX_13);
-    assert_eq!(get("/catalog.storeproduct.get?id=13").await.body, BITRIX_13);
+    assert_bitrix_record(&form, BITRIX_13);
+    assert_bitrix_record(&get("/catalog.storeproduct.get?id=13").await, BITRIX_13);
+    // SDKs insist on a webhook URL: one shaped like it reaches the same route, and the
+    // caller's user and token go nowhere.
+    for path in [
+        "/rest/0/public/catalog.storeproduct.get",
+        "/rest/7/anything-at-all/catalog.storeproduct.get.json?bx24_request_id=1&bx24_sdk_ver=2.2.0",
+    ] {
+        assert_bitrix_record(&post_json(path, r#"{"id":13}"#).await, BITRIX_13);
+    }
 }
 
 #[tokio::test]
@@ -252,9 +180,14 @@ async fn bitrix_compatible_route_errors_use_the_bitrix_envelope() {
     assert_eq!(missing.json()["error"], 100);
     assert!(missing.json()["error_description"].is_string());
 
+    missing.assert_bitrix_time();
+
+    // The portal's own status for a missing record; like every error on this route, no-store.
     let not_found = post_json("/catalog.storeproduct.get", r#"{"id":99999}"#).await;
     assert_eq!(not_found.status, 400);
     assert_eq!(not_found.json()["error"], "NOT_FOUND");
+    assert_eq!(not_found.header("cache-control"), Some("no-store"));
+    not_found.assert_bitrix_time();
 
     for body in [
         r#"{"id":0}"#,
@@ -313,9 +246,16 @@ async fn methods_routes_and_health() {
     get("/v1/store-products/13/extra")
         .await
         .assert_v1_error(404, "not_found");
-    get("/rest/1/x/catalog.storeproduct.get")
-        .await
-        .assert_v1_error(404, "not_found");
+    for path in [
+        "/rest/1/x/crm.deal.list",
+        "/rest/1/x/catalog.storeproduct.list",
+        "/rest/x/y/catalog.storeproduct.get",
+        "/v1/products/6973",
+    ] {
+        let r = get(path).await;
+        r.assert_v1_error(404, "not_found");
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
+    }
 
     let health = get("/healthz").await;
     assert_eq!(health.status, 200);
@@ -458,11 +398,13 @@ const UPSTREAM_TEXTS: [&str; 10] = [
 
 #[tokio::test]
 async fn every_fault_class_maps_to_a_stable_error() {
-    let mut tasks = Vec::new();
+    // Alone and one at a time: callers batched together share an exchange's fate.
+    let _alone = GATEWAY_STATE.write().await;
     for (id, status, code, retry_after) in FAULTS {
-        tasks.push(tokio::spawn(async move {
+        {
             let started = Instant::now();
-            let reply = get(&format!("/v1/store-products/{id}")).await;
+            let reply =
+                send_unlocked(Method::GET, &format!("/v1/store-products/{id}"), &[], None).await;
             let took = started.elapsed();
             reply.assert_v1_error(status, code);
             assert_eq!(
@@ -486,10 +428,7 @@ async fn every_fault_class_maps_to_a_stable_error() {
             }
             // The deadline is 1 s: even a portal that never finishes answers within it, plus slack.
             assert!(took < Duration::from_secs(5), "{id} took {took:?}");
-        }));
-    }
-    for task in tasks {
-        task.await.expect("fault case");
+        }
     }
 }
 
@@ -568,24 +507,48 @@ async fn configuration_problems_are_logged_at_error_level_and_requests_are_logge
 
 #[tokio::test]
 async fn the_webhook_never_leaks() {
+    // Alone: it plays faults that fail whole exchanges.
+    let _alone = GATEWAY_STATE.write().await;
     let code = &contract_target().webhook_code;
     assert!(code.len() >= 8, "the leak check needs a distinctive code");
+    let get = |path: String| async move { send_unlocked(Method::GET, &path, &[], None).await };
+    let post = |path: &'static str, body: String| async move {
+        send_unlocked(
+            Method::POST,
+            path,
+            &[("content-type", "application/json")],
+            Some(body.as_bytes()),
+        )
+        .await
+    };
     let mut replies = Vec::new();
     for path in [
         "/v1/store-products/13",
         "/v1/store-products/99999",
         "/v1/store-products/0",
+        "/v1/store-products?ids=13,14,99999,990012,990019",
+        "/v1/products/6973/stock",
+        "/v1/products/99999/stock",
         "/nope",
+        "/rest/1/x/crm.deal.list",
         "/healthz",
     ] {
-        replies.push(get(path).await);
+        replies.push(get(path.to_string()).await);
     }
     for (id, ..) in FAULTS
         .iter()
         .filter(|(id, ..)| *id != 990_001 && *id != 990_002)
     {
-        replies.push(get(&format!("/v1/store-products/{id}")).await);
-        replies.push(post_json("/catalog.storeproduct.get", &format!(r#"{{"id":{id}}}"#)).await);
+        replies.push(get(format!("/v1/store-products/{id}")).await);
+        replies.push(get(format!("/v1/store-products?ids=13,{id}")).await);
+        replies.push(post("/catalog.storeproduct.get", format!(r#"{{"id":{id}}}"#)).await);
+        replies.push(
+            post(
+                "/rest/0/public/batch",
+                format!(r#"{{"halt":0,"cmd":{{"a":"catalog.storeproduct.get?id={id}","b":"catalog.storeproduct.get?id=14"}}}}"#),
+            )
+            .await,
+        );
     }
     for reply in &replies {
         assert!(

@@ -25,6 +25,17 @@ pub struct Settings {
     pub operating_limit_secs: f64,
     /// Requests per minute per client address; 0 = no limit.
     pub rate_limit_per_min: u32,
+    /// How long a miss waits for others to share a `batch` with, when others are about.
+    pub batch_window: Duration,
+    /// Whether product reads ask the portal for the public warehouses only (`@storeId`), or
+    /// read them all and leave the filtering to the gateway (for portals that refuse `@`).
+    pub list_store_filter: ListStoreFilter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListStoreFilter {
+    Portal,
+    Gateway,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +74,8 @@ impl Default for Settings {
             budget: share_of(STANDARD_PLAN, DEFAULT_SHARE),
             operating_limit_secs: 480.0,
             rate_limit_per_min: 0,
+            batch_window: Duration::from_millis(5),
+            list_store_filter: ListStoreFilter::Portal,
         }
     }
 }
@@ -129,6 +142,20 @@ impl Settings {
                 Duration::from_millis(parse_range("STOCK_UPSTREAM_TIMEOUT_MS", &v, 50, 60_000)?)
             }
         };
+        let batch_window = match get("STOCK_BATCH_WINDOW_MS") {
+            None => defaults.batch_window,
+            Some(v) => Duration::from_millis(parse_range("STOCK_BATCH_WINDOW_MS", &v, 0, 100)?),
+        };
+        let list_store_filter = match get("STOCK_LIST_STORE_FILTER").as_deref().map(str::trim) {
+            None | Some("portal") => ListStoreFilter::Portal,
+            Some("gateway") => ListStoreFilter::Gateway,
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "STOCK_LIST_STORE_FILTER",
+                    "must be portal or gateway",
+                ))
+            }
+        };
         Ok(Self {
             allowed_origins,
             policy: Policy {
@@ -144,6 +171,8 @@ impl Settings {
             budget,
             operating_limit_secs,
             rate_limit_per_min,
+            batch_window,
+            list_store_filter,
         })
     }
 }
@@ -293,6 +322,15 @@ mod tests {
         assert_eq!(s.policy.exposure, Exposure::Exact);
         assert_eq!(s.policy.low_stock_threshold, 5.0);
         assert_eq!(s.allowed_origins, AllowedOrigins::List(vec![]));
+        assert_eq!(s.batch_window, Duration::from_millis(5));
+        assert_eq!(s.list_store_filter, ListStoreFilter::Portal);
+        let tuned = settings(&[
+            ("STOCK_BATCH_WINDOW_MS", "0"),
+            ("STOCK_LIST_STORE_FILTER", "gateway"),
+        ])
+        .unwrap();
+        assert_eq!(tuned.batch_window, Duration::ZERO);
+        assert_eq!(tuned.list_store_filter, ListStoreFilter::Gateway);
     }
 
     #[test]
@@ -384,6 +422,8 @@ mod tests {
             ("STOCK_RATE_LIMIT_PER_MIN", "many"),
             ("STOCK_CACHE_TTL_SECS", "30s"),
             ("STOCK_UPSTREAM_TIMEOUT_MS", "0"),
+            ("STOCK_BATCH_WINDOW_MS", "101"),
+            ("STOCK_LIST_STORE_FILTER", "client"),
         ] {
             let err = settings(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var);

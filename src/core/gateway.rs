@@ -1,90 +1,160 @@
 //! The whole public API as one function from request to response, over the platform ports:
-//! routing, the caller limit, the cache, the portal budget and the upstream call.
+//! routing, the caller limit, the caches, batching, the portal budget and the upstream call.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE, ORIGIN};
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Request, Response};
 use tracing::Instrument;
 
 use crate::core::api::api_error::ApiError;
+use crate::core::api::bitrix_batch::parse_batch;
+use crate::core::api::bitrix_time::Timing;
 use crate::core::api::cors;
-use crate::core::api::render::{render_record, RenderedRecord};
-use crate::core::api::request::{id_from_bitrix_call, id_from_query, InboundBody};
-use crate::core::api::response;
+use crate::core::api::request::{id_from_bitrix_call, ids_from_query, InboundBody, Wanted};
+use crate::core::api::response::{self, max_age, ErrorStyle};
 use crate::core::api::routes::Route;
-use crate::core::config::Settings;
-use crate::core::portal::answer::Refusal;
-use crate::core::portal::call::{fetch_record, Fetched};
+use crate::core::config::{ListStoreFilter, Settings};
+use crate::core::lookup::cached::Cached;
+use crate::core::lookup::refresh::Refresh;
+use crate::core::lookup::Fetched;
+use crate::core::portal::command::StoreFilter;
+use crate::core::portal::exchange::{Executor, PortalExecutor};
 use crate::core::ports::{Clock, PortalTransport};
+use crate::core::protection::batcher::Batcher;
 use crate::core::protection::budget::PortalBudget;
-use crate::core::protection::cache::{CacheStatus, Cached, StockCache, Waiting};
+use crate::core::protection::cache::{CacheStatus, TtlCache};
 use crate::core::protection::caller_limit::{CallerLimiter, InProcessLimiter};
 use crate::core::protection::client_ip::ClientIp;
+use crate::core::protection::flights::{Flights, Waiting};
 use crate::core::protection::operating_time::OperatingGuard;
 use crate::core::protection::shared_cache::{NoSharedCache, SharedCache};
 use crate::core::request_id::RequestIds;
-use crate::core::stock::id::RecordId;
+use crate::core::stock::id::{ProductId, RecordId};
+
+/// A flight whose leader vanished is taken over this long after its deadline.
+const FLIGHT_MARGIN: Duration = Duration::from_secs(1);
 
 /// The gateway, generic over the platform's ports so each adapter gets concrete (and, on
 /// native, `Send`) futures. Build one per process (or isolate) and share it.
-pub struct Gateway<T, C, L = InProcessLimiter, S = NoSharedCache> {
-    settings: Settings,
-    transport: T,
-    clock: C,
+pub struct Gateway<E, C, L = InProcessLimiter, S = NoSharedCache> {
+    pub(crate) settings: Settings,
+    pub(crate) executor: E,
+    pub(crate) clock: C,
     limiter: L,
-    shared_cache: S,
-    cache: StockCache,
-    budget: PortalBudget,
-    operating: OperatingGuard,
+    pub(crate) shared_cache: S,
+    pub(crate) records: TtlCache<RecordId, Cached>,
+    pub(crate) products: TtlCache<ProductId, Cached>,
+    pub(crate) batcher: Batcher<Fetched>,
+    pub(crate) product_flights: Flights<ProductId, Result<Cached, ApiError>>,
+    pub(crate) waiting: Waiting,
     request_ids: RequestIds,
-    /// `Cache-Control` of a fresh record, made once.
-    fresh_cache_control: HeaderValue,
+    /// `Cache-Control` of a fresh answer, made once.
+    pub(crate) fresh_cache_control: HeaderValue,
 }
 
 /// What one request cost, for its log line and headers.
 #[derive(Default)]
-struct Trace {
-    cache: Option<CacheStatus>,
-    age: Option<Duration>,
-    upstream: Option<Duration>,
+pub(crate) struct Trace {
+    pub cache: Option<CacheStatus>,
+    pub age: Option<Duration>,
+    pub upstream: Option<Duration>,
+    pub refresh: Refresh,
+    /// When the request arrived (Unix time), for Bitrix `time` objects.
+    pub arrived: Duration,
 }
 
-impl<T: PortalTransport, C: Clock> Gateway<T, C> {
-    /// A gateway with the in-process caller limit (`STOCK_RATE_LIMIT_PER_MIN`) and no shared
-    /// cache; `with_limiter` and `with_shared_cache` swap in a platform's own.
+impl Trace {
+    /// Folds one part's cache status into the answer's: a miss anywhere makes it a miss, else
+    /// a stale part makes it stale; the age is the oldest part's.
+    pub fn saw(&mut self, status: CacheStatus, age: Option<Duration>) {
+        self.cache = Some(match (self.cache, status) {
+            (Some(CacheStatus::Miss), _) | (_, CacheStatus::Miss) => CacheStatus::Miss,
+            (Some(CacheStatus::Stale), _) | (_, CacheStatus::Stale) => CacheStatus::Stale,
+            _ => CacheStatus::Hit,
+        });
+        self.age = match (self.cache, self.age, age) {
+            (Some(CacheStatus::Miss), _, _) => None,
+            (_, Some(a), Some(b)) => Some(a.max(b)),
+            (_, a, b) => a.or(b),
+        };
+    }
+}
+
+impl<T: PortalTransport, C: Clock> Gateway<PortalExecutor<T>, C> {
+    /// A gateway that calls the portal itself, with the in-process caller limit
+    /// (`STOCK_RATE_LIMIT_PER_MIN`) and no shared cache; the `with_*` methods swap in a
+    /// platform's own pieces.
     pub fn new(settings: Settings, transport: T, clock: C) -> Self {
+        let executor = PortalExecutor::new(
+            transport,
+            PortalBudget::new(settings.budget),
+            OperatingGuard::new(settings.operating_limit_secs),
+            store_filter(&settings),
+        );
+        Gateway::with_executor(settings, executor, clock)
+    }
+}
+
+/// The warehouses product reads ask the portal for.
+pub fn store_filter(settings: &Settings) -> StoreFilter {
+    StoreFilter {
+        stores: match settings.list_store_filter {
+            ListStoreFilter::Portal => settings.policy.allowed_stores.clone(),
+            ListStoreFilter::Gateway => Vec::new(),
+        },
+    }
+}
+
+impl<E: Executor, C: Clock> Gateway<E, C> {
+    /// A gateway whose portal reads go through `executor` (the portal itself, or a
+    /// coordinator in front of it).
+    pub fn with_executor(settings: Settings, executor: E, clock: C) -> Self {
+        let waiting = Waiting::Woken;
         Self {
-            cache: StockCache::new(settings.cache_max_entries, settings.stale_if_error),
-            budget: PortalBudget::new(settings.budget),
-            operating: OperatingGuard::new(settings.operating_limit_secs),
+            records: TtlCache::new(settings.cache_max_entries, settings.stale_if_error),
+            products: TtlCache::new(settings.cache_max_entries, settings.stale_if_error),
+            batcher: batcher(&settings, waiting),
+            product_flights: Flights::new(product_flight_lifetime(&settings)),
+            waiting,
             request_ids: RequestIds::new(clock.unix_time()),
             limiter: InProcessLimiter::new(settings.rate_limit_per_min),
             shared_cache: NoSharedCache,
-            fresh_cache_control: HeaderValue::from_str(&format!(
-                "public, max-age={}",
-                settings.cache_ttl.as_secs()
-            ))
-            .unwrap_or(HeaderValue::from_static("no-store")),
+            fresh_cache_control: max_age(settings.cache_ttl.as_secs()),
             settings,
-            transport,
+            executor,
             clock,
         }
     }
 }
 
-impl<T, C, L, S> Gateway<T, C, L, S> {
-    pub fn with_limiter<L2: CallerLimiter>(self, limiter: L2) -> Gateway<T, C, L2, S> {
+fn batcher(settings: &Settings, waiting: Waiting) -> Batcher<Fetched> {
+    Batcher::new(
+        settings.batch_window,
+        settings.upstream_timeout + FLIGHT_MARGIN,
+        waiting,
+    )
+}
+
+/// A product read is two exchanges at most (the first page, then the rest in one batch).
+fn product_flight_lifetime(settings: &Settings) -> Duration {
+    settings.upstream_timeout * 2 + FLIGHT_MARGIN
+}
+
+impl<E, C, L, S> Gateway<E, C, L, S> {
+    pub fn with_limiter<L2: CallerLimiter>(self, limiter: L2) -> Gateway<E, C, L2, S> {
         Gateway {
             settings: self.settings,
-            transport: self.transport,
+            executor: self.executor,
             clock: self.clock,
             limiter,
             shared_cache: self.shared_cache,
-            cache: self.cache,
-            budget: self.budget,
-            operating: self.operating,
+            records: self.records,
+            products: self.products,
+            batcher: self.batcher,
+            product_flights: self.product_flights,
+            waiting: self.waiting,
             request_ids: self.request_ids,
             fresh_cache_control: self.fresh_cache_control,
         }
@@ -93,29 +163,37 @@ impl<T, C, L, S> Gateway<T, C, L, S> {
     /// How callers waiting for another caller's portal call learn its result; see
     /// [`Waiting`] (the Worker needs [`Waiting::Polling`]).
     pub fn with_waiting(mut self, waiting: Waiting) -> Self {
-        self.cache = self.cache.with_waiting(waiting);
+        self.batcher = batcher(&self.settings, waiting);
+        self.waiting = waiting;
         self
     }
 
-    pub fn with_shared_cache<S2: SharedCache>(self, shared_cache: S2) -> Gateway<T, C, L, S2> {
+    pub fn with_shared_cache<S2: SharedCache>(self, shared_cache: S2) -> Gateway<E, C, L, S2> {
         Gateway {
             settings: self.settings,
-            transport: self.transport,
+            executor: self.executor,
             clock: self.clock,
             limiter: self.limiter,
             shared_cache,
-            cache: self.cache,
-            budget: self.budget,
-            operating: self.operating,
+            records: self.records,
+            products: self.products,
+            batcher: self.batcher,
+            product_flights: self.product_flights,
+            waiting: self.waiting,
             request_ids: self.request_ids,
             fresh_cache_control: self.fresh_cache_control,
         }
     }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
 }
 
-impl<T: PortalTransport, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<T, C, L, S> {
+impl<E: Executor, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<E, C, L, S> {
     /// Answers one request and writes one log line about it; every line logged meanwhile
-    /// carries the request id.
+    /// carries the request id. An answer that used cached entries near their end carries a
+    /// [`Refresh`] extension: the adapter runs [`Gateway::refresh`] with it after answering.
     pub async fn handle(&self, request: Request<InboundBody>) -> Response<Bytes> {
         let request_id = self.request_ids.next_id();
         let span = tracing::info_span!("request", request_id = %request_id);
@@ -130,10 +208,18 @@ impl<T: PortalTransport, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<T, 
         request_id: String,
     ) -> Response<Bytes> {
         let started = self.clock.monotonic();
-        let mut trace = Trace::default();
+        let mut trace = Trace {
+            arrived: self.clock.unix_time(),
+            ..Trace::default()
+        };
         let route = Route::recognise(request.uri().path());
         let mut answer = match route {
-            None => response::error(ApiError::RouteNotFound, false, 0),
+            None => response::error(
+                ApiError::RouteNotFound,
+                ErrorStyle::V1 {
+                    not_found_max_age: 0,
+                },
+            ),
             Some(route) => self.route(route, &request, &mut trace).await,
         };
         let headers = answer.headers_mut();
@@ -161,6 +247,11 @@ impl<T: PortalTransport, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<T, 
         if request.method() == Method::HEAD {
             *answer.body_mut() = Bytes::new();
         }
+        if !trace.refresh.is_empty() {
+            answer
+                .extensions_mut()
+                .insert(std::mem::take(&mut trace.refresh));
+        }
         let latency = self.clock.monotonic().saturating_sub(started);
         tracing::info!(
             method = %request.method(),
@@ -180,158 +271,81 @@ impl<T: PortalTransport, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<T, 
         request: &Request<InboundBody>,
         trace: &mut Trace,
     ) -> Response<Bytes> {
-        let bitrix = route.speaks_bitrix();
         if request.method() == Method::OPTIONS {
             return response::preflight(route);
         }
         if !route.accepts(request.method()) {
-            return response::method_not_allowed(route);
+            return response::method_not_allowed(route, self.error_style(route, trace));
         }
         if route == Route::Health {
             return response::health();
         }
         if let Some(ClientIp(ip)) = request.extensions().get::<ClientIp>() {
             if let Err(retry_after_secs) = self.limiter.check(*ip, self.clock.monotonic()).await {
-                return self.error(ApiError::RateLimited { retry_after_secs }, bitrix);
+                return self.error(route, ApiError::RateLimited { retry_after_secs }, trace);
             }
         }
         let query = request.uri().query();
-        let id = match route {
-            Route::StoreProductByPath(segment) => {
-                RecordId::parse(segment).map_err(ApiError::InvalidId)
-            }
-            Route::BitrixGet => {
-                let content_type = request
-                    .headers()
-                    .get(CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok());
-                id_from_bitrix_call(content_type, request.body(), query)
-            }
-            Route::StoreProductByQuery | Route::Health => id_from_query(query),
+        let content_type = || {
+            request
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
         };
-        let record = match id {
-            Ok(id) => self.lookup(id, trace).await,
-            Err(error) => Err(error),
+        let answer = match route {
+            Route::StoreProductByPath(segment) => match RecordId::parse(segment) {
+                Ok(id) => self.one_record(id, trace).await,
+                Err(error) => Err(ApiError::InvalidId(error)),
+            },
+            Route::StoreProductsByQuery => match ids_from_query(query) {
+                Ok(Wanted::One(id)) => self.one_record(id, trace).await,
+                Ok(Wanted::Many(ids)) => Ok(self.many_records(&ids, trace).await),
+                Err(error) => Err(error),
+            },
+            Route::ProductStock(segment) => match ProductId::parse(segment) {
+                Ok(id) => self.product_stock(id, trace).await,
+                Err(error) => Err(ApiError::InvalidId(error)),
+            },
+            Route::BitrixGet => match id_from_bitrix_call(content_type(), request.body(), query) {
+                Ok(id) => self.bitrix_record(id, trace).await,
+                Err(error) => Err(error),
+            },
+            Route::BitrixBatch => match parse_batch(content_type(), request.body(), query) {
+                Ok(batch) => Ok(self.bitrix_batch(batch, trace).await),
+                Err(error) => Err(error),
+            },
+            Route::Health => Ok(response::health()),
         };
-        match record {
-            Ok(record) => {
-                let body = if bitrix { record.bitrix } else { record.v1 };
-                let cache_control = if trace.cache == Some(CacheStatus::Stale) {
-                    // Served past its life because the portal failed: nobody should keep it.
-                    HeaderValue::from_static("no-store")
-                } else {
-                    self.fresh_cache_control.clone()
-                };
-                response::json(StatusCode::OK, body, cache_control)
-            }
-            Err(error) => self.error(error, bitrix),
-        }
-    }
-
-    fn error(&self, error: ApiError, bitrix: bool) -> Response<Bytes> {
-        response::error(error, bitrix, self.settings.negative_ttl.as_secs())
-    }
-
-    /// Cache first; on a miss one shared portal call; on a portal failure the last good answer
-    /// if it is recent enough.
-    async fn lookup(&self, id: RecordId, trace: &mut Trace) -> Result<RenderedRecord, ApiError> {
-        if let Some((value, age)) = self.cache.fresh(id, self.clock.monotonic()) {
-            trace.cache = Some(CacheStatus::Hit);
-            trace.age = Some(age);
-            return served(value);
-        }
-        if let Some((value, age)) = self.shared_cache.get(id).await {
-            trace.cache = Some(CacheStatus::Hit);
-            trace.age = Some(age);
-            let ttl = match value {
-                Cached::Record(_) => self.settings.cache_ttl,
-                Cached::Missing => self.settings.negative_ttl,
-            };
-            // Keep it locally for what is left of its life.
-            let stored_at = self.clock.monotonic().saturating_sub(age);
-            self.cache.store(id, value.clone(), stored_at, ttl);
-            return served(value);
-        }
-        trace.cache = Some(CacheStatus::Miss);
-        let upstream = &mut trace.upstream;
-        let result = self
-            .cache
-            .coalesce(
-                id,
-                || self.fetch_and_store(id, upstream),
-                |pause| self.clock.sleep(pause),
-            )
-            .await;
-        match result {
-            Ok(value) => served(value),
-            Err(error) if error.is_upstream_failure() => {
-                match self.cache.stale(id, self.clock.monotonic()) {
-                    Some((value, age)) => {
-                        trace.cache = Some(CacheStatus::Stale);
-                        trace.age = Some(age);
-                        served(value)
-                    }
-                    None => Err(error),
-                }
-            }
-            Err(error) => Err(error),
-        }
-    }
-
-    async fn fetch_and_store(
-        &self,
-        id: RecordId,
-        upstream: &mut Option<Duration>,
-    ) -> Result<Cached, ApiError> {
-        if let Err(retry_after_secs) = self.operating.check(self.clock.unix_time()) {
-            return Err(ApiError::UpstreamBusy { retry_after_secs });
-        }
-        let started = self.clock.monotonic();
-        let lookup = fetch_record(
-            &self.transport,
-            &self.clock,
-            &self.budget,
-            id,
-            self.settings.upstream_timeout,
-        )
-        .await;
-        if lookup.calls > 0 {
-            *upstream = Some(self.clock.monotonic().saturating_sub(started));
-        }
-        let blocked = lookup.refusal == Some(Refusal::OperationTimeLimit);
-        self.operating
-            .observe(lookup.operating, blocked, self.clock.unix_time());
-        let now = self.clock.monotonic();
-        match lookup.outcome {
-            Ok(Fetched::Found(record)) if self.settings.policy.admits(&record) => {
-                let value = Cached::Record(render_record(&self.settings.policy, &record));
-                self.remember(id, &value, now, self.settings.cache_ttl)
-                    .await;
-                Ok(value)
-            }
-            // Missing, or in a hidden warehouse: the same answer either way.
-            Ok(_) => {
-                let value = Cached::Missing;
-                self.remember(id, &value, now, self.settings.negative_ttl)
-                    .await;
-                Ok(value)
-            }
-            Err(error) => Err(error),
-        }
-    }
-
-    async fn remember(&self, id: RecordId, value: &Cached, now: Duration, ttl: Duration) {
-        self.cache.store(id, value.clone(), now, ttl);
-        if !ttl.is_zero() {
-            self.shared_cache.put(id, value, ttl).await;
-        }
+        answer.unwrap_or_else(|error| self.error(route, error, trace))
     }
 }
 
-fn served(value: Cached) -> Result<RenderedRecord, ApiError> {
-    match value {
-        Cached::Record(record) => Ok(record),
-        Cached::Missing => Err(ApiError::NotFound),
+impl<E, C: Clock, L, S> Gateway<E, C, L, S> {
+    pub(crate) fn error(
+        &self,
+        route: Route<'_>,
+        error: ApiError,
+        trace: &Trace,
+    ) -> Response<Bytes> {
+        response::error(error, self.error_style(route, trace))
+    }
+
+    pub(crate) fn error_style(&self, route: Route<'_>, trace: &Trace) -> ErrorStyle {
+        if route.speaks_bitrix() {
+            ErrorStyle::Bitrix(self.timing(trace))
+        } else {
+            ErrorStyle::V1 {
+                not_found_max_age: self.settings.negative_ttl.as_secs(),
+            }
+        }
+    }
+
+    /// The gateway's own timing of this request, for Bitrix `time` objects.
+    pub(crate) fn timing(&self, trace: &Trace) -> Timing {
+        Timing {
+            start: trace.arrived,
+            finish: self.clock.unix_time(),
+        }
     }
 }
 

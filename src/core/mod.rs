@@ -1,17 +1,24 @@
 //! The platform-free core: everything but the runtime's own pieces (see `ports`).
 //!
 //! - [`api`]: the public routes, reading callers' requests, rendering answers and errors, CORS.
-//! - [`portal`]: the Bitrix24 wire format, reading its answers, and calling it.
-//! - [`protection`]: what keeps the portal safe: cache, coalescing, budget, operating time,
-//!   per-caller limits.
-//! - [`stock`]: ids, the operator's publishing policy, and stock figures.
+//! - [`portal`]: the Bitrix24 wire format, reading its answers, and running commands against it.
+//! - [`protection`]: what keeps the portal safe: caches, coalescing, batching, budget,
+//!   operating time, per-caller limits.
+//! - [`lookup`]: finding answers: cache, shared cache, then the portal through the batcher.
+//! - [`stock`]: ids, the operator's publishing policy, stock figures and product totals.
+//! - [`gateway`] and [`answers`]: the request-to-response function that ties them together.
 
+pub mod answers;
 pub mod api;
 pub mod config;
 pub mod gateway;
+pub mod join;
+pub mod lookup;
 pub mod portal;
 pub mod ports;
 pub mod protection;
 pub mod request_id;
 pub mod secret;
 pub mod stock;
+#[cfg(test)]
+pub mod testing;

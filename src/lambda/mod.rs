@@ -16,12 +16,14 @@ use std::convert::Infallible;
 
 use crate::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
 use crate::core::gateway::Gateway;
+use crate::core::lookup::refresh::Refresh;
+use crate::core::portal::exchange::PortalExecutor;
 use crate::native::clock::SystemClock;
 
 pub use secret::SECRET_ARN_VAR;
 pub use transport::LambdaPortal;
 
-pub type LambdaGateway = Gateway<LambdaPortal, SystemClock>;
+pub type LambdaGateway = Gateway<PortalExecutor<LambdaPortal>, SystemClock>;
 
 /// Builds the gateway from environment-style variables. Nothing here touches the network:
 /// the secret and the HTTP client wait for the first call that needs them.
@@ -49,11 +51,18 @@ pub fn gateway_from_lookup(
 }
 
 /// One invocation: event in, answer out. Never fails: errors are answers.
+///
+/// A refresh of answers near their end runs in line, before the answer goes out: the execution
+/// environment is frozen between invocations, so a background task would stall mid-call.
 pub async fn handle(
     gateway: &LambdaGateway,
     request: lambda_http::Request,
 ) -> lambda_http::Response<lambda_http::Body> {
-    event::from_core(gateway.handle(event::to_core(request)).await)
+    let mut answer = gateway.handle(event::to_core(request)).await;
+    if let Some(refresh) = answer.extensions_mut().remove::<Refresh>() {
+        gateway.refresh(refresh).await;
+    }
+    event::from_core(answer)
 }
 
 /// Serves invocations until the runtime API goes away.

@@ -13,11 +13,13 @@ use axum::http::HeaderName;
 
 use crate::core::api::request::{InboundBody, MAX_REQUEST_BODY_BYTES};
 use crate::core::gateway::Gateway;
+use crate::core::lookup::refresh::Refresh;
+use crate::core::portal::exchange::PortalExecutor;
 use crate::core::protection::client_ip::{from_proxy_header, ClientIp};
 use crate::native::clock::SystemClock;
 use crate::native::portal_http::StaticWebhookPortal;
 
-pub type LocalGateway = Gateway<StaticWebhookPortal, SystemClock>;
+pub type LocalGateway = Gateway<PortalExecutor<StaticWebhookPortal>, SystemClock>;
 
 /// The server's shared state.
 #[derive(Clone)]
@@ -62,10 +64,15 @@ async fn handle(
         .and_then(from_proxy_header)
         .unwrap_or(peer.ip());
     parts.extensions.insert(ClientIp(client));
-    let response = served
+    let mut response = served
         .gateway
         .handle(axum::http::Request::from_parts(parts, body))
         .await;
+    if let Some(refresh) = response.extensions_mut().remove::<Refresh>() {
+        // After answering: the caller never waits for a refresh.
+        let gateway = served.gateway.clone();
+        tokio::spawn(async move { gateway.refresh(refresh).await });
+    }
     response.map(Body::from)
 }
 

@@ -27,15 +27,17 @@ use worker::{event, Context, Env};
 use crate::core::api::request::{InboundBody, MAX_REQUEST_BODY_BYTES};
 use crate::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
 use crate::core::gateway::Gateway;
-use crate::core::protection::cache::Waiting;
+use crate::core::lookup::refresh::Refresh;
+use crate::core::portal::exchange::PortalExecutor;
 use crate::core::protection::client_ip::ClientIp;
+use crate::core::protection::flights::Waiting;
 
 use cache_api::CacheApi;
 use clock::JsClock;
 use ratelimit::CallerLimit;
 use transport::FetchPortal;
 
-type WorkerGateway = Gateway<FetchPortal, JsClock, CallerLimit, CacheApi>;
+type WorkerGateway = Gateway<PortalExecutor<FetchPortal>, JsClock, CallerLimit, CacheApi>;
 
 thread_local! {
     static GATEWAY: RefCell<Option<Rc<WorkerGateway>>> = const { RefCell::new(None) };
@@ -50,7 +52,7 @@ fn start() {
 async fn fetch(
     request: worker::Request,
     env: Env,
-    _ctx: Context,
+    ctx: Context,
 ) -> worker::Result<worker::Response> {
     logging::init(|| {
         (
@@ -71,7 +73,12 @@ async fn fetch(
         }
     };
     let inbound = inbound(request).await;
-    let answer = gateway.handle(inbound).await;
+    let mut answer = gateway.handle(inbound).await;
+    if let Some(refresh) = answer.extensions_mut().remove::<Refresh>() {
+        // Runs after the answer is sent, in this request's own context.
+        let gateway = gateway.clone();
+        ctx.wait_until(async move { gateway.refresh(refresh).await });
+    }
     Ok(outbound(answer))
 }
 

@@ -1,6 +1,8 @@
 //! Test harness: real processes on loopback ports, owned by the test binary.
 #![allow(dead_code)]
 
+pub mod exchange;
+
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -157,11 +159,35 @@ pub struct Target {
     pub webhook_code: String,
     /// The gateway's captured output, when the runner has it.
     pub log: Option<PathBuf>,
+    /// The sandbox portal behind the gateway, for its call counters.
+    pub sandbox: String,
     _owned: Vec<Process>,
 }
 
-/// From `CONTRACT_BASE_URL` (+ `CONTRACT_WEBHOOK_CODE`, `CONTRACT_LOG_FILE`) when a runner
-/// started the gateway (Lambda, Worker); else a local server in front of a sandbox, started here.
+impl Target {
+    pub async fn sandbox_stats(&self) -> serde_json::Value {
+        let text = client()
+            .get(format!("{}/_sandbox/stats", self.sandbox))
+            .send()
+            .await
+            .expect("sandbox stats")
+            .text()
+            .await
+            .expect("sandbox stats body");
+        serde_json::from_str(&text).expect("sandbox stats JSON")
+    }
+
+    /// HTTP requests the portal's bucket has counted so far (a batch is one).
+    pub async fn portal_requests(&self) -> u64 {
+        self.sandbox_stats().await["requests"]
+            .as_u64()
+            .expect("the sandbox counts requests")
+    }
+}
+
+/// From `CONTRACT_BASE_URL` (+ `CONTRACT_WEBHOOK_CODE`, `CONTRACT_SANDBOX_URL`,
+/// `CONTRACT_LOG_FILE`) when a runner started the gateway (Lambda, Worker); else a local server
+/// in front of a sandbox, started here.
 pub fn contract_target() -> &'static Target {
     static TARGET: OnceLock<Target> = OnceLock::new();
     TARGET.get_or_init(|| {
@@ -171,6 +197,10 @@ pub fn contract_target() -> &'static Target {
                 webhook_code: std::env::var("CONTRACT_WEBHOOK_CODE")
                     .expect("CONTRACT_WEBHOOK_CODE must name the code the gateway uses"),
                 log: std::env::var("CONTRACT_LOG_FILE").ok().map(PathBuf::from),
+                sandbox: std::env::var("CONTRACT_SANDBOX_URL")
+                    .expect("CONTRACT_SANDBOX_URL must name the sandbox behind the gateway")
+                    .trim_end_matches('/')
+                    .to_string(),
                 _owned: Vec::new(),
             };
         }
@@ -181,6 +211,7 @@ pub fn contract_target() -> &'static Target {
             base: gateway.base.clone(),
             webhook_code: sandbox.code.clone(),
             log: Some(gateway.log.clone()),
+            sandbox: sandbox.base.clone(),
             _owned: vec![sandbox.process, gateway.process],
         }
     })

@@ -2,11 +2,32 @@
 
 use crate::core::stock::id::IdError;
 
+/// Why a Bitrix `batch` from a caller is refused whole (nothing reaches the portal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchProblem {
+    /// No commands.
+    Empty,
+    /// More than 50 commands.
+    TooLong,
+    /// A command for another method, or a nested `batch`.
+    MethodNotAllowed,
+    /// A `$result[...]` reference to another command's result.
+    Reference,
+    /// A command that names `id` more than once.
+    RepeatedId,
+    /// `cmd` or a command is not of the documented shape.
+    Malformed,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiError {
     InvalidId(IdError),
     /// The body of the Bitrix-compatible route is not the JSON object or form it should be.
     InvalidBody,
+    /// More ids than one request may ask for.
+    TooManyIds,
+    /// A Bitrix `batch` that is refused whole.
+    InvalidBatch(BatchProblem),
     /// No such record, or a record in a warehouse the policy hides.
     NotFound,
     /// No such route.
@@ -29,7 +50,10 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(self) -> u16 {
         match self {
-            ApiError::InvalidId(_) | ApiError::InvalidBody => 400,
+            ApiError::InvalidId(_)
+            | ApiError::InvalidBody
+            | ApiError::TooManyIds
+            | ApiError::InvalidBatch(_) => 400,
             ApiError::NotFound | ApiError::RouteNotFound => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::PayloadTooLarge => 413,
@@ -45,6 +69,8 @@ impl ApiError {
         match self {
             ApiError::InvalidId(_) => "invalid_id",
             ApiError::InvalidBody => "invalid_body",
+            ApiError::TooManyIds => "too_many_ids",
+            ApiError::InvalidBatch(_) => "invalid_batch",
             ApiError::NotFound | ApiError::RouteNotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
@@ -63,8 +89,25 @@ impl ApiError {
                 "id must be a positive decimal integer no larger than 2147483647"
             }
             ApiError::InvalidId(IdError::Duplicate) => "id must be given exactly once",
-            ApiError::InvalidBody => "the body must be a JSON object or a form with an id",
-            ApiError::NotFound => "no stock record with this id",
+            ApiError::InvalidBody => {
+                "the body must be a JSON object or a form of the documented shape"
+            }
+            ApiError::TooManyIds => "at most 50 ids per request",
+            ApiError::InvalidBatch(BatchProblem::Empty) => "cmd must hold at least one command",
+            ApiError::InvalidBatch(BatchProblem::TooLong) => "a batch runs at most 50 commands",
+            ApiError::InvalidBatch(BatchProblem::MethodNotAllowed) => {
+                "only catalog.storeproduct.get may run in a batch here"
+            }
+            ApiError::InvalidBatch(BatchProblem::Reference) => {
+                "references to other commands' results are not supported"
+            }
+            ApiError::InvalidBatch(BatchProblem::RepeatedId) => {
+                "each command must give id exactly once"
+            }
+            ApiError::InvalidBatch(BatchProblem::Malformed) => {
+                "cmd must map keys to commands like catalog.storeproduct.get?id=13"
+            }
+            ApiError::NotFound => "no stock record or product with this id",
             ApiError::RouteNotFound => "no such route",
             ApiError::MethodNotAllowed => "method not allowed on this route",
             ApiError::PayloadTooLarge => "request body too large",
@@ -100,6 +143,10 @@ impl ApiError {
     pub fn bitrix_code(self) -> serde_json::Value {
         match self {
             ApiError::InvalidId(IdError::Missing) => serde_json::Value::from(100),
+            ApiError::InvalidBatch(BatchProblem::TooLong) => "ERROR_BATCH_LENGTH_EXCEEDED".into(),
+            ApiError::InvalidBatch(BatchProblem::MethodNotAllowed) => {
+                "ERROR_BATCH_METHOD_NOT_ALLOWED".into()
+            }
             ApiError::UpstreamBusy { .. } => "QUERY_LIMIT_EXCEEDED".into(),
             other => other.code().to_ascii_uppercase().into(),
         }

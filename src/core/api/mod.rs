@@ -1,6 +1,10 @@
-//! The public API: routes, reading callers' requests, rendering answers and errors, CORS.
+//! The public API: routes, reading callers' requests, rendering answers (v1 and the portal's
+//! own shapes) and errors, CORS.
 
 pub mod api_error;
+pub mod bitrix;
+pub mod bitrix_batch;
+pub mod bitrix_time;
 pub mod cors;
 pub mod render;
 pub mod request;

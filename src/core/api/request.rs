@@ -1,4 +1,4 @@
-//! Reading the id out of a caller's request: path segment, query string or Bitrix-style body.
+//! Reading ids out of a caller's request: path segment, query string or Bitrix-style body.
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -31,9 +31,51 @@ impl InboundBody {
     }
 }
 
+/// The most ids one request may ask for (a batch's worth).
+pub const MAX_IDS: usize = 50;
+
 /// `id` from a query string: exactly once; other parameters are ignored.
 pub fn id_from_query(query: Option<&str>) -> Result<RecordId, ApiError> {
     id_from_pairs(query.unwrap_or(""), IdError::Missing)
+}
+
+/// What `/v1/store-products?…` asks for: one `id`, or a list in `ids`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wanted {
+    One(RecordId),
+    Many(Vec<RecordId>),
+}
+
+/// `id=13` or `ids=13,14,15` (1–50 distinct ids, comma-separated, no empty items); not both.
+pub fn ids_from_query(query: Option<&str>) -> Result<Wanted, ApiError> {
+    let query = query.unwrap_or("");
+    let mut lists = form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == "ids");
+    let Some((_, list)) = lists.next() else {
+        return id_from_query(Some(query)).map(Wanted::One);
+    };
+    let has_id = form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == "id");
+    if lists.next().is_some() || has_id {
+        return Err(ApiError::InvalidId(IdError::Duplicate));
+    }
+    if list.is_empty() {
+        return Err(ApiError::InvalidId(IdError::Missing));
+    }
+    if list.split(',').nth(MAX_IDS).is_some() {
+        return Err(ApiError::TooManyIds);
+    }
+    let mut ids: Vec<RecordId> = Vec::new();
+    for item in list.split(',') {
+        let id = RecordId::parse(item).map_err(|e| match e {
+            // An empty item (`13,,14`) is a malformed list, not a missing one.
+            IdError::Missing => ApiError::InvalidId(IdError::Invalid),
+            other => ApiError::InvalidId(other),
+        })?;
+        if ids.contains(&id) {
+            return Err(ApiError::InvalidId(IdError::Duplicate));
+        }
+        ids.push(id);
+    }
+    Ok(Wanted::Many(ids))
 }
 
 fn id_from_pairs(encoded: &str, when_absent: IdError) -> Result<RecordId, ApiError> {
@@ -240,7 +282,53 @@ mod tests {
         );
     }
 
+    #[test]
+    fn id_lists() {
+        let many = |q: &str| ids_from_query(Some(q));
+        let ids =
+            |ns: &[u64]| Wanted::Many(ns.iter().map(|n| RecordId::from_u64(*n).unwrap()).collect());
+        assert_eq!(many("ids=13,14,15"), Ok(ids(&[13, 14, 15])));
+        assert_eq!(many("ids=13%2C14&utm=x"), Ok(ids(&[13, 14])));
+        assert_eq!(many("ids=7"), Ok(ids(&[7])));
+        assert_eq!(
+            many("id=7"),
+            Ok(Wanted::One(RecordId::from_u64(7).unwrap()))
+        );
+        let fifty: Vec<String> = (1..=50).map(|n| n.to_string()).collect();
+        assert!(many(&format!("ids={}", fifty.join(","))).is_ok());
+        let fifty_one: Vec<String> = (1..=51).map(|n| n.to_string()).collect();
+        assert_eq!(
+            many(&format!("ids={}", fifty_one.join(","))),
+            Err(ApiError::TooManyIds)
+        );
+        for (query, error) in [
+            ("ids=", IdError::Missing),
+            ("ids=13,,14", IdError::Invalid),
+            ("ids=13,", IdError::Invalid),
+            ("ids=13, 14", IdError::Invalid),
+            ("ids=13,x", IdError::Invalid),
+            ("ids=0", IdError::Invalid),
+            ("ids=13,13", IdError::Duplicate),
+            ("ids=13&ids=14", IdError::Duplicate),
+            ("ids=13&id=14", IdError::Duplicate),
+        ] {
+            assert_eq!(many(query), Err(ApiError::InvalidId(error)), "{query}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn id_lists_hold_only_canonical_distinct_ids(raw in "[0-9,]{0,40}") {
+            if let Ok(Wanted::Many(ids)) = ids_from_query(Some(&format!("ids={raw}"))) {
+                let printed: Vec<String> = ids.iter().map(ToString::to_string).collect();
+                prop_assert_eq!(printed.join(","), raw);
+                let mut sorted = ids.clone();
+                sorted.sort();
+                sorted.dedup();
+                prop_assert_eq!(sorted.len(), ids.len());
+            }
+        }
+
         #[test]
         fn query_never_accepts_a_non_canonical_id(raw in "\\PC{0,16}") {
             let encoded: String = form_urlencoded::byte_serialize(raw.as_bytes()).collect();

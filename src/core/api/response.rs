@@ -4,9 +4,11 @@ use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
 
-use crate::core::api::api_error::ApiError;
-use crate::core::api::render::{render_bitrix_error, render_v1_error};
-use crate::core::api::routes::Route;
+use super::api_error::ApiError;
+use super::bitrix;
+use super::bitrix_time::Timing;
+use super::render::render_v1_error;
+use super::routes::Route;
 
 const JSON: &str = "application/json; charset=utf-8";
 
@@ -19,19 +21,41 @@ pub fn json(status: StatusCode, body: Bytes, cache_control: HeaderValue) -> Resp
     response
 }
 
-/// An error in the v1 or the Bitrix envelope, with `Retry-After` where it applies.
-/// `not_found_max_age` is how long shared caches may keep a 404.
-pub fn error(error: ApiError, bitrix: bool, not_found_max_age: u64) -> Response<Bytes> {
-    let (status, body) = if bitrix {
-        (error.bitrix_status(), render_bitrix_error(error))
-    } else {
-        (error.status(), render_v1_error(error))
-    };
-    let cache_control = if error == ApiError::NotFound && not_found_max_age > 0 {
-        HeaderValue::from_str(&format!("public, max-age={not_found_max_age}"))
-            .unwrap_or(HeaderValue::from_static("no-store"))
-    } else {
-        HeaderValue::from_static("no-store")
+/// `public, max-age=N`, or `no-store` for 0.
+pub fn max_age(secs: u64) -> HeaderValue {
+    if secs == 0 {
+        return HeaderValue::from_static("no-store");
+    }
+    HeaderValue::from_str(&format!("public, max-age={secs}"))
+        .unwrap_or(HeaderValue::from_static("no-store"))
+}
+
+/// How an error is written.
+#[derive(Debug, Clone, Copy)]
+pub enum ErrorStyle {
+    /// `{"error":{"code","message"}}`; a missing record may be cached this many seconds.
+    V1 { not_found_max_age: u64 },
+    /// The portal's envelope with a `time` object.
+    Bitrix(Timing),
+}
+
+/// An error answer, with `Retry-After` where it applies. Errors are `no-store`, except a
+/// missing record on the v1 routes.
+pub fn error(error: ApiError, style: ErrorStyle) -> Response<Bytes> {
+    let (status, body, cache_control) = match style {
+        ErrorStyle::V1 { not_found_max_age } => {
+            let cache_control = if error == ApiError::NotFound {
+                max_age(not_found_max_age)
+            } else {
+                HeaderValue::from_static("no-store")
+            };
+            (error.status(), render_v1_error(error), cache_control)
+        }
+        ErrorStyle::Bitrix(timing) => (
+            error.bitrix_status(),
+            bitrix::error(error, timing),
+            HeaderValue::from_static("no-store"),
+        ),
     };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = json(status, body, cache_control);
@@ -61,8 +85,8 @@ pub fn preflight(route: Route<'_>) -> Response<Bytes> {
     response
 }
 
-pub fn method_not_allowed(route: Route<'_>) -> Response<Bytes> {
-    let mut response = error(ApiError::MethodNotAllowed, route.speaks_bitrix(), 0);
+pub fn method_not_allowed(route: Route<'_>, style: ErrorStyle) -> Response<Bytes> {
+    let mut response = error(ApiError::MethodNotAllowed, style);
     response
         .headers_mut()
         .insert("allow", HeaderValue::from_static(route.allow()));

@@ -1,4 +1,11 @@
-//! The portal side: the Bitrix24 wire format, reading its answers, and calling it.
+//! The portal side: the Bitrix24 wire format, reading its answers defensively, and running
+//! commands against it (one call, or one `batch` for several).
 
-pub mod answer;
-pub mod call;
+pub mod batch_answer;
+pub mod command;
+pub mod envelope;
+pub mod exchange;
+pub mod numbers;
+pub mod page;
+pub mod record;
+pub mod refusal;

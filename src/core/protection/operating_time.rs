@@ -6,7 +6,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::core::portal::answer::OperatingTime;
+use crate::core::portal::envelope::OperatingTime;
 
 /// Stop at this share of the limit: the call that crosses the limit still runs, so leave room.
 const PAUSE_AT: f64 = 0.9;
@@ -44,11 +44,14 @@ impl OperatingGuard {
 
     /// Learns from an answer. `blocked` is true when the portal answered `OPERATION_TIME_LIMIT`.
     pub fn observe(&self, time: OperatingTime, blocked: bool, unix_now: Duration) {
+        // The portal's block lasts about ten minutes: a reset time further out (a bogus value,
+        // or one in milliseconds) must not pause the gateway longer than that.
         let reset_at = time
             .reset_at_unix
             .filter(|r| *r > 0)
             .map(|r| Duration::from_secs(r as u64))
-            .filter(|r| *r > unix_now);
+            .filter(|r| *r > unix_now)
+            .map(|r| r.min(unix_now + BLOCK_WITHOUT_RESET));
         let near_limit = time
             .operating_secs
             .is_some_and(|used| used >= self.limit_secs * PAUSE_AT);
@@ -99,6 +102,16 @@ mod tests {
         let guard = OperatingGuard::new(480.0);
         guard.observe(OperatingTime::default(), true, NOW);
         assert_eq!(guard.check(NOW), Err(600));
+    }
+
+    #[test]
+    fn far_future_and_millisecond_reset_times_pause_at_most_ten_minutes() {
+        for reset in [1_000_000 + 10 * 365 * 86_400, 1_000_100 * 1000] {
+            let guard = OperatingGuard::new(480.0);
+            guard.observe(time(470.0, Some(reset)), true, NOW);
+            assert_eq!(guard.check(NOW), Err(600), "{reset}");
+            assert_eq!(guard.check(NOW + Duration::from_secs(600)), Ok(()));
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The caller-supplied stock record id: the only value that ever reaches the portal.
+//! The ids callers send: stock record ids and product ids. Validated integers are the only
+//! caller-supplied values that ever reach the portal.
 
 use std::fmt;
 
@@ -47,6 +48,30 @@ impl RecordId {
 }
 
 impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A product id (`productId` of a stock record), validated exactly like a record id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProductId(u32);
+
+impl ProductId {
+    pub fn parse(text: &str) -> Result<Self, IdError> {
+        RecordId::parse(text).map(|id| Self(id.get()))
+    }
+
+    pub fn from_u64(value: u64) -> Result<Self, IdError> {
+        RecordId::from_u64(value).map(|id| Self(id.get()))
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Display for ProductId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }

@@ -1,6 +1,6 @@
 //! What the operator chose to publish: which warehouses, and exact amounts or only levels.
 
-use crate::core::portal::answer::StoreProduct;
+use crate::core::portal::record::StoreProduct;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exposure {
@@ -76,13 +76,42 @@ pub struct Figures {
 impl Figures {
     pub fn of(record: &StoreProduct) -> Self {
         let reserved = record.quantity_reserved.unwrap_or(0.0);
-        let available = ((record.amount - reserved).max(0.0) * 1e6).round() / 1e6;
         Self {
             amount: record.amount,
             reserved,
-            available,
+            available: round6((record.amount - reserved).max(0.0)),
         }
     }
+
+    /// The figures of several warehouses together: what each can sell, added up (a reservation
+    /// in one warehouse does not take stock from another).
+    pub fn sum(parts: impl IntoIterator<Item = Figures>) -> Self {
+        let mut total = Figures {
+            amount: 0.0,
+            reserved: 0.0,
+            available: 0.0,
+        };
+        for part in parts {
+            total.amount += part.amount;
+            total.reserved += part.reserved;
+            total.available += part.available;
+        }
+        Figures {
+            amount: round6(total.amount),
+            reserved: round6(total.reserved),
+            available: round6(total.available),
+        }
+    }
+
+    pub fn in_stock(self) -> bool {
+        self.available > 0.0
+    }
+}
+
+/// Rounded to 6 decimals to cancel binary floating-point noise (quantities are bounded, so
+/// the scaling cannot overflow).
+fn round6(n: f64) -> f64 {
+    (n * 1e6).round() / 1e6
 }
 
 #[cfg(test)]
@@ -93,7 +122,7 @@ mod tests {
     fn record(store_id: i64, amount: f64, reserved: Option<f64>) -> StoreProduct {
         StoreProduct {
             id: RecordId::from_u64(1).unwrap(),
-            product_id: 2,
+            product_id: crate::core::stock::id::ProductId::from_u64(2).unwrap(),
             store_id,
             amount,
             quantity_reserved: reserved,
@@ -118,6 +147,12 @@ mod tests {
         assert_eq!(Figures::of(&record(1, 3.0, Some(5.0))).available, 0.0);
         assert_eq!(Figures::of(&record(1, 14.3, Some(0.1))).available, 14.2);
         assert_eq!(Figures::of(&record(1, 2.5, Some(0.5))).reserved, 0.5);
+        let sum = Figures::sum([
+            Figures::of(&record(1, 0.1, None)),
+            Figures::of(&record(2, 0.2, Some(1.0))),
+            Figures::of(&record(3, 3.0, Some(1.0))),
+        ]);
+        assert_eq!((sum.amount, sum.reserved, sum.available), (3.3, 2.0, 2.1));
     }
 
     #[test]

@@ -1,0 +1,179 @@
+//! Turning lookups into answers, route by route: one record, a list of records, a product's
+//! stock, and the Bitrix-compatible single call and batch.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use http::header::HeaderValue;
+use http::{Response, StatusCode};
+
+use crate::core::api::api_error::ApiError;
+use crate::core::api::bitrix::{self, Entry};
+use crate::core::api::bitrix_batch::{CallerBatch, Requested};
+use crate::core::api::render::render_id_lists;
+use crate::core::api::response::{self, max_age};
+use crate::core::gateway::{Gateway, Trace};
+use crate::core::lookup::cached::Cached;
+use crate::core::lookup::Found;
+use crate::core::portal::exchange::Executor;
+use crate::core::ports::Clock;
+use crate::core::protection::cache::CacheStatus;
+use crate::core::protection::shared_cache::SharedCache;
+use crate::core::stock::id::{ProductId, RecordId};
+
+type Answer = Result<Response<Bytes>, ApiError>;
+
+impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
+    /// `Cache-Control` of an answer served from `found`: a stale stand-in must not be kept.
+    fn cache_control(&self, found: &Found) -> HeaderValue {
+        if found.status == CacheStatus::Stale {
+            HeaderValue::from_static("no-store")
+        } else {
+            self.fresh_cache_control.clone()
+        }
+    }
+
+    pub(crate) async fn one_record(&self, id: RecordId, trace: &mut Trace) -> Answer {
+        let found = self.one(id, trace).await?;
+        match &found.value {
+            Cached::Record(record) => Ok(response::json(
+                StatusCode::OK,
+                record.v1.clone(),
+                self.cache_control(&found),
+            )),
+            _ => Err(ApiError::NotFound),
+        }
+    }
+
+    async fn one(&self, id: RecordId, trace: &mut Trace) -> Result<Found, ApiError> {
+        self.lookup_records(&[id], trace)
+            .await
+            .pop()
+            .unwrap_or(Err(ApiError::UpstreamError))
+    }
+
+    /// `{"items","notFound","unavailable"}`: every id in exactly one list. `Cache-Control` is
+    /// the most restrictive of the parts: `no-store` when a part failed or is stale.
+    pub(crate) async fn many_records(
+        &self,
+        ids: &[RecordId],
+        trace: &mut Trace,
+    ) -> Response<Bytes> {
+        let looked = self.lookup_records(ids, trace).await;
+        let (mut items, mut not_found, mut unavailable) = (Vec::new(), Vec::new(), Vec::new());
+        let mut max_age_secs = u64::MAX;
+        let mut keep = true;
+        for (id, result) in ids.iter().zip(looked) {
+            match result {
+                Ok(found) => {
+                    keep &= found.status != CacheStatus::Stale;
+                    match found.value {
+                        Cached::Record(record) => {
+                            items.push(record.v1);
+                            max_age_secs = max_age_secs.min(self.settings.cache_ttl.as_secs());
+                        }
+                        _ => {
+                            not_found.push(*id);
+                            max_age_secs = max_age_secs.min(self.settings.negative_ttl.as_secs());
+                        }
+                    }
+                }
+                Err(_) => {
+                    unavailable.push(*id);
+                    keep = false;
+                }
+            }
+        }
+        let cache_control = if keep {
+            max_age(max_age_secs)
+        } else {
+            HeaderValue::from_static("no-store")
+        };
+        response::json(
+            StatusCode::OK,
+            render_id_lists(&items, &not_found, &unavailable),
+            cache_control,
+        )
+    }
+
+    pub(crate) async fn product_stock(&self, id: ProductId, trace: &mut Trace) -> Answer {
+        let found = self.lookup_product(id, trace).await?;
+        match &found.value {
+            Cached::Product(body) => Ok(response::json(
+                StatusCode::OK,
+                body.clone(),
+                self.cache_control(&found),
+            )),
+            _ => Err(ApiError::NotFound),
+        }
+    }
+
+    pub(crate) async fn bitrix_record(&self, id: RecordId, trace: &mut Trace) -> Answer {
+        let found = self.one(id, trace).await?;
+        match &found.value {
+            Cached::Record(record) => Ok(response::json(
+                StatusCode::OK,
+                bitrix::single(&record.bitrix, self.timing(trace)),
+                // A POST answer: nothing for shared caches to keep.
+                HeaderValue::from_static("no-store"),
+            )),
+            _ => Err(ApiError::NotFound),
+        }
+    }
+
+    /// The portal's batch answer for a caller's batch. Each distinct id is looked up once; with
+    /// `halt`, commands after the first failing one are left out, as the portal does.
+    pub(crate) async fn bitrix_batch(
+        &self,
+        batch: CallerBatch,
+        trace: &mut Trace,
+    ) -> Response<Bytes> {
+        let asked = if batch.halt {
+            let first_refused = batch
+                .commands
+                .iter()
+                .position(|(_, r)| matches!(r, Requested::Refused(_)));
+            first_refused.map_or(batch.commands.len(), |i| i + 1)
+        } else {
+            batch.commands.len()
+        };
+        let mut ids: Vec<RecordId> = Vec::new();
+        for (_, requested) in &batch.commands[..asked] {
+            if let Requested::Record(id) = requested {
+                if !ids.contains(id) {
+                    ids.push(*id);
+                }
+            }
+        }
+        let looked: HashMap<RecordId, Result<Found, ApiError>> = ids
+            .iter()
+            .copied()
+            .zip(self.lookup_records(&ids, trace).await)
+            .collect();
+        let mut entries = Vec::with_capacity(asked);
+        for (key, requested) in batch.commands.into_iter().take(asked) {
+            let entry = match requested {
+                Requested::Refused(error) => Entry::Error(error),
+                Requested::Record(id) => match looked.get(&id) {
+                    Some(Ok(Found {
+                        value: Cached::Record(record),
+                        ..
+                    })) => Entry::Result(record.bitrix.clone()),
+                    Some(Ok(_)) => Entry::Error(ApiError::NotFound),
+                    Some(Err(error)) => Entry::Error(*error),
+                    None => Entry::Error(ApiError::UpstreamError),
+                },
+            };
+            let failed = matches!(entry, Entry::Error(_));
+            entries.push((key, entry));
+            if batch.halt && failed {
+                break;
+            }
+        }
+        response::json(
+            StatusCode::OK,
+            bitrix::batch(&entries, self.timing(trace)),
+            HeaderValue::from_static("no-store"),
+        )
+    }
+}

@@ -1,0 +1,87 @@
+//! What a lookup settled on, as served to every caller until it expires, and its byte form for
+//! shared caches.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::core::api::render::RenderedRecord;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cached {
+    Record(RenderedRecord),
+    /// A product's rendered stock.
+    Product(Bytes),
+    /// No such record or product, or one the policy hides.
+    Missing,
+}
+
+const MISSING: u8 = b'm';
+const RECORD: u8 = b'r';
+const PRODUCT: u8 = b'p';
+
+impl Cached {
+    /// A kind byte, then the bytes; a record's two renderings are split by a 4-byte length.
+    pub fn to_bytes(&self) -> Bytes {
+        match self {
+            Cached::Missing => Bytes::from_static(&[MISSING]),
+            Cached::Product(body) => {
+                let mut out = BytesMut::with_capacity(body.len() + 1);
+                out.put_u8(PRODUCT);
+                out.put_slice(body);
+                out.freeze()
+            }
+            Cached::Record(record) => {
+                let mut out = BytesMut::with_capacity(record.v1.len() + record.bitrix.len() + 5);
+                out.put_u8(RECORD);
+                out.put_u32(record.v1.len() as u32);
+                out.put_slice(&record.v1);
+                out.put_slice(&record.bitrix);
+                out.freeze()
+            }
+        }
+    }
+
+    /// Reads [`Cached::to_bytes`]; anything else (a damaged or foreign entry) is `None`.
+    pub fn from_bytes(bytes: &Bytes) -> Option<Self> {
+        let (&kind, rest) = bytes.split_first()?;
+        match kind {
+            MISSING if rest.is_empty() => Some(Cached::Missing),
+            PRODUCT => Some(Cached::Product(bytes.slice(1..))),
+            RECORD => {
+                let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+                let v1_end = 5usize.checked_add(len).filter(|end| *end <= bytes.len())?;
+                Some(Cached::Record(RenderedRecord {
+                    v1: bytes.slice(5..v1_end),
+                    bitrix: bytes.slice(v1_end..),
+                }))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn round_trips() {
+        for value in [
+            Cached::Missing,
+            Cached::Product(Bytes::from_static(b"{\"productId\":1}")),
+            Cached::Record(RenderedRecord {
+                v1: Bytes::from_static(b"{\"id\":1}"),
+                bitrix: Bytes::from_static(b"{\"storeProduct\":{}}"),
+            }),
+        ] {
+            assert_eq!(Cached::from_bytes(&value.to_bytes()), Some(value));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_foreign_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = Cached::from_bytes(&Bytes::from(bytes));
+        }
+    }
+}

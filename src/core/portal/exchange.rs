@@ -1,0 +1,332 @@
+//! Running commands at the portal: one plain call for a lone command, one `batch` for several.
+//! Every exchange first takes a slot from the portal budget, respects the operating-time pause,
+//! retries a rate-limit refusal while the deadline allows, and turns every failure into a
+//! public error, per command.
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::batch_answer::{read_batch, Slot};
+use super::command::{batch_body, batch_key, Command, StoreFilter, BATCH_METHOD};
+use super::envelope::{open, OperatingTime};
+use super::page::{read_page, Page};
+use super::record::{read_get_result, StoreProduct};
+use super::refusal::{Classified, Refusal};
+use crate::core::api::api_error::ApiError;
+use crate::core::ports::{Clock, PortalTransport, TransportError};
+use crate::core::protection::budget::{PortalBudget, MAX_QUEUE_WAIT};
+use crate::core::protection::operating_time::OperatingGuard;
+
+/// First pause after `QUERY_LIMIT_EXCEEDED`; doubled for each further try. The portal drains
+/// its bucket at 2 requests/s, so half a second usually frees a slot.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// Retry-After for a rate-limit refusal we could not outwait.
+const QUERY_LIMIT_RETRY_SECS: u64 = 2;
+/// The portal blocks a method for about ten minutes after `OPERATION_TIME_LIMIT`.
+const OPERATION_LIMIT_RETRY_SECS: u64 = 600;
+/// `OVERLOAD_LIMIT` gives no hint; a minute keeps callers from hammering.
+const OVERLOAD_RETRY_SECS: u64 = 60;
+
+/// What the portal gave for one command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Read {
+    /// `None`: no such record.
+    Record(Option<StoreProduct>),
+    Page(Page),
+}
+
+pub type Outcome = Result<Read, ApiError>;
+
+/// Who is waiting for an exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Urgency {
+    /// A caller: may queue briefly for a budget slot and retry a rate-limit refusal.
+    Caller,
+    /// A background refresh: only a free slot, no retries; callers come first.
+    Background,
+}
+
+/// The outcomes of one exchange, one per command, and how many portal requests it took.
+#[derive(Debug)]
+pub struct Executed {
+    pub outcomes: Vec<Outcome>,
+    pub calls: u32,
+}
+
+/// Runs commands against the portal. The local implementation is [`PortalExecutor`]; a
+/// coordinator in front of it (a Durable Object) is another.
+pub trait Executor {
+    /// Runs `commands` (at most a batch's worth) and answers one outcome per command, in
+    /// order, by `deadline` (on the clock's monotonic scale).
+    fn execute<C: Clock>(
+        &self,
+        clock: &C,
+        commands: &[Command],
+        urgency: Urgency,
+        deadline: Duration,
+    ) -> impl Future<Output = Executed>;
+}
+
+/// The portal behind a transport, with the instance's share of its budget.
+pub struct PortalExecutor<T> {
+    transport: T,
+    budget: PortalBudget,
+    operating: OperatingGuard,
+    filter: StoreFilter,
+}
+
+impl<T: PortalTransport> PortalExecutor<T> {
+    pub fn new(
+        transport: T,
+        budget: PortalBudget,
+        operating: OperatingGuard,
+        filter: StoreFilter,
+    ) -> Self {
+        Self {
+            transport,
+            budget,
+            operating,
+            filter,
+        }
+    }
+
+    async fn run<C: Clock>(
+        &self,
+        clock: &C,
+        commands: &[Command],
+        urgency: Urgency,
+        deadline: Duration,
+    ) -> Executed {
+        let all = |error: ApiError, calls: u32| Executed {
+            outcomes: vec![Err(error); commands.len()],
+            calls,
+        };
+        if commands.is_empty() {
+            return all(ApiError::UpstreamError, 0);
+        }
+        if let Err(retry_after_secs) = self.operating.check(clock.unix_time()) {
+            return all(ApiError::UpstreamBusy { retry_after_secs }, 0);
+        }
+        let (method, body) = match commands {
+            [one] => (one.method(), one.json_body(&self.filter)),
+            many => (BATCH_METHOD, batch_body(many, &self.filter)),
+        };
+        let body = Bytes::from(body);
+        let mut backoff = FIRST_BACKOFF;
+        let mut calls = 0;
+        let mut retrying = false;
+        loop {
+            let Some(remaining) = deadline
+                .checked_sub(clock.monotonic())
+                .filter(|r| !r.is_zero())
+            else {
+                return all(ApiError::UpstreamTimeout, calls);
+            };
+            // A retry may wait longer for its slot: the portal just said the bucket is full.
+            let max_wait = match urgency {
+                Urgency::Background => Duration::ZERO,
+                Urgency::Caller if retrying => remaining / 2,
+                Urgency::Caller => MAX_QUEUE_WAIT.min(remaining / 2),
+            };
+            if let Err(busy) = self.budget.acquire(clock, max_wait).await {
+                return all(busy, calls);
+            }
+            let remaining = deadline.saturating_sub(clock.monotonic());
+            calls += 1;
+            let reply = match self.transport.post(method, body.clone(), remaining).await {
+                Ok(reply) => reply,
+                Err(TransportError::Timeout) => {
+                    tracing::warn!(
+                        problem = "timeout",
+                        commands = commands.len(),
+                        "portal call failed"
+                    );
+                    return all(ApiError::UpstreamTimeout, calls);
+                }
+                Err(error) => {
+                    tracing::warn!(problem = %error, commands = commands.len(), "portal call failed");
+                    return all(ApiError::UpstreamError, calls);
+                }
+            };
+            let read = if commands.len() == 1 {
+                read_single(commands[0], reply.status, &reply.body)
+            } else {
+                read_many(commands, reply.status, &reply.body)
+            };
+            let (slots, operating) = match read {
+                Ok(read) => read,
+                Err((Classified::Refused(Refusal::QueryLimit), operating)) => {
+                    self.budget.saturate(clock.monotonic());
+                    let left = deadline.saturating_sub(clock.monotonic());
+                    // Retry only if the pause still leaves time for the call itself.
+                    if urgency == Urgency::Caller && left > backoff * 2 {
+                        tracing::info!(
+                            pause_ms = backoff.as_millis() as u64,
+                            "portal rate limit, retrying"
+                        );
+                        clock.sleep(backoff).await;
+                        backoff *= 2;
+                        retrying = true;
+                        continue;
+                    }
+                    self.observe(clock, operating, false);
+                    tracing::warn!(problem = Refusal::QueryLimit.as_str(), "portal busy");
+                    return all(
+                        ApiError::UpstreamBusy {
+                            retry_after_secs: QUERY_LIMIT_RETRY_SECS,
+                        },
+                        calls,
+                    );
+                }
+                // A whole exchange cannot be "not found": that shape only exists per command.
+                Err((Classified::NotFound, operating)) => {
+                    (vec![Err(Refusal::ServerFault); commands.len()], operating)
+                }
+                Err((Classified::Refused(refusal), operating)) => {
+                    (vec![Err(refusal); commands.len()], operating)
+                }
+            };
+            let blocked = slots.contains(&Err(Refusal::OperationTimeLimit));
+            self.observe(clock, operating, blocked);
+            self.report(&slots);
+            let outcomes = slots
+                .into_iter()
+                .map(|slot| slot.map_err(|refusal| self.public_error(clock, refusal, operating)))
+                .collect();
+            return Executed { outcomes, calls };
+        }
+    }
+
+    fn observe<C: Clock>(&self, clock: &C, operating: OperatingTime, blocked: bool) {
+        self.operating
+            .observe(operating, blocked, clock.unix_time());
+    }
+
+    /// One log line per kind of refusal in an exchange (never the portal's text); the webhook
+    /// is reloaded after a credentials refusal.
+    fn report(&self, slots: &[Result<Read, Refusal>]) {
+        let mut seen: Vec<Refusal> = Vec::new();
+        for refusal in slots.iter().filter_map(|s| s.as_ref().err()) {
+            if seen.contains(refusal) {
+                continue;
+            }
+            seen.push(*refusal);
+            if *refusal == Refusal::Credentials {
+                self.transport.credentials_rejected();
+            }
+            if refusal.is_configuration_problem() {
+                tracing::error!(
+                    problem = refusal.as_str(),
+                    "portal refused the gateway; fix the webhook or its permissions"
+                );
+            } else {
+                tracing::warn!(problem = refusal.as_str(), "portal call failed");
+            }
+        }
+    }
+
+    fn public_error<C: Clock>(
+        &self,
+        clock: &C,
+        refusal: Refusal,
+        operating: OperatingTime,
+    ) -> ApiError {
+        let retry_after_secs = match refusal {
+            Refusal::QueryLimit => QUERY_LIMIT_RETRY_SECS,
+            Refusal::OperationTimeLimit => {
+                let now = clock.unix_time().as_secs() as i64;
+                operating
+                    .reset_at_unix
+                    .map(|reset| {
+                        reset
+                            .saturating_sub(now)
+                            .clamp(1, OPERATION_LIMIT_RETRY_SECS as i64)
+                            as u64
+                    })
+                    .unwrap_or(OPERATION_LIMIT_RETRY_SECS)
+            }
+            Refusal::Overload => OVERLOAD_RETRY_SECS,
+            _ => return ApiError::UpstreamError,
+        };
+        ApiError::UpstreamBusy { retry_after_secs }
+    }
+}
+
+impl<T: PortalTransport> Executor for PortalExecutor<T> {
+    fn execute<C: Clock>(
+        &self,
+        clock: &C,
+        commands: &[Command],
+        urgency: Urgency,
+        deadline: Duration,
+    ) -> impl Future<Output = Executed> {
+        self.run(clock, commands, urgency, deadline)
+    }
+}
+
+type Slots = (Vec<Result<Read, Refusal>>, OperatingTime);
+
+/// A plain call's answer, as the one command's slot.
+fn read_single(
+    command: Command,
+    status: u16,
+    body: &[u8],
+) -> Result<Slots, (Classified, OperatingTime)> {
+    let opened = match open(status, body) {
+        Ok(opened) => opened,
+        // A single get's not-found envelope is that command's answer.
+        Err((Classified::NotFound, operating)) if matches!(command, Command::Record(_)) => {
+            return Ok((vec![Ok(Read::Record(None))], operating));
+        }
+        Err(failure) => return Err(failure),
+    };
+    let mut root = opened.root;
+    let slot = Slot::Result {
+        result: root.remove("result").unwrap_or_default(),
+        total: root.remove("total"),
+        next: root.remove("next"),
+    };
+    Ok((vec![read_slot(command, slot)], opened.operating))
+}
+
+fn read_many(
+    commands: &[Command],
+    status: u16,
+    body: &[u8],
+) -> Result<Slots, (Classified, OperatingTime)> {
+    let keys: Vec<String> = (0..commands.len()).map(batch_key).collect();
+    let answer = read_batch(status, body, &keys)?;
+    let slots = commands
+        .iter()
+        .zip(answer.slots)
+        .map(|(command, slot)| read_slot(*command, slot))
+        .collect();
+    Ok((slots, answer.operating))
+}
+
+fn read_slot(command: Command, slot: Slot) -> Result<Read, Refusal> {
+    match (command, slot) {
+        (Command::Record(id), Slot::Result { result, .. }) => read_get_result(&result, id)
+            .map(|record| Read::Record(Some(record)))
+            .ok_or(Refusal::BadAnswer),
+        (Command::Record(_), Slot::Error(Classified::NotFound)) => Ok(Read::Record(None)),
+        (
+            Command::ProductPage { product, .. },
+            Slot::Result {
+                result,
+                total,
+                next,
+            },
+        ) => read_page(&result, total.as_ref(), next.as_ref(), product)
+            .map(Read::Page)
+            .ok_or(Refusal::BadAnswer),
+        // A list cannot miss a record: an error that says so is a fault.
+        (Command::ProductPage { .. }, Slot::Error(Classified::NotFound)) => {
+            Err(Refusal::ServerFault)
+        }
+        (_, Slot::Error(Classified::Refused(refusal))) => Err(refusal),
+        (_, Slot::Missing) => Err(Refusal::BadAnswer),
+    }
+}

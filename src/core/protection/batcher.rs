@@ -1,0 +1,242 @@
+//! Batching: misses waiting at the same moment, from concurrent requests or inside one, go to
+//! the portal together as one `batch` (at most 50 commands), and each command is in flight at
+//! most once.
+//!
+//! A request with misses joins one flight per command. Commands it leads wait in a shared
+//! queue. If nothing else is queued or under way, the request sends at once (a lone miss pays
+//! no window); otherwise it waits the grouping window, so that concurrent misses gather, then
+//! takes up to 50 commands off the front of the queue (its own or others') and runs them as one
+//! exchange, until none of its own is left queued. Then it waits for all its flights, led by
+//! whoever sent them. No request ever wakes another on Workers ([`Waiting::Polling`]): each
+//! sends from its own context and the others look for the result on their own timers.
+//!
+//! If a request goes away, its queued commands leave the queue and its flights are abandoned;
+//! followers then take over. The same happens to a batch whose sender goes away mid-call.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::core::portal::command::{Command, MAX_BATCH_COMMANDS};
+use crate::core::portal::exchange::{Executor, Outcome, Urgency};
+use crate::core::ports::Clock;
+use crate::core::protection::flights::{Flight, Flights, Joined, Lead, Waiting};
+
+/// Queues, groups and sends commands; `V` is what a settled command leaves in its flight.
+pub struct Batcher<V> {
+    flights: Flights<Command, V>,
+    queue: Mutex<VecDeque<Queued<V>>>,
+    next_owner: AtomicU64,
+    /// Exchanges under way; with the queue, tells whether a miss arrives alone.
+    sending: Arc<AtomicUsize>,
+    window: Duration,
+    waiting: Waiting,
+}
+
+struct Queued<V> {
+    owner: u64,
+    lead: Lead<Command, V>,
+}
+
+/// The flights a request joined, by command index; whether it led any; whether nothing else was
+/// queued or under way when it came (a lone miss goes at once).
+struct Enqueued<V> {
+    flights: Vec<(usize, Arc<Flight<V>>)>,
+    led: bool,
+    alone: bool,
+}
+
+/// What a request asked for and what it got, per command, in order. `None`: no result within
+/// the deadline.
+pub type Gathered<V> = Vec<Option<V>>;
+
+impl<V: Clone> Batcher<V> {
+    /// `window`: how long a miss waits for company when others are about; `flight_lifetime`:
+    /// when a flight whose leader vanished is taken over (upstream deadline plus a margin).
+    pub fn new(window: Duration, flight_lifetime: Duration, waiting: Waiting) -> Self {
+        Self {
+            flights: Flights::new(flight_lifetime),
+            queue: Mutex::new(VecDeque::new()),
+            next_owner: AtomicU64::new(1),
+            sending: Arc::default(),
+            window,
+            waiting,
+        }
+    }
+
+    /// Reads `commands` through the queue by `deadline` (monotonic). `settle` turns each
+    /// exchange's outcome into the flight's value once, in the sending request, before
+    /// followers see it (render, cache).
+    pub async fn read<E, C, S>(
+        &self,
+        executor: &E,
+        clock: &C,
+        commands: &[Command],
+        urgency: Urgency,
+        deadline: Duration,
+        settle: &S,
+    ) -> Gathered<V>
+    where
+        E: Executor,
+        C: Clock,
+        S: Fn(Command, Outcome) -> V,
+    {
+        let mut gathered: Gathered<V> = vec![None; commands.len()];
+        let mut wanted: Vec<usize> = (0..commands.len()).collect();
+        let owner = self.next_owner.fetch_add(1, Ordering::Relaxed);
+        // Takes this request's queued commands out of the queue if it goes away early.
+        let _queued = Withdraw {
+            batcher: self,
+            owner,
+        };
+        while !wanted.is_empty() && clock.monotonic() < deadline {
+            let Enqueued {
+                flights,
+                led,
+                alone,
+            } = self.enqueue(clock, owner, commands, &wanted);
+            if led {
+                if !alone && !self.window.is_zero() {
+                    let pause = self.window.min(deadline.saturating_sub(clock.monotonic()));
+                    clock.sleep(pause).await;
+                }
+                while self.has_queued(owner) {
+                    let batch = self.take(MAX_BATCH_COMMANDS);
+                    self.send(executor, clock, batch, urgency, deadline, settle)
+                        .await;
+                }
+            }
+            let mut unsettled = Vec::new();
+            for (index, flight) in flights {
+                match flight.wait(self.waiting, deadline, clock).await {
+                    Some(value) => gathered[index] = Some(value),
+                    None => unsettled.push(index),
+                }
+            }
+            wanted = unsettled;
+        }
+        gathered
+    }
+
+    /// Joins a flight for each wanted command; led ones go to the queue.
+    fn enqueue<C: Clock>(
+        &self,
+        clock: &C,
+        owner: u64,
+        commands: &[Command],
+        wanted: &[usize],
+    ) -> Enqueued<V> {
+        let mut queue = lock(&self.queue);
+        let alone = queue.is_empty() && self.sending.load(Ordering::Acquire) == 0;
+        let mut led = false;
+        let now = clock.monotonic();
+        let flights = wanted
+            .iter()
+            .map(|&index| {
+                let flight = match self.flights.join(commands[index], now) {
+                    Joined::Lead(lead) => {
+                        led = true;
+                        let flight = lead.flight();
+                        queue.push_back(Queued { owner, lead });
+                        flight
+                    }
+                    Joined::Follow(flight) => flight,
+                };
+                (index, flight)
+            })
+            .collect();
+        Enqueued {
+            flights,
+            led,
+            alone,
+        }
+    }
+
+    fn has_queued(&self, owner: u64) -> bool {
+        lock(&self.queue).iter().any(|q| q.owner == owner)
+    }
+
+    fn take(&self, most: usize) -> Vec<Lead<Command, V>> {
+        let mut queue = lock(&self.queue);
+        let n = most.min(queue.len());
+        queue.drain(..n).map(|q| q.lead).collect()
+    }
+
+    /// One exchange for `batch`; each flight lands with its settled outcome. Dropped midway,
+    /// the leads drop with it and their followers take over.
+    async fn send<E, C, S>(
+        &self,
+        executor: &E,
+        clock: &C,
+        batch: Vec<Lead<Command, V>>,
+        urgency: Urgency,
+        deadline: Duration,
+        settle: &S,
+    ) where
+        E: Executor,
+        C: Clock,
+        S: Fn(Command, Outcome) -> V,
+    {
+        if batch.is_empty() {
+            return;
+        }
+        let _sending = Sending::start(&self.sending);
+        let commands: Vec<Command> = batch.iter().map(|lead| *lead.key()).collect();
+        let executed = executor.execute(clock, &commands, urgency, deadline).await;
+        for (lead, outcome) in batch.into_iter().zip(executed.outcomes) {
+            let value = settle(*lead.key(), outcome);
+            lead.land(value);
+        }
+    }
+
+    /// Commands led but not yet sent (for tests and metrics).
+    pub fn queued(&self) -> usize {
+        lock(&self.queue).len()
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.flights.len()
+    }
+}
+
+/// Counts an exchange under way while it lives.
+struct Sending(Arc<AtomicUsize>);
+
+impl Sending {
+    fn start(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Removes a request's still-queued commands when it finishes or goes away; dropping their
+/// leads abandons the flights, so followers take over instead of waiting for nobody.
+struct Withdraw<'a, V> {
+    batcher: &'a Batcher<V>,
+    owner: u64,
+}
+
+impl<V> Drop for Withdraw<'_, V> {
+    fn drop(&mut self) {
+        let withdrawn: Vec<Queued<V>> = {
+            let mut queue = lock(&self.batcher.queue);
+            let (mine, others): (VecDeque<_>, VecDeque<_>) =
+                queue.drain(..).partition(|q| q.owner == self.owner);
+            *queue = others;
+            mine.into_iter().collect()
+        };
+        // Dropped outside the queue's lock: abandoning takes the flights' locks.
+        drop(withdrawn);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,353 @@
+//! The black-box contract for reading many things at once: id lists, product stock and the
+//! Bitrix-compatible `batch`. Like `contract.rs`, it runs unchanged against the local server,
+//! the Lambda and the Worker, in front of the sandbox portal, with `tests/contract.env`.
+//!
+//! Ids 200-259 are kept cold for this suite (no other contract test reads them).
+
+mod support;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use support::contract_target;
+use support::exchange::{get, post_form, post_json, send_unlocked, GATEWAY_STATE, JSON};
+
+const STORE_PRODUCT_13: &str =
+    r#"{"id":13,"productId":6973,"storeId":11,"amount":14,"quantityReserved":null}"#;
+
+fn ids_of(items: &Value) -> Vec<u64> {
+    items
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|item| item["id"].as_u64().or(item.as_u64()).expect("an id"))
+        .collect()
+}
+
+#[tokio::test]
+async fn id_lists_answer_in_request_order_with_every_id_in_one_list() {
+    let reply = get("/v1/store-products?ids=15,13,99997,17,990019,14").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.header("content-type"), Some(JSON));
+    let body = reply.json();
+    assert_eq!(ids_of(&body["items"]), vec![15, 13, 14]);
+    assert_eq!(
+        body["items"][1],
+        serde_json::from_str::<Value>(
+            r#"{"id":13,"productId":6973,"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true}"#
+        )
+        .unwrap()
+    );
+    // 17 is in a hidden warehouse: indistinguishable from a missing record.
+    assert_eq!(ids_of(&body["notFound"]), vec![99997, 17]);
+    // The portal failed for 990019 (INTERNAL_SERVER_ERROR) and nothing stale stands in.
+    assert_eq!(ids_of(&body["unavailable"]), vec![990019]);
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    assert!(reply.header("x-cache").is_some());
+
+    // The most restrictive part sets Cache-Control.
+    let found = get("/v1/store-products?ids=13,14").await;
+    assert_eq!(found.header("cache-control"), Some("public, max-age=30"));
+    let mixed = get("/v1/store-products?ids=13,99996").await;
+    assert_eq!(mixed.header("cache-control"), Some("public, max-age=10"));
+    assert_eq!(ids_of(&mixed.json()["notFound"]), vec![99996]);
+}
+
+#[tokio::test]
+async fn id_lists_are_validated() {
+    let fifty_one: Vec<String> = (1..=51).map(|n| n.to_string()).collect();
+    get(&format!("/v1/store-products?ids={}", fifty_one.join(",")))
+        .await
+        .assert_v1_error(400, "too_many_ids");
+    for query in [
+        "ids=",
+        "ids=13,13",
+        "ids=13,,14",
+        "ids=13,",
+        "ids=13,x",
+        "ids=0",
+        "ids=13&ids=14",
+        "ids=13&id=14",
+        "ids=13%2C-1",
+    ] {
+        get(&format!("/v1/store-products?{query}"))
+            .await
+            .assert_v1_error(400, "invalid_id");
+    }
+}
+
+#[tokio::test]
+async fn fifty_cold_ids_cost_one_portal_request() {
+    let _alone = GATEWAY_STATE.write().await;
+    let target = contract_target();
+    let ids: Vec<String> = (200..250).map(|n| n.to_string()).collect();
+    let before = target.portal_requests().await;
+    let reply = send_unlocked(
+        Method::GET,
+        &format!("/v1/store-products?ids={}", ids.join(",")),
+        &[],
+        None,
+    )
+    .await;
+    let after = target.portal_requests().await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = reply.json();
+    let (items, missing) = (ids_of(&body["items"]), ids_of(&body["notFound"]));
+    assert_eq!(items.len() + missing.len(), 50, "{}", reply.body);
+    assert!(ids_of(&body["unavailable"]).is_empty());
+    // Warehouse 2 is hidden: every third regular record is "not found".
+    assert!(missing.iter().all(|id| id % 3 == 1), "{missing:?}");
+    assert_eq!(after - before, 1, "50 cold ids, one portal request");
+    // Only validated integer ids were written into the commands.
+    let commands = target.sandbox_stats().await["lastBatchCommands"].clone();
+    let commands = commands
+        .as_array()
+        .expect("the sandbox records batch commands");
+    assert_eq!(commands.len(), 50);
+    for command in commands {
+        let text = command.as_str().unwrap_or_default();
+        let id = text
+            .strip_prefix("catalog.storeproduct.get?id=")
+            .unwrap_or("x");
+        assert!(id.bytes().all(|b| b.is_ascii_digit()), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn product_stock_adds_up_the_public_warehouses() {
+    let reply = get("/v1/products/6973/stock").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    // Warehouse 2 (100 more) is hidden: never counted, never shown.
+    assert_eq!(
+        reply.body,
+        r#"{"productId":6973,"amount":20,"reserved":1,"available":19,"inStock":true,"stores":[{"storeId":1,"amount":6,"reserved":1,"available":5,"inStock":true},{"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true}]}"#
+    );
+    assert_eq!(reply.header("cache-control"), Some("public, max-age=30"));
+    let again = get("/v1/products/6973/stock").await;
+    assert_eq!(again.body, reply.body);
+    assert_eq!(again.header("x-cache"), Some("HIT"));
+    assert!(again.header("age").is_some());
+}
+
+#[tokio::test]
+async fn product_stock_reads_every_page() {
+    let _alone = GATEWAY_STATE.write().await;
+    let target = contract_target();
+    let before = target.portal_requests().await;
+    let reply = send_unlocked(Method::GET, "/v1/products/8000/stock", &[], None).await;
+    let after = target.portal_requests().await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = reply.json();
+    // Warehouses 100-179 are public (80 rows: two pages), 180-189 hidden.
+    let stores: Vec<u64> = body["stores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["storeId"].as_u64().unwrap())
+        .collect();
+    assert_eq!(stores, (100..180).collect::<Vec<u64>>());
+    // Record in warehouse 99+k holds k, reserves k % 3.
+    assert_eq!(body["amount"], 3240);
+    assert_eq!(body["reserved"], 81);
+    assert_eq!(body["available"], 3159);
+    assert_eq!(body["inStock"], true);
+    assert!(
+        after - before <= 2,
+        "{} portal requests for two pages",
+        after - before
+    );
+}
+
+#[tokio::test]
+async fn products_without_public_stock_are_not_found() {
+    // 7004 has one record, in hidden warehouse 2.
+    for path in ["/v1/products/7004/stock", "/v1/products/99999/stock"] {
+        let reply = get(path).await;
+        reply.assert_v1_error(404, "not_found");
+        assert_eq!(reply.header("cache-control"), Some("public, max-age=10"));
+    }
+    for segment in ["0", "-1", "abc", "2147483648", "013", "1.5", ""] {
+        get(&format!("/v1/products/{segment}/stock"))
+            .await
+            .assert_v1_error(400, "invalid_id");
+    }
+}
+
+fn assert_bitrix_batch_time(reply: &support::exchange::Reply, keys: &[&str]) {
+    reply.assert_bitrix_time();
+    let times = &reply.json()["result"]["result_time"];
+    for key in keys {
+        assert!(
+            times[key]["start"].is_number(),
+            "result_time.{key}: {}",
+            reply.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn bitrix_batch_answers_in_the_portal_shape() {
+    let reply = post_json(
+        "/batch",
+        r#"{"halt":0,"cmd":{"a":"catalog.storeproduct.get?id=13","b":"catalog.storeproduct.get?id=99995","c":"catalog.storeproduct.get?__order=order0000000000&id=14&"}}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.header("content-type"), Some(JSON));
+    let result = &reply.json()["result"];
+    let record_13: Value = serde_json::from_str(STORE_PRODUCT_13).unwrap();
+    assert_eq!(result["result"]["a"]["storeProduct"], record_13);
+    assert_eq!(result["result"]["c"]["storeProduct"]["id"], 14);
+    assert_eq!(result["result_error"]["b"]["error"], "NOT_FOUND");
+    assert!(result["result_error"]["b"]["error_description"].is_string());
+    assert_eq!(result["result_total"], json!([]));
+    assert_eq!(result["result_next"], json!([]));
+    assert_bitrix_batch_time(&reply, &["a", "b", "c"]);
+
+    // `cmd` as an array: the maps come back as arrays, as PHP writes them.
+    let list = post_json(
+        "/batch.json",
+        r#"{"cmd":["catalog.storeproduct.get?id=13","catalog.storeproduct.get?id=15"]}"#,
+    )
+    .await;
+    let result = &list.json()["result"];
+    assert_eq!(
+        ids_of(&json!([
+            result["result"][0]["storeProduct"],
+            result["result"][1]["storeProduct"]
+        ])),
+        vec![13, 15]
+    );
+    assert_eq!(result["result_error"], json!([]));
+    assert!(result["result_time"].is_array());
+}
+
+#[tokio::test]
+async fn bitrix_batch_halts_at_the_first_failure() {
+    let reply = post_json(
+        "/batch",
+        r#"{"halt":1,"cmd":{"a":"catalog.storeproduct.get?id=13","b":"catalog.storeproduct.get?id=99994","c":"catalog.storeproduct.get?id=14"}}"#,
+    )
+    .await;
+    let result = &reply.json()["result"];
+    assert_eq!(result["result"]["a"]["storeProduct"]["id"], 13);
+    assert_eq!(result["result_error"]["b"]["error"], "NOT_FOUND");
+    assert!(result["result"].get("c").is_none(), "{}", reply.body);
+    assert!(result["result_error"].get("c").is_none(), "{}", reply.body);
+    // Per-key id problems are answered under their key, like the portal's error 100.
+    let reply = post_json(
+        "/batch",
+        r#"{"cmd":{"a":"catalog.storeproduct.get","b":"catalog.storeproduct.get?id=abc","c":"catalog.storeproduct.get?id=13"}}"#,
+    )
+    .await;
+    let result = &reply.json()["result"];
+    assert_eq!(result["result_error"]["a"]["error"], 100);
+    assert_eq!(result["result_error"]["b"]["error"], "INVALID_ID");
+    assert_eq!(result["result"]["c"]["storeProduct"]["id"], 13);
+}
+
+#[tokio::test]
+async fn bitrix_batch_takes_forms_and_webhook_shaped_urls() {
+    let form = post_form(
+        "/rest/0/public/batch.json?bx24_request_id=7&bx24_sdk_ver=2.2.0&bx24_sdk_type=b24-js-sdk",
+        "halt=0&cmd%5Bx%5D=catalog.storeproduct.get%3Fid%3D13&cmd%5By%5D=catalog.storeproduct.get%3Fid%3D16",
+    )
+    .await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let result = &form.json()["result"]["result"];
+    assert_eq!(result["x"]["storeProduct"]["id"], 13);
+    assert_eq!(result["y"]["storeProduct"]["amount"], 12);
+    assert_bitrix_batch_time(&form, &["x", "y"]);
+}
+
+#[tokio::test]
+async fn bitrix_batch_refusals_never_reach_the_portal() {
+    let _alone = GATEWAY_STATE.write().await;
+    let target = contract_target();
+    let before = target.portal_requests().await;
+    let fifty_one: Vec<String> = (200..251)
+        .map(|n| format!("\"catalog.storeproduct.get?id={n}\""))
+        .collect();
+    let too_long = format!(r#"{{"cmd":[{}]}}"#, fifty_one.join(","));
+    let cases: [(&str, u16, Value); 8] = [
+        (
+            r#"{"cmd":{"a":"catalog.storeproduct.get?id=251","b":"crm.deal.list"}}"#,
+            400,
+            json!("ERROR_BATCH_METHOD_NOT_ALLOWED"),
+        ),
+        (
+            r#"{"cmd":{"a":"catalog.storeproduct.list?filter[productId]=6973"}}"#,
+            400,
+            json!("ERROR_BATCH_METHOD_NOT_ALLOWED"),
+        ),
+        (
+            r#"{"cmd":{"a":"batch?cmd[b]=catalog.storeproduct.get%3Fid%3D252"}}"#,
+            400,
+            json!("ERROR_BATCH_METHOD_NOT_ALLOWED"),
+        ),
+        (
+            r#"{"cmd":{"a":"catalog.storeproduct.get?id=253","b":"catalog.storeproduct.get?id=$result[a][id]"}}"#,
+            400,
+            json!("INVALID_BATCH"),
+        ),
+        (
+            r#"{"cmd":{"a":"catalog.storeproduct.get?id=254&id=255"}}"#,
+            400,
+            json!("INVALID_BATCH"),
+        ),
+        (r#"{"cmd":{}}"#, 400, json!("INVALID_BATCH")),
+        (&too_long, 400, json!("ERROR_BATCH_LENGTH_EXCEEDED")),
+        ("not json", 400, json!("INVALID_BODY")),
+    ];
+    for (body, status, code) in cases {
+        let reply = send_unlocked(
+            Method::POST,
+            "/batch",
+            &[("content-type", "application/json")],
+            Some(body.as_bytes()),
+        )
+        .await;
+        assert_eq!(
+            (reply.status, &reply.json()["error"]),
+            (status, &code),
+            "{body}"
+        );
+        assert!(reply.json()["error_description"].is_string());
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+        reply.assert_bitrix_time();
+    }
+    assert_eq!(
+        target.portal_requests().await,
+        before,
+        "a refused batch reached the portal"
+    );
+}
+
+#[tokio::test]
+async fn bitrix_batch_forwards_nothing_but_ids() {
+    let _alone = GATEWAY_STATE.write().await;
+    let target = contract_target();
+    let reply = send_unlocked(
+        Method::POST,
+        "/rest/1/token/batch",
+        &[("content-type", "application/json")],
+        Some(
+            br#"{"halt":0,"auth":"secret-ish","cmd":{"o1":"catalog.storeproduct.get?__order=order0000000001&select[]=*&filter[storeId]=2&id=256&","o2":"catalog.storeproduct.get?id=257&&"}}"#,
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let stats = target.sandbox_stats().await;
+    let commands: Vec<&str> = stats["lastBatchCommands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        commands,
+        vec![
+            "catalog.storeproduct.get?id=256",
+            "catalog.storeproduct.get?id=257"
+        ]
+    );
+}
