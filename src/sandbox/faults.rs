@@ -122,4 +122,19 @@ impl Fault {
             _ => return None,
         })
     }
+
+    /// Faults that spoil the HTTP exchange itself rather than one method's answer.
+    pub fn breaks_exchange(self) -> bool {
+        matches!(
+            self,
+            Fault::Slow
+                | Fault::Trickle
+                | Fault::HtmlError
+                | Fault::BrokenJson
+                | Fault::Truncated
+                | Fault::Reset
+                | Fault::Redirect
+                | Fault::Huge
+        )
+    }
 }

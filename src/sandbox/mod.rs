@@ -7,8 +7,10 @@
 //! "operatingLimitSecs": f}`, `POST /_sandbox/reset`.
 
 mod bucket;
+mod command;
 pub mod data;
 pub mod faults;
+mod filter;
 mod methods;
 mod play;
 mod portal;

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -13,10 +12,12 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::faults::{fault_for_id, Fault};
+use super::command::{Call, Method};
+use super::faults::Fault;
+use super::methods::Outcome;
 use super::state::{unix_now, SandboxState};
-use super::wire::error;
-use super::{methods, play, ConnectionKill};
+use super::wire::{error, error_body, json_value};
+use super::{play, ConnectionKill};
 
 type Shared = Arc<SandboxState>;
 
@@ -83,80 +84,81 @@ async fn call(
             None,
         );
     }
-    let params = params(&headers, &body, query);
-    let method = method.strip_suffix(".json").unwrap_or(&method).to_string();
-    let known = matches!(
-        method.as_str(),
-        "catalog.storeproduct.get" | "catalog.storeproduct.list"
-    );
-    if !known {
+    let name = method.strip_suffix(".json").unwrap_or(&method);
+    let Some(method) = Method::from_name(name) else {
         return error(
             404,
             json!("ERROR_METHOD_NOT_FOUND"),
             "Method not found!",
             None,
         );
-    }
-    let get_id = (method == "catalog.storeproduct.get")
-        .then(|| params.get("id").and_then(data_id))
-        .flatten();
-    let fault = get_id.and_then(fault_for_id).or_else(|| {
-        let global = state.lock().fault;
-        global.filter(|_| method == "catalog.storeproduct.get")
-    });
-    let operating = {
+    };
+    let call = Call::new(&state, method, params(&headers, &body, query));
+    {
         let mut inner = state.lock();
-        if fault != Some(Fault::Busy) && !inner.bucket.admit() {
+        // The busy fault plays the bucket's refusal, so it does not ask the bucket.
+        if call.fault != Some(Fault::Busy) && !inner.bucket.admit() {
             inner.stats.query_limit_exceeded += 1;
-            None
-        } else {
-            *inner.stats.calls.entry(method.clone()).or_default() += 1;
-            inner.stats.last_body = Some(String::from_utf8_lossy(&body).into_owned());
-            if let Some(id) = get_id {
-                *inner.stats.get_calls_by_id.entry(id).or_default() += 1;
-            }
-            Some(inner.charge_operating())
+            return error(
+                503,
+                json!("QUERY_LIMIT_EXCEEDED"),
+                "Too many requests",
+                None,
+            );
         }
-    };
-    let Some(operating) = operating else {
-        return error(
-            503,
-            json!("QUERY_LIMIT_EXCEEDED"),
-            "Too many requests",
-            None,
-        );
-    };
-    let time = time_json(started, operating.used, operating.reset_at);
-    if operating.blocked {
-        state.lock().stats.operation_time_limit += 1;
-        return error(
-            429,
-            json!("OPERATION_TIME_LIMIT"),
-            "Method is blocked due to operation time limit.",
-            Some(time),
-        );
+        *inner.stats.calls.entry(method.name().into()).or_default() += 1;
+        inner.stats.last_body = Some(String::from_utf8_lossy(&body).into_owned());
     }
-    if let Some(fault) = fault {
-        return play::play(fault, get_id.unwrap_or(13), kill, time).await;
+    let ran = call.run(&state, started);
+    let (status, answer) = direct_answer(ran.outcome, ran.time);
+    match ran.exchange {
+        Some(fault) => {
+            play::exchange(fault, serde_json::to_vec(&answer).unwrap_or_default(), kill).await
+        }
+        None => json_value(status, &answer),
     }
-    if method == "catalog.storeproduct.get" {
-        methods::storeproduct_get(&params, time)
-    } else {
-        methods::storeproduct_list(&params, time)
+}
+
+/// A direct call's whole answer: the result with `total`/`next` beside it, or the envelope.
+fn direct_answer(outcome: Outcome, mut time: Value) -> (u16, Value) {
+    match outcome {
+        Outcome::Done(done) => {
+            let mut answer = json!({"result": done.result});
+            if let Some(total) = done.total {
+                answer["total"] = json!(total);
+            }
+            if let Some(next) = done.next {
+                answer["next"] = json!(next);
+            }
+            answer["time"] = time;
+            (200, answer)
+        }
+        Outcome::Failed(failure) => {
+            if let Some(reset) = failure.reset_at {
+                time["operating_reset_at"] = reset;
+            }
+            (
+                failure.status,
+                error_body(failure.code, failure.description, Some(time)),
+            )
+        }
     }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"))
 }
 
 /// Parameters from a JSON body, a form body, or the query string, like the portal.
 fn params(headers: &HeaderMap, body: &Bytes, query: HashMap<String, String>) -> Map<String, Value> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
     let mut params: Map<String, Value> = query
         .into_iter()
         .map(|(k, v)| (k, Value::String(v)))
         .collect();
-    if content_type.starts_with("application/json") {
+    if is_json(headers) {
         if let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) {
             params.extend(obj);
         }
@@ -167,26 +169,4 @@ fn params(headers: &HeaderMap, body: &Bytes, query: HashMap<String, String>) -> 
         );
     }
     params
-}
-
-pub fn data_id(value: &Value) -> Option<u32> {
-    match value {
-        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn time_json(started: Duration, operating: f64, reset_at: i64) -> Value {
-    let finish = unix_now();
-    json!({
-        "start": started.as_secs_f64(),
-        "finish": finish.as_secs_f64(),
-        "duration": (finish.saturating_sub(started)).as_secs_f64(),
-        "processing": 0.001,
-        "date_start": "2026-01-01T00:00:00+00:00",
-        "date_finish": "2026-01-01T00:00:00+00:00",
-        "operating": operating,
-        "operating_reset_at": reset_at,
-    })
 }

@@ -100,24 +100,28 @@ impl SandboxState {
 impl Inner {
     /// Charges one call's operating time; `blocked` once the window's cap is reached.
     pub fn charge_operating(&mut self) -> Operating {
+        let reading = self.operating_reading();
+        if reading.blocked {
+            return reading;
+        }
+        self.operating_used += self.operating_cost_secs;
+        Operating {
+            used: self.operating_used,
+            ..reading
+        }
+    }
+
+    /// The accounting as it stands, charging nothing.
+    pub fn operating_reading(&mut self) -> Operating {
         if self.operating_since.elapsed() >= OPERATING_WINDOW {
             self.operating_used = 0.0;
             self.operating_since = Instant::now();
         }
         let reset_in = OPERATING_WINDOW.saturating_sub(self.operating_since.elapsed());
-        let reset_at = (unix_now() + reset_in).as_secs() as i64;
-        if self.operating_used >= self.operating_limit_secs {
-            return Operating {
-                used: self.operating_used,
-                reset_at,
-                blocked: true,
-            };
-        }
-        self.operating_used += self.operating_cost_secs;
         Operating {
             used: self.operating_used,
-            reset_at,
-            blocked: false,
+            reset_at: (unix_now() + reset_in).as_secs() as i64,
+            blocked: self.operating_used >= self.operating_limit_secs,
         }
     }
 
