@@ -3,10 +3,17 @@
 
 mod support;
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use serde_json::{json, Value};
 use support::{client, spawn_sandbox};
 
 async fn call(base: &str, path: &str, body: Value) -> (u16, Value) {
+    let (status, text) = call_raw(base, path, body).await;
+    (status, serde_json::from_str(&text).expect("JSON"))
+}
+
+async fn call_raw(base: &str, path: &str, body: Value) -> (u16, String) {
     let response = client()
         .post(format!("{base}{path}"))
         .header("content-type", "application/json")
@@ -15,8 +22,11 @@ async fn call(base: &str, path: &str, body: Value) -> (u16, Value) {
         .await
         .expect("sandbox call");
     let status = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    (status, serde_json::from_str(&text).expect("JSON"))
+    (status, response.text().await.expect("body"))
+}
+
+fn unix_now() -> Duration {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock")
 }
 
 #[tokio::test]
@@ -121,4 +131,61 @@ async fn refuses_past_the_leaky_bucket() {
     assert!(statuses[..50].iter().all(|s| *s == 200));
     assert!(statuses[50..].iter().all(|s| *s == 503));
     assert_eq!(sandbox.stats().await["queryLimitExceeded"], 5);
+}
+
+#[tokio::test]
+async fn odd_records_and_odd_errors_by_fault_id() {
+    let sandbox = spawn_sandbox(100.0, 1000.0);
+    let get = format!("/rest/1/{}/catalog.storeproduct.get", sandbox.code);
+    let record = |id: u32| {
+        let get = get.clone();
+        let base = sandbox.base.clone();
+        async move {
+            let (status, answer) = call(&base, &get, json!({"id": id})).await;
+            assert_eq!(status, 200, "{id}: {answer}");
+            answer["result"]["storeProduct"].clone()
+        }
+    };
+    assert_eq!(
+        record(990_024).await,
+        json!({"amount": 5.0, "id": 990_024, "productId": 6973, "quantityReserved": -3.0, "storeId": 11})
+    );
+    assert_eq!(record(990_025).await["amount"], json!(1e305));
+    assert_eq!(
+        record(990_029).await,
+        json!({"amount": "7.5", "id": "990029", "productId": "6973", "quantityReserved": "2.5", "storeId": "11"})
+    );
+
+    let (status, answer) = call(&sandbox.base, &get, json!({"id": 990_026})).await;
+    assert_eq!(status, 503);
+    assert_eq!(answer["error"], "SERVICE_UNAVAILABLE_X");
+    assert_eq!(answer["error_description"], "Service not found");
+
+    let (status, answer) = call(&sandbox.base, &get, json!({"id": 990_027})).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (429, Some("OPERATION_TIME_LIMIT"))
+    );
+    let reset = answer["time"]["operating_reset_at"]
+        .as_u64()
+        .expect("reset");
+    let nine_years = 9 * 365 * 24 * 3600;
+    assert!(reset > unix_now().as_secs() + nine_years, "{reset}");
+
+    let (status, answer) = call(&sandbox.base, &get, json!({"id": 990_028})).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (429, Some("OPERATION_TIME_LIMIT"))
+    );
+    let reset_ms = answer["time"]["operating_reset_at"]
+        .as_u64()
+        .expect("reset");
+    let now_ms = unix_now().as_millis() as u64;
+    assert!(
+        (now_ms..now_ms + 5_000).contains(&reset_ms),
+        "{reset_ms} is not a reset time in milliseconds"
+    );
+
+    let (status, body) = call_raw(&sandbox.base, &get, json!({"id": 990_030})).await;
+    assert_eq!((status, body.as_str()), (200, ""));
 }

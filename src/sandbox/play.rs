@@ -17,6 +17,7 @@ use super::ConnectionKill;
 
 /// A played operating-time block is short, so tests can watch a gateway pause and resume.
 const PLAYED_BLOCK: Duration = Duration::from_secs(2);
+const TEN_YEARS: Duration = Duration::from_secs(10 * 365 * 24 * 3600 + 2 * 24 * 3600);
 
 /// What `fault` makes of a `get` for `id`. An exchange-breaking fault answers the good record
 /// here; `exchange` then spoils the answer it ends up in.
@@ -34,6 +35,20 @@ pub fn outcome(fault: Fault, id: u32) -> Outcome {
     match fault {
         Fault::WrongShape => record["amount"] = json!("plenty"),
         Fault::WrongRecord => record["id"] = json!(id.saturating_add(1)),
+        Fault::NegativeReserved => {
+            record["amount"] = json!(5.0);
+            record["quantityReserved"] = json!(-3.0);
+        }
+        Fault::HugeAmount => record["amount"] = json!(1e305),
+        Fault::StringNumbers => {
+            record = json!({
+                "amount": "7.5",
+                "id": id.to_string(),
+                "productId": "6973",
+                "quantityReserved": "2.5",
+                "storeId": "11",
+            });
+        }
         _ => {}
     }
     Outcome::done(json!({"storeProduct": record}))
@@ -44,6 +59,8 @@ fn reset_at(fault: Fault) -> Option<Value> {
     let soon = unix_now() + PLAYED_BLOCK;
     match fault {
         Fault::OperationTimeLimit => Some(json!(soon.as_secs())),
+        Fault::FarFutureReset => Some(json!((unix_now() + TEN_YEARS).as_secs())),
+        Fault::MillisReset => Some(json!(u64::try_from(soon.as_millis()).unwrap_or(u64::MAX))),
         _ => None,
     }
 }
@@ -103,6 +120,7 @@ pub async fn exchange(fault: Fault, good: Vec<u8>, kill: ConnectionKill) -> Resp
             let chunks = (0..32).map(move |_| Ok::<_, std::io::Error>(chunk.clone()));
             json_body(200, Body::from_stream(futures_util::stream::iter(chunks)))
         }
+        Fault::EmptyBody200 => json_body(200, Body::empty()),
         _ => json_bytes(200, good),
     }
 }
