@@ -1,5 +1,11 @@
 //! Failure modes the sandbox can play, chosen per request by a reserved id or switched on for
 //! every `get` through the control API.
+//!
+//! Inside a `batch`, a fault plays by its class: a Bitrix error envelope becomes that command's
+//! `result_error` entry; an odd record (wrong shape, wrong record, negative reserved, huge
+//! amount, string numbers) becomes its `result`; a fault that breaks the exchange (slow, trickle,
+//! HTML page, broken JSON, truncated, reset, redirect, huge, empty body) plays over the whole batch
+//! answer, the first such command deciding.
 
 use serde::{Deserialize, Serialize};
 

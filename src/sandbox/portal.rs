@@ -1,10 +1,10 @@
-//! The sandbox's HTTP surface: REST methods under the webhook path, and its control API.
+//! The sandbox's HTTP surface: REST methods (and `batch`) under the webhook path, and its
+//! control API.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,7 +17,7 @@ use super::faults::Fault;
 use super::methods::Outcome;
 use super::state::{unix_now, SandboxState};
 use super::wire::{error, error_body, json_value};
-use super::{play, ConnectionKill};
+use super::{batch, php_query, play, ConnectionKill};
 
 type Shared = Arc<SandboxState>;
 
@@ -69,7 +69,7 @@ async fn reset(State(state): State<Shared>) -> StatusCode {
 async fn call(
     State(state): State<Shared>,
     Path((user, code, method)): Path<(String, String, String)>,
-    Query(query): Query<HashMap<String, String>>,
+    RawQuery(query): RawQuery,
     Extension(kill): Extension<ConnectionKill>,
     headers: HeaderMap,
     body: Bytes,
@@ -85,6 +85,10 @@ async fn call(
         );
     }
     let name = method.strip_suffix(".json").unwrap_or(&method);
+    if name == "batch" {
+        let json = is_json(&headers);
+        return batch::run(&state, query.as_deref(), &body, json, kill, started).await;
+    }
     let Some(method) = Method::from_name(name) else {
         return error(
             404,
@@ -93,18 +97,25 @@ async fn call(
             None,
         );
     };
-    let call = Call::new(&state, method, params(&headers, &body, query));
+    let call = Call::new(
+        &state,
+        method,
+        params(&headers, &body, query.as_deref().unwrap_or("")),
+    );
     {
         let mut inner = state.lock();
         // The busy fault plays the bucket's refusal, so it does not ask the bucket.
-        if call.fault != Some(Fault::Busy) && !inner.bucket.admit() {
-            inner.stats.query_limit_exceeded += 1;
-            return error(
-                503,
-                json!("QUERY_LIMIT_EXCEEDED"),
-                "Too many requests",
-                None,
-            );
+        if call.fault != Some(Fault::Busy) {
+            if !inner.bucket.admit() {
+                inner.stats.query_limit_exceeded += 1;
+                return error(
+                    503,
+                    json!("QUERY_LIMIT_EXCEEDED"),
+                    "Too many requests",
+                    None,
+                );
+            }
+            inner.stats.requests += 1;
         }
         *inner.stats.calls.entry(method.name().into()).or_default() += 1;
         inner.stats.last_body = Some(String::from_utf8_lossy(&body).into_owned());
@@ -152,21 +163,15 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|t| t.starts_with("application/json"))
 }
 
-/// Parameters from a JSON body, a form body, or the query string, like the portal.
-fn params(headers: &HeaderMap, body: &Bytes, query: HashMap<String, String>) -> Map<String, Value> {
-    let mut params: Map<String, Value> = query
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
+/// Parameters from the query string, then a JSON or PHP-style form body, like the portal.
+fn params(headers: &HeaderMap, body: &Bytes, query: &str) -> Map<String, Value> {
+    let mut params = php_query::parse_params(query.as_bytes());
     if is_json(headers) {
         if let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) {
             params.extend(obj);
         }
     } else if !body.is_empty() {
-        params.extend(
-            form_urlencoded::parse(body)
-                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))),
-        );
+        params.extend(php_query::parse_params(body));
     }
     params
 }
