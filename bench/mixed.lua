@@ -1,4 +1,4 @@
--- Mixed storefront workload: ids 1..400 (301..400 do not exist), skewed so a few are hot.
+-- Mixed storefront workload: ids 1..400 (303..400 do not exist), skewed so a few are hot.
 -- Counts answers by status across all wrk threads.
 local threads = {}
 

@@ -1,11 +1,22 @@
-//! The sandbox portal's inventory: three warehouses and a few hundred stock records.
+//! The sandbox portal's inventory: a few hundred stock records in warehouses 1, 2 and 11, more
+//! warehouses for the documented product 6973, and a big product 8000 stocked in 90 warehouses
+//! (more than one 50-row page).
+
+use std::ops::RangeInclusive;
 
 use serde_json::{json, Value};
 
-/// Warehouses that exist in the sandbox.
+/// Warehouses of the regular records.
 pub const STORES: [i64; 3] = [1, 2, 11];
-/// Regular records are 1..=REGULAR_RECORDS (plus the documented record 13).
+/// Regular records are 1..=REGULAR_RECORDS (some of them special, like the documented 13).
 pub const REGULAR_RECORDS: u32 = 300;
+/// Product 6973 (record 13, warehouse 11) is also in warehouse 1 (301) and warehouse 2 (302).
+pub const MORE_6973: RangeInclusive<u32> = 301..=302;
+/// The big product: record `BIG_RECORDS_BASE + k` (k in 1..=90) is in warehouse 99 + k, with
+/// amount k and reserved k % 3.
+pub const BIG_PRODUCT: u32 = 8000;
+pub const BIG_RECORDS_BASE: u32 = 2000;
+pub const BIG_RECORDS: RangeInclusive<u32> = 2001..=2090;
 
 /// One record as the portal stores it (amounts are doubles; reserved may be null).
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +40,8 @@ pub fn record(id: u32) -> Option<Record> {
         17 => Some((7004, 2, 9.0, None, false)),
         18 => Some((7005, 1, 0.0, None, false)),
         19 => Some((7006, 11, 4.0, Some(1.0), false)),
+        301 => Some((6973, 1, 6.0, Some(1.0), false)),
+        302 => Some((6973, 2, 100.0, None, false)),
         _ => None,
     };
     if let Some((product_id, store_id, amount, quantity_reserved, quoted)) = special {
@@ -41,6 +54,17 @@ pub fn record(id: u32) -> Option<Record> {
             quoted,
         });
     }
+    if BIG_RECORDS.contains(&id) {
+        let k = id - BIG_RECORDS_BASE;
+        return Some(Record {
+            id,
+            product_id: BIG_PRODUCT,
+            store_id: i64::from(99 + k),
+            amount: f64::from(k),
+            quantity_reserved: Some(f64::from(k % 3)),
+            quoted: false,
+        });
+    }
     (1..=REGULAR_RECORDS).contains(&id).then(|| Record {
         id,
         product_id: 6000 + id,
@@ -51,8 +75,12 @@ pub fn record(id: u32) -> Option<Record> {
     })
 }
 
+/// Every record, by id.
 pub fn all_records() -> impl Iterator<Item = Record> {
-    (1..=REGULAR_RECORDS).filter_map(record)
+    (1..=REGULAR_RECORDS)
+        .chain(MORE_6973)
+        .chain(BIG_RECORDS)
+        .filter_map(record)
 }
 
 impl Record {
@@ -86,5 +114,45 @@ impl Record {
             "quantityReserved" => self.quantity_reserved,
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_6973_is_in_three_warehouses() {
+        let rows: Vec<(u32, i64, f64, Option<f64>)> = all_records()
+            .filter(|r| r.product_id == 6973)
+            .map(|r| (r.id, r.store_id, r.amount, r.quantity_reserved))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (13, 11, 14.0, None),
+                (301, 1, 6.0, Some(1.0)),
+                (302, 2, 100.0, None)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_big_product_has_one_record_per_warehouse_100_to_189() {
+        let rows: Vec<Record> = all_records()
+            .filter(|r| r.product_id == BIG_PRODUCT)
+            .collect();
+        assert_eq!(rows.len(), 90);
+        for (k, record) in (1u32..).zip(&rows) {
+            assert_eq!(record.id, 2000 + k);
+            assert_eq!(record.store_id, i64::from(99 + k));
+            assert_eq!(record.amount, f64::from(k));
+            assert_eq!(record.quantity_reserved, Some(f64::from(k % 3)));
+        }
+        assert!(record(2000).is_none() && record(2091).is_none() && record(303).is_none());
+        // Every id is listed once, in id order.
+        let ids: Vec<u32> = all_records().map(|r| r.id).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(ids.len(), 300 + 2 + 90);
     }
 }

@@ -1,32 +1,74 @@
-//! The two REST methods the sandbox implements, over its fixed inventory.
+//! The two REST methods the sandbox implements, over its fixed inventory. They return an
+//! `Outcome`, which a direct call writes as the whole answer and a batch as one command's part.
 
-use axum::response::Response;
 use serde_json::{json, Map, Value};
 
 use super::data::{self, Record};
-use super::portal::data_id;
-use super::wire::{error, ok};
+use super::filter;
 
-pub fn storeproduct_get(params: &Map<String, Value>, time: Value) -> Response {
-    let Some(raw) = params.get("id") else {
-        return error(
-            400,
-            json!(100),
-            "Could not find value for parameter {id}",
-            Some(time),
-        );
-    };
-    match data_id(raw).and_then(data::record) {
-        Some(record) => ok(json!({"result": {"storeProduct": record.to_json()}, "time": time})),
-        // Real portals vary the code and the wording of this error; so does the sandbox.
-        None if data_id(raw).is_some_and(|id| id.is_multiple_of(2)) => {
-            error(400, json!("-"), "Store product does not exist", Some(time))
-        }
-        None => error(400, json!(0), "Entity is not exists", Some(time)),
+/// Rows per `list` page, as on the portal.
+pub const PAGE: usize = 50;
+
+/// What one method call produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Done(Done),
+    Failed(Failure),
+}
+
+/// A method's `result`, and for lists the `total` and `next` a portal sends beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Done {
+    pub result: Value,
+    pub total: Option<usize>,
+    pub next: Option<usize>,
+}
+
+/// A Bitrix error envelope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub status: u16,
+    pub code: Value,
+    pub description: &'static str,
+    /// A played fault's own `time.operating_reset_at`, instead of the accounting's.
+    pub reset_at: Option<Value>,
+}
+
+impl Outcome {
+    pub fn done(result: Value) -> Self {
+        Outcome::Done(Done {
+            result,
+            total: None,
+            next: None,
+        })
+    }
+
+    pub fn failed(status: u16, code: Value, description: &'static str) -> Self {
+        Outcome::Failed(Failure {
+            status,
+            code,
+            description,
+            reset_at: None,
+        })
     }
 }
 
-pub fn storeproduct_list(params: &Map<String, Value>, time: Value) -> Response {
+pub fn storeproduct_get(params: &Map<String, Value>) -> Outcome {
+    let Some(raw) = params.get("id") else {
+        return Outcome::failed(400, json!(100), "Could not find value for parameter {id}");
+    };
+    match data_id(raw).and_then(data::record) {
+        Some(record) => Outcome::done(json!({"storeProduct": record.to_json()})),
+        // Real portals vary the code and the wording of this error; so does the sandbox.
+        None if data_id(raw).is_some_and(|id| id.is_multiple_of(2)) => {
+            Outcome::failed(400, json!("-"), "Store product does not exist")
+        }
+        None => Outcome::failed(400, json!(0), "Entity is not exists"),
+    }
+}
+
+/// `filter`, `order` (one field), `select` (`*` for all), `start` (an offset; -1 for no count).
+pub fn storeproduct_list(params: &Map<String, Value>) -> Outcome {
     let filter = params
         .get("filter")
         .and_then(Value::as_object)
@@ -36,7 +78,7 @@ pub fn storeproduct_list(params: &Map<String, Value>, time: Value) -> Response {
         .filter(|record| {
             filter
                 .iter()
-                .all(|(key, want)| matches_filter(record, key, want))
+                .all(|(key, want)| filter::matches(record, key, want))
         })
         .collect();
     if let Some((field, direction)) = params
@@ -47,6 +89,7 @@ pub fn storeproduct_list(params: &Map<String, Value>, time: Value) -> Response {
         let descending = direction
             .as_str()
             .is_some_and(|d| d.eq_ignore_ascii_case("desc"));
+        // Stable: equal values stay in id order.
         rows.sort_by(|a, b| {
             let ordering = a
                 .field(field)
@@ -59,21 +102,14 @@ pub fn storeproduct_list(params: &Map<String, Value>, time: Value) -> Response {
             }
         });
     }
-    let select: Vec<String> = params
-        .get("select")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    let start = params.get("start").and_then(data_id).unwrap_or(0) as usize;
-    const PAGE: usize = 50;
-    let total = rows.len();
+    let select = strings(params.get("select"));
+    let start = params.get("start").and_then(lenient_integer).unwrap_or(0);
+    // `start=-1` asks the portal not to count: the first page, no `total`, no `next`.
+    let counted = start != -1;
+    let offset = usize::try_from(start).unwrap_or(0);
     let page: Vec<Value> = rows
         .iter()
-        .skip(start)
+        .skip(offset)
         .take(PAGE)
         .map(|record| {
             let mut row = record.to_json();
@@ -86,45 +122,73 @@ pub fn storeproduct_list(params: &Map<String, Value>, time: Value) -> Response {
             row
         })
         .collect();
-    let mut answer = json!({"result": {"storeProducts": page}, "total": total, "time": time});
-    if start + PAGE < total {
-        answer["next"] = json!(start + PAGE);
-    }
-    ok(answer)
+    let total = rows.len();
+    Outcome::Done(Done {
+        result: json!({"storeProducts": page}),
+        total: counted.then_some(total),
+        next: (counted && offset + PAGE < total).then_some(offset + PAGE),
+    })
 }
 
-/// One `filter` entry: `KEY` with an optional operator prefix.
-fn matches_filter(record: &Record, key: &str, want: &Value) -> bool {
-    let operators = ["!@", "!=", ">=", "<=", "@", "!", ">", "<", "="];
-    let (op, field) = operators
-        .iter()
-        .find_map(|op| key.strip_prefix(op).map(|f| (*op, f)))
-        .unwrap_or(("=", key));
-    let Some(have) = record.field(field) else {
-        return false;
+/// `select` as a list, a PHP array with other keys, or one name.
+fn strings(value: Option<&Value>) -> Vec<String> {
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    match value {
+        Some(Value::Array(list)) => list.iter().filter_map(text).collect(),
+        Some(Value::Object(map)) => map.values().filter_map(text).collect(),
+        Some(other) => text(other).into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+/// An id as a JSON number or a numeric string (form bodies and batch commands send strings).
+pub fn data_id(value: &Value) -> Option<u32> {
+    lenient_integer(value).and_then(|n| u32::try_from(n).ok())
+}
+
+/// A whole number from a number or a numeric string ("50", " 50 ", 50.0).
+pub fn lenient_integer(value: &Value) -> Option<i64> {
+    let float = match value {
+        Value::Number(n) => {
+            if let Some(n) = n.as_i64() {
+                return Some(n);
+            }
+            n.as_f64()?
+        }
+        Value::String(s) => {
+            let s = s.trim();
+            if let Ok(n) = s.parse() {
+                return Some(n);
+            }
+            s.parse::<f64>().ok()?
+        }
+        _ => return None,
     };
-    let number = |v: &Value| match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    };
-    let list = || {
-        want.as_array()
-            .map(|a| a.iter().filter_map(number).collect::<Vec<f64>>())
-            .unwrap_or_default()
-    };
-    let Some(value) = number(want).or(if op.contains('@') { Some(0.0) } else { None }) else {
-        return false;
-    };
-    match op {
-        "=" => have == value,
-        "!" | "!=" => have != value,
-        ">" => have > value,
-        ">=" => have >= value,
-        "<" => have < value,
-        "<=" => have <= value,
-        "@" => list().contains(&have),
-        "!@" => !list().contains(&have),
-        _ => false,
+    (float.fract() == 0.0 && float.abs() < 9e15).then_some(float as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_numbers_leniently() {
+        for (value, want) in [
+            (json!(50), Some(50)),
+            (json!("50"), Some(50)),
+            (json!(" 50 "), Some(50)),
+            (json!(50.0), Some(50)),
+            (json!("-1"), Some(-1)),
+            (json!(-1), Some(-1)),
+            (json!("7.5"), None),
+            (json!("NaN"), None),
+            (json!("inf"), None),
+            (json!(null), None),
+            (json!([50]), None),
+        ] {
+            assert_eq!(lenient_integer(&value), want, "{value}");
+        }
+        assert_eq!(data_id(&json!("-1")), None);
+        assert_eq!(data_id(&json!("13")), Some(13));
     }
 }

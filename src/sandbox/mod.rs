@@ -1,15 +1,28 @@
 //! An embedded sandbox portal: a real HTTP server that speaks the Bitrix24 REST wire format for
-//! `catalog.storeproduct.get` and `catalog.storeproduct.list`, with webhook authentication, the
-//! portal's leaky bucket, an operating-time limit, and fault switches for tests.
+//! `catalog.storeproduct.get`, `catalog.storeproduct.list` and `batch`, with webhook
+//! authentication, the portal's leaky bucket, an operating-time limit, and fault switches for
+//! tests.
 //!
-//! Control API (no auth; loopback only): `GET /_sandbox/health`, `GET /_sandbox/stats`,
+//! `batch` (`batch.rs`) takes `{"halt":0,"cmd":{KEY:"method?query"}}` (or `cmd` as an array, or a
+//! PHP-style form body), at most 50 commands, as one request of the bucket; each command is
+//! charged its own operating time. Faults inside a batch play by class (`faults.rs`).
+//!
+//! Control API (no auth; loopback only): `GET /_sandbox/health`, `GET /_sandbox/stats` (see
+//! `state::Stats`: `requests`, `calls` by method with "batch" for batches, `commands` run inside
+//! batches by method, `getCallsById` direct or batched, `queryLimitExceeded`,
+//! `operationTimeLimit`, `rejectedCredentials`, `lastBody`, `lastBatchCommands`),
 //! `POST /_sandbox/control` with `{"fault": "busy"|…|null, "operatingCostSecs": f,
 //! "operatingLimitSecs": f}`, `POST /_sandbox/reset`.
 
+mod batch;
 mod bucket;
+mod command;
 pub mod data;
 pub mod faults;
+mod filter;
 mod methods;
+mod php_array;
+mod php_query;
 mod play;
 mod portal;
 mod state;

@@ -1,11 +1,10 @@
-//! The sandbox's HTTP surface: REST methods under the webhook path, and its control API.
+//! The sandbox's HTTP surface: REST methods (and `batch`) under the webhook path, and its
+//! control API.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,10 +12,12 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::faults::{fault_for_id, Fault};
+use super::command::{Call, Method};
+use super::faults::Fault;
+use super::methods::Outcome;
 use super::state::{unix_now, SandboxState};
-use super::wire::error;
-use super::{methods, play, ConnectionKill};
+use super::wire::{error, error_body, json_value};
+use super::{batch, php_query, play, ConnectionKill};
 
 type Shared = Arc<SandboxState>;
 
@@ -68,7 +69,7 @@ async fn reset(State(state): State<Shared>) -> StatusCode {
 async fn call(
     State(state): State<Shared>,
     Path((user, code, method)): Path<(String, String, String)>,
-    Query(query): Query<HashMap<String, String>>,
+    RawQuery(query): RawQuery,
     Extension(kill): Extension<ConnectionKill>,
     headers: HeaderMap,
     body: Bytes,
@@ -83,110 +84,94 @@ async fn call(
             None,
         );
     }
-    let params = params(&headers, &body, query);
-    let method = method.strip_suffix(".json").unwrap_or(&method).to_string();
-    let known = matches!(
-        method.as_str(),
-        "catalog.storeproduct.get" | "catalog.storeproduct.list"
-    );
-    if !known {
+    let name = method.strip_suffix(".json").unwrap_or(&method);
+    if name == "batch" {
+        let json = is_json(&headers);
+        return batch::run(&state, query.as_deref(), &body, json, kill, started).await;
+    }
+    let Some(method) = Method::from_name(name) else {
         return error(
             404,
             json!("ERROR_METHOD_NOT_FOUND"),
             "Method not found!",
             None,
         );
-    }
-    let get_id = (method == "catalog.storeproduct.get")
-        .then(|| params.get("id").and_then(data_id))
-        .flatten();
-    let fault = get_id.and_then(fault_for_id).or_else(|| {
-        let global = state.lock().fault;
-        global.filter(|_| method == "catalog.storeproduct.get")
-    });
-    let operating = {
+    };
+    let call = Call::new(
+        &state,
+        method,
+        params(&headers, &body, query.as_deref().unwrap_or("")),
+    );
+    {
         let mut inner = state.lock();
-        if fault != Some(Fault::Busy) && !inner.bucket.admit() {
-            inner.stats.query_limit_exceeded += 1;
-            None
-        } else {
-            *inner.stats.calls.entry(method.clone()).or_default() += 1;
-            inner.stats.last_body = Some(String::from_utf8_lossy(&body).into_owned());
-            if let Some(id) = get_id {
-                *inner.stats.get_calls_by_id.entry(id).or_default() += 1;
+        // The busy fault plays the bucket's refusal, so it does not ask the bucket.
+        if call.fault != Some(Fault::Busy) {
+            if !inner.bucket.admit() {
+                inner.stats.query_limit_exceeded += 1;
+                return error(
+                    503,
+                    json!("QUERY_LIMIT_EXCEEDED"),
+                    "Too many requests",
+                    None,
+                );
             }
-            Some(inner.charge_operating())
+            inner.stats.requests += 1;
         }
-    };
-    let Some(operating) = operating else {
-        return error(
-            503,
-            json!("QUERY_LIMIT_EXCEEDED"),
-            "Too many requests",
-            None,
-        );
-    };
-    let time = time_json(started, operating.used, operating.reset_at);
-    if operating.blocked {
-        state.lock().stats.operation_time_limit += 1;
-        return error(
-            429,
-            json!("OPERATION_TIME_LIMIT"),
-            "Method is blocked due to operation time limit.",
-            Some(time),
-        );
+        *inner.stats.calls.entry(method.name().into()).or_default() += 1;
+        inner.stats.last_body = Some(String::from_utf8_lossy(&body).into_owned());
     }
-    if let Some(fault) = fault {
-        return play::play(fault, get_id.unwrap_or(13), kill, time).await;
-    }
-    if method == "catalog.storeproduct.get" {
-        methods::storeproduct_get(&params, time)
-    } else {
-        methods::storeproduct_list(&params, time)
+    let ran = call.run(&state, started);
+    let (status, answer) = direct_answer(ran.outcome, ran.time);
+    match ran.exchange {
+        Some(fault) => {
+            play::exchange(fault, serde_json::to_vec(&answer).unwrap_or_default(), kill).await
+        }
+        None => json_value(status, &answer),
     }
 }
 
-/// Parameters from a JSON body, a form body, or the query string, like the portal.
-fn params(headers: &HeaderMap, body: &Bytes, query: HashMap<String, String>) -> Map<String, Value> {
-    let content_type = headers
+/// A direct call's whole answer: the result with `total`/`next` beside it, or the envelope.
+fn direct_answer(outcome: Outcome, mut time: Value) -> (u16, Value) {
+    match outcome {
+        Outcome::Done(done) => {
+            let mut answer = json!({"result": done.result});
+            if let Some(total) = done.total {
+                answer["total"] = json!(total);
+            }
+            if let Some(next) = done.next {
+                answer["next"] = json!(next);
+            }
+            answer["time"] = time;
+            (200, answer)
+        }
+        Outcome::Failed(failure) => {
+            if let Some(reset) = failure.reset_at {
+                time["operating_reset_at"] = reset;
+            }
+            (
+                failure.status,
+                error_body(failure.code, failure.description, Some(time)),
+            )
+        }
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mut params: Map<String, Value> = query
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
-    if content_type.starts_with("application/json") {
+        .is_some_and(|t| t.starts_with("application/json"))
+}
+
+/// Parameters from the query string, then a JSON or PHP-style form body, like the portal.
+fn params(headers: &HeaderMap, body: &Bytes, query: &str) -> Map<String, Value> {
+    let mut params = php_query::parse_params(query.as_bytes());
+    if is_json(headers) {
         if let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) {
             params.extend(obj);
         }
     } else if !body.is_empty() {
-        params.extend(
-            form_urlencoded::parse(body)
-                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))),
-        );
+        params.extend(php_query::parse_params(body));
     }
     params
-}
-
-pub fn data_id(value: &Value) -> Option<u32> {
-    match value {
-        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn time_json(started: Duration, operating: f64, reset_at: i64) -> Value {
-    let finish = unix_now();
-    json!({
-        "start": started.as_secs_f64(),
-        "finish": finish.as_secs_f64(),
-        "duration": (finish.saturating_sub(started)).as_secs_f64(),
-        "processing": 0.001,
-        "date_start": "2026-01-01T00:00:00+00:00",
-        "date_finish": "2026-01-01T00:00:00+00:00",
-        "operating": operating,
-        "operating_reset_at": reset_at,
-    })
 }

@@ -38,18 +38,31 @@ impl Default for SandboxConfig {
 /// The portal sums operating time over ten minutes.
 pub const OPERATING_WINDOW: Duration = Duration::from_secs(600);
 
+/// What reached the sandbox, for tests (`GET /_sandbox/stats`). A direct call and a batch are
+/// each one request; the commands inside a batch are counted apart from direct calls.
 #[derive(Debug, Default, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
-    /// Requests that reached a method (after authentication and the bucket), by method.
+    /// Requests the leaky bucket counted (after authentication): direct calls and batches alike,
+    /// a batch being one. A direct `get` that plays the `busy` fault skips the bucket and is
+    /// not counted here.
+    pub requests: u64,
+    /// Requests that reached a method (after authentication and the bucket), by method; a batch
+    /// counts under "batch", its commands under `commands`.
     pub calls: BTreeMap<String, u64>,
-    /// `catalog.storeproduct.get` calls by id.
+    /// Commands run inside batches, by method (refused commands are not run).
+    pub commands: BTreeMap<String, u64>,
+    /// `catalog.storeproduct.get` by id, direct or inside a batch.
     pub get_calls_by_id: BTreeMap<u32, u64>,
     pub query_limit_exceeded: u64,
+    /// Calls and batch commands refused by the operating-time accounting.
     pub operation_time_limit: u64,
     pub rejected_credentials: u64,
-    /// The body of the last method call, to check what a gateway forwards.
+    /// The body of the last request that reached a method (a batch included), to check what a
+    /// gateway forwards.
     pub last_body: Option<String>,
+    /// The command strings of the last batch, in order (null before any batch).
+    pub last_batch_commands: Option<Vec<String>>,
 }
 
 pub struct Inner {
@@ -100,24 +113,28 @@ impl SandboxState {
 impl Inner {
     /// Charges one call's operating time; `blocked` once the window's cap is reached.
     pub fn charge_operating(&mut self) -> Operating {
+        let reading = self.operating_reading();
+        if reading.blocked {
+            return reading;
+        }
+        self.operating_used += self.operating_cost_secs;
+        Operating {
+            used: self.operating_used,
+            ..reading
+        }
+    }
+
+    /// The accounting as it stands, charging nothing (a batch's own `time`).
+    pub fn operating_reading(&mut self) -> Operating {
         if self.operating_since.elapsed() >= OPERATING_WINDOW {
             self.operating_used = 0.0;
             self.operating_since = Instant::now();
         }
         let reset_in = OPERATING_WINDOW.saturating_sub(self.operating_since.elapsed());
-        let reset_at = (unix_now() + reset_in).as_secs() as i64;
-        if self.operating_used >= self.operating_limit_secs {
-            return Operating {
-                used: self.operating_used,
-                reset_at,
-                blocked: true,
-            };
-        }
-        self.operating_used += self.operating_cost_secs;
         Operating {
             used: self.operating_used,
-            reset_at,
-            blocked: false,
+            reset_at: (unix_now() + reset_in).as_secs() as i64,
+            blocked: self.operating_used >= self.operating_limit_secs,
         }
     }
 

@@ -1,26 +1,33 @@
-//! The portal's answers: JSON bodies, the error envelope, and the headers a portal sends.
+//! The portal's answers: JSON bodies, the error envelope, the `time` object, and the headers a
+//! portal sends.
+
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-pub fn ok(value: Value) -> Response {
-    json_body(
-        200,
-        Body::from(serde_json::to_vec(&value).unwrap_or_default()),
-    )
+use super::state::unix_now;
+
+pub fn json_value(status: u16, value: &Value) -> Response {
+    json_bytes(status, serde_json::to_vec(value).unwrap_or_default())
+}
+
+pub fn json_bytes(status: u16, bytes: Vec<u8>) -> Response {
+    json_body(status, Body::from(bytes))
 }
 
 pub fn error(status: u16, code: Value, description: &str, time: Option<Value>) -> Response {
+    json_value(status, &error_body(code, description, time))
+}
+
+pub fn error_body(code: Value, description: &str, time: Option<Value>) -> Value {
     let mut body = json!({"error": code, "error_description": description});
     if let Some(time) = time {
         body["time"] = time;
     }
-    json_body(
-        status,
-        Body::from(serde_json::to_vec(&body).unwrap_or_default()),
-    )
+    body
 }
 
 pub fn json_body(status: u16, body: Body) -> Response {
@@ -36,4 +43,19 @@ pub fn json_body(status: u16, body: Body) -> Response {
         header::HeaderValue::from_static("PHPSESSID=sandbox; path=/; HttpOnly"),
     );
     response
+}
+
+/// The `time` object of an answer: wall times, and the operating-time accounting.
+pub fn time_json(started: Duration, operating: f64, reset_at: i64) -> Value {
+    let finish = unix_now();
+    json!({
+        "start": started.as_secs_f64(),
+        "finish": finish.as_secs_f64(),
+        "duration": (finish.saturating_sub(started)).as_secs_f64(),
+        "processing": 0.001,
+        "date_start": "2026-01-01T00:00:00+00:00",
+        "date_finish": "2026-01-01T00:00:00+00:00",
+        "operating": operating,
+        "operating_reset_at": reset_at,
+    })
 }
