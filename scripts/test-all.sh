@@ -24,6 +24,9 @@ timeout 1200 cargo test --locked
 step "the README's run command resolves to the gateway binary"
 timeout 600 cargo run --locked --quiet -- --version
 
+step "published Bitrix24 clients (PyPI, npm) against the local server"
+bash scripts/test-sdk.sh
+
 step "AWS Lambda adapter: event tests, runtime emulator, cargo lambda watch, template checks"
 bash scripts/test-lambda.sh
 

@@ -141,8 +141,8 @@ GROUPS_TO_KILL+=("$!")
 wait_http "http://127.0.0.1:$SANDBOX_PORT/_sandbox/health" 30
 wait_http "http://127.0.0.1:$WATCH_PORT/healthz" 300
 CONTRACT_BASE_URL="http://127.0.0.1:$WATCH_PORT" CONTRACT_WEBHOOK_CODE=$CODE \
-  CONTRACT_LOG_FILE="$FUNCTION_LOG" \
-  timeout 600 cargo test --locked --features lambda --test contract
+  CONTRACT_SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT" CONTRACT_LOG_FILE="$FUNCTION_LOG" \
+  timeout 600 cargo test --locked --features lambda --test contract --test contract_bulk
 
 step "6. template checks (scripts/check-template.sh)"
 timeout 600 bash scripts/check-template.sh template.yaml

@@ -54,8 +54,8 @@ log "wrangler dev ready on 127.0.0.1:$WORKER_PORT in $(dev_since "$t")s"
 # ---- 4. the contract suite --------------------------------------------------------------------
 t=$(dev_now)
 CONTRACT_BASE_URL="http://127.0.0.1:$WORKER_PORT" CONTRACT_WEBHOOK_CODE="$SANDBOX_CODE" \
-  CONTRACT_LOG_FILE="$DEV_WORK/wrangler.log" \
-  timeout 900 cargo test --locked --test contract
+  CONTRACT_SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT" CONTRACT_LOG_FILE="$DEV_WORK/wrangler.log" \
+  timeout 900 cargo test --locked --test contract --test contract_bulk
 log "contract suite passed against wrangler dev in $(dev_since "$t")s"
 
 # ---- 5. Worker-only behaviour -----------------------------------------------------------------
@@ -114,3 +114,31 @@ json_error_line() {
 for _ in $(seq 30); do json_error_line && break; sleep 0.1; done
 json_error_line || { log "no JSON error line naming B24_WEBHOOK_URL"; exit 1; }
 log "missing secret: 500 misconfigured, a JSON error line names the variable ($(dev_since "$t")s)"
+
+# ---- 6. a storefront burst against the portal's real bucket; stale-while-revalidate ----------
+dev_stop "$WRANGLER_PID"
+dev_stop "$SANDBOX_PID"
+t=$(dev_now)
+DEV_SANDBOX_DRAIN=2 DEV_SANDBOX_BURST=50 dev_start_sandbox
+# Default settings (no warehouse filter, default budget share), a short TTL for the refresh.
+DEV_NAME=burst dev_start_wrangler STOCK_RATE_LIMIT_PER_MIN=0 STOCK_CACHE_TTL_SECS=2
+dev_wait_ok "http://127.0.0.1:$WORKER_PORT/healthz" "${WORKER_READY_TIMEOUT:-120}" "$WRANGLER_PID"
+BURST_BASE_URL="http://127.0.0.1:$WORKER_PORT" BURST_SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT" \
+  timeout 300 cargo test --locked --test storefront_burst -- --nocapture
+log "storefront burst under wrangler dev passed ($(dev_since "$t")s)"
+# A hit past 80 % of the TTL is answered at once and read again through ctx.wait_until.
+t=$(dev_now)
+get_calls() {
+  curl -s --max-time 10 "http://127.0.0.1:$SANDBOX_PORT/_sandbox/stats" \
+    | python3 -c "import json, sys; print(json.load(sys.stdin)['getCallsById'].get('$1', 0))"
+}
+cache_of() { curl -s -D - -o /dev/null --max-time 10 "$1" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cache" {print $2}'; }
+url="http://127.0.0.1:$WORKER_PORT/v1/store-products/299"
+[[ "$(cache_of "$url")" == MISS ]] || { log "refresh: first read is not a miss"; exit 1; }
+sleep 1.7
+[[ "$(cache_of "$url")" == HIT ]] || { log "refresh: a read near the end is not a hit"; exit 1; }
+for _ in $(seq 40); do [[ "$(get_calls 299)" == 2 ]] && break; sleep 0.05; done
+[[ "$(get_calls 299)" == 2 ]] || { log "refresh: the record was not read again ($(get_calls 299) calls)"; exit 1; }
+sleep 0.6
+[[ "$(cache_of "$url")" == HIT ]] || { log "refresh: the refreshed answer is not served"; exit 1; }
+log "stale-while-revalidate through ctx.wait_until ($(dev_since "$t")s)"

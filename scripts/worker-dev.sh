@@ -89,11 +89,13 @@ dev_contract_settings() {
   done <"$ROOT/tests/contract.env"
 }
 
+# Knobs: DEV_SANDBOX_DRAIN, DEV_SANDBOX_BURST (the portal's bucket; default: never full).
 dev_start_sandbox() {
   SANDBOX_PORT=$(dev_free_port)
   SANDBOX_CODE="wk$(od -An -N10 -tx1 /dev/urandom | tr -d ' \n')"
   SANDBOX_WEBHOOK_CODE="$SANDBOX_CODE" "$ROOT/target/debug/b24-stock-gateway" sandbox \
-    --listen "127.0.0.1:$SANDBOX_PORT" --drain-per-sec 1000 --burst 100000 \
+    --listen "127.0.0.1:$SANDBOX_PORT" --drain-per-sec "${DEV_SANDBOX_DRAIN:-1000}" \
+    --burst "${DEV_SANDBOX_BURST:-100000}" \
     >"$DEV_WORK/sandbox.log" 2>&1 </dev/null &
   SANDBOX_PID=$!
   dev_wait_ok "http://127.0.0.1:$SANDBOX_PORT/_sandbox/health" 20 "$SANDBOX_PID"

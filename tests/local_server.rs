@@ -9,7 +9,7 @@ use std::time::Duration;
 use support::{client, spawn_gateway, spawn_sandbox, BIN};
 
 #[tokio::test]
-async fn level_exposure_hides_amounts_on_both_routes() {
+async fn level_exposure_hides_amounts_on_every_route() {
     let sandbox = spawn_sandbox(1000.0, 10_000.0);
     let gateway = spawn_gateway(
         &sandbox.webhook(),
@@ -54,10 +54,43 @@ async fn level_exposure_hides_amounts_on_both_routes() {
         .text()
         .await
         .unwrap();
+    let bitrix: serde_json::Value = serde_json::from_str(&bitrix).unwrap();
+    let level_13 = serde_json::json!({"id":13,"productId":6973,"storeId":11,"availability":"in_stock","inStock":true});
+    assert_eq!(bitrix["result"]["storeProduct"], level_13);
+    assert!(bitrix["time"]["start"].is_number());
+
+    // Lists, products and batches publish levels only, too.
+    let text = |path: String| {
+        let http = http.clone();
+        async move { http.get(path).send().await.unwrap().text().await.unwrap() }
+    };
+    let list = text(format!("{}/v1/store-products?ids=15,13", gateway.base)).await;
     assert_eq!(
-        bitrix,
-        r#"{"result":{"storeProduct":{"id":13,"productId":6973,"storeId":11,"availability":"in_stock","inStock":true}}}"#
+        list,
+        r#"{"items":[{"id":15,"productId":7002,"storeId":1,"availability":"out_of_stock","inStock":false},{"id":13,"productId":6973,"storeId":11,"availability":"in_stock","inStock":true}],"notFound":[],"unavailable":[]}"#
     );
+    let product = text(format!("{}/v1/products/6973/stock", gateway.base)).await;
+    assert_eq!(
+        product,
+        r#"{"productId":6973,"availability":"in_stock","inStock":true,"stores":[{"storeId":1,"availability":"low_stock","inStock":true},{"storeId":2,"availability":"in_stock","inStock":true},{"storeId":11,"availability":"in_stock","inStock":true}]}"#
+    );
+    let batch: serde_json::Value = http
+        .post(format!("{}/rest/0/public/batch", gateway.base))
+        .header("content-type", "application/json")
+        .body(r#"{"cmd":{"a":"catalog.storeproduct.get?id=13"}}"#)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(batch["result"]["result"]["a"]["storeProduct"], level_13);
+    for body in [&list, &product, &batch.to_string()] {
+        assert!(
+            !body.contains("amount") && !body.contains("reserved"),
+            "{body}"
+        );
+    }
 }
 
 #[tokio::test]

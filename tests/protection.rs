@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -84,51 +83,6 @@ async fn four_hundred_concurrent_reads_of_a_cold_id_cost_one_portal_call() {
     assert_eq!(hit.cache.as_deref(), Some("HIT"));
     assert!(hit.age.is_some());
     assert_eq!(sandbox.get_calls(42).await, 1);
-}
-
-/// 200 cold real ids and 50 unknown ones at once, each its own request, against the portal's
-/// real bucket (2/s, burst 50): batching makes them a handful of portal requests.
-#[tokio::test]
-async fn a_storefront_burst_of_distinct_cold_ids_is_answered_in_a_few_batches() {
-    let sandbox = spawn_sandbox(2.0, 50.0);
-    let gateway = spawn_gateway(&sandbox.webhook(), &[("STOCK_RATE_LIMIT_PER_MIN", "0")]);
-    let http = client();
-    let mut tasks = tokio::task::JoinSet::new();
-    // Regular records 1-300 are real (those in warehouse 2 too: no store filter here).
-    let real = 1..=200u32;
-    let unknown = 700_001..=700_050u32;
-    for id in real.clone().chain(unknown.clone()) {
-        let (http, url) = (
-            http.clone(),
-            format!("{}/v1/store-products/{id}", gateway.base),
-        );
-        tasks.spawn(async move { (id, get(&http, url, &[]).await) });
-    }
-    let replies = tasks.join_all().await;
-    let mut statuses = BTreeMap::new();
-    for (id, reply) in &replies {
-        *statuses.entry((*id > 300, reply.status)).or_insert(0) += 1;
-    }
-    let real_ok = replies
-        .iter()
-        .filter(|(id, r)| real.contains(id) && r.status == 200)
-        .count();
-    assert!(
-        real_ok >= 198,
-        "at least 99 % of the real ids answer 200: {statuses:?}"
-    );
-    let unknown_404 = replies
-        .iter()
-        .filter(|(id, r)| unknown.contains(id) && r.status == 404)
-        .count();
-    assert!(unknown_404 >= 49, "{statuses:?}");
-    let stats = sandbox.stats().await;
-    let requests = stats["requests"].as_u64().expect("requests counted");
-    assert!(requests <= 25, "{requests} portal requests: {stats}");
-    assert_eq!(
-        stats["queryLimitExceeded"], 0,
-        "the portal refused a call: {stats}"
-    );
 }
 
 /// An answer near the end of its life is served at once and read again in the background, so

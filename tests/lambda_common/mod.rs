@@ -4,7 +4,24 @@
 use serde_json::{json, Map, Value};
 
 pub const RECORD_13: &str = r#"{"id":13,"productId":6973,"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true}"#;
-pub const BITRIX_13: &str = r#"{"result":{"storeProduct":{"id":13,"productId":6973,"storeId":11,"amount":14,"quantityReserved":null}}}"#;
+/// The `result` of the Bitrix envelope for record 13 (the envelope also carries `time`).
+pub const BITRIX_13: &str = r#"{"storeProduct":{"id":13,"productId":6973,"storeId":11,"amount":14,"quantityReserved":null}}"#;
+
+/// [`BITRIX_13`], parsed.
+pub fn bitrix_13() -> serde_json::Value {
+    serde_json::from_str(BITRIX_13).expect("JSON")
+}
+
+/// The `result` of a Bitrix envelope, once its `time` object is checked.
+pub fn bitrix_result(body: &str) -> serde_json::Value {
+    let envelope: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
+    assert!(
+        envelope["time"]["start"].is_number(),
+        "no time object: {body}"
+    );
+    envelope["result"].clone()
+}
 pub const JSON: &str = "application/json; charset=utf-8";
 
 /// The four event shapes a Lambda behind AWS's HTTP front doors receives.

@@ -6,8 +6,9 @@ use serde::Deserialize;
 use crate::core::api::api_error::ApiError;
 use crate::core::stock::id::{IdError, RecordId};
 
-/// The most body we accept on the Bitrix-compatible route.
-pub const MAX_REQUEST_BODY_BYTES: usize = 4096;
+/// The most body we accept on the Bitrix-compatible routes: a 50-command batch as SDKs write it
+/// (with their bookkeeping parameters) fits with room to spare.
+pub const MAX_REQUEST_BODY_BYTES: usize = 16 * 1024;
 
 /// A request body as an adapter read it: whole, or cut off because it passed the limit.
 #[derive(Debug, Clone, Default)]
