@@ -330,3 +330,103 @@ fn read_slot(command: Command, slot: Slot) -> Result<Read, Refusal> {
         (_, Slot::Missing) => Err(Refusal::BadAnswer),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::stock::id::{ProductId, RecordId};
+
+    fn get(n: u64) -> Command {
+        Command::Record(RecordId::from_u64(n).unwrap())
+    }
+
+    fn single(status: u16, body: &str) -> Result<Read, Refusal> {
+        match read_single(get(13), status, body.as_bytes()) {
+            Ok((mut slots, _)) => slots.remove(0),
+            Err((Classified::Refused(refusal), _)) => Err(refusal),
+            Err((Classified::NotFound, _)) => panic!("a single get's not-found is its answer"),
+        }
+    }
+
+    #[test]
+    fn single_gets() {
+        let found = single(
+            200,
+            r#"{"result":{"storeProduct":{"amount":14,"id":13,"productId":6973,"quantityReserved":null,"storeId":11}},"time":{"operating":0.1}}"#,
+        );
+        assert!(matches!(found, Ok(Read::Record(Some(ref r))) if r.amount == 14.0));
+        assert_eq!(
+            single(
+                400,
+                r#"{"error":"-","error_description":"Store product does not exist"}"#
+            ),
+            Ok(Read::Record(None))
+        );
+        assert_eq!(
+            single(
+                503,
+                r#"{"error":"SERVICE_UNAVAILABLE_X","error_description":"Service not found"}"#
+            ),
+            Err(Refusal::ServerFault)
+        );
+        for (status, body) in [
+            (200, "<html>502 Bad Gateway</html>"),
+            (200, ""),
+            (200, r#"{"result":{"storeProduct":{"amount":14,"id":13"#),
+            (200, r#"{"result":{"storeProduct":null}}"#),
+            (
+                200,
+                r#"{"result":{"storeProduct":{"amount":1,"id":14,"productId":1,"storeId":1}}}"#,
+            ),
+            (
+                200,
+                r#"{"result":{"storeProduct":{"amount":5,"quantityReserved":-3,"id":13,"productId":1,"storeId":1}}}"#,
+            ),
+            (
+                200,
+                r#"{"result":{"storeProduct":{"amount":1e305,"id":13,"productId":1,"storeId":1}}}"#,
+            ),
+            (
+                500,
+                r#"{"result":{"storeProduct":{"amount":1,"id":13,"productId":1,"storeId":1}}}"#,
+            ),
+            (200, "[1,2]"),
+        ] {
+            assert_eq!(single(status, body), Err(Refusal::BadAnswer), "{body}");
+        }
+    }
+
+    #[test]
+    fn batches_map_per_command_with_the_single_call_classification() {
+        let commands = [
+            get(13),
+            get(14),
+            get(15),
+            get(16),
+            Command::ProductPage {
+                product: ProductId::from_u64(6973).unwrap(),
+                start: 0,
+            },
+        ];
+        let body = r#"{"result":{
+            "result":{"c0":{"storeProduct":{"amount":"2","id":"13","productId":"6973","storeId":"11"}},
+                      "c4":{"storeProducts":[{"amount":6,"id":301,"productId":6973,"storeId":1,"quantityReserved":1}]}},
+            "result_error":{"c1":{"error":"-","error_description":"Entity is not exists"},
+                            "c2":{"error":"OPERATION_TIME_LIMIT","error_description":"blocked"}},
+            "result_total":{"c4":"1"},"result_next":[],"result_time":[]}}"#;
+        let (slots, _) = read_many(&commands, 200, body.as_bytes()).unwrap();
+        assert!(matches!(slots[0], Ok(Read::Record(Some(_)))));
+        assert_eq!(slots[1], Ok(Read::Record(None)));
+        assert_eq!(slots[2], Err(Refusal::OperationTimeLimit));
+        assert_eq!(slots[3], Err(Refusal::BadAnswer), "absent from the answer");
+        let Ok(Read::Page(page)) = &slots[4] else {
+            panic!("{:?}", slots[4])
+        };
+        assert_eq!((page.rows.len(), page.total), (1, Some(1)));
+        let refused = read_many(&commands, 503, br#"{"error":"QUERY_LIMIT_EXCEEDED"}"#);
+        assert_eq!(
+            refused.unwrap_err().0,
+            Classified::Refused(Refusal::QueryLimit)
+        );
+    }
+}

@@ -240,3 +240,220 @@ impl<V> Drop for Withdraw<'_, V> {
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::api::api_error::ApiError;
+    use crate::core::portal::exchange::{Executed, Read};
+    use crate::core::stock::id::RecordId;
+    use crate::core::testing::TokioClock;
+    use std::future::Future;
+    use std::sync::Mutex as StdMutex;
+
+    /// Records each exchange's commands and answers "not found" for all after a pause.
+    #[derive(Default)]
+    struct Recorder {
+        exchanges: StdMutex<Vec<Vec<Command>>>,
+        pause: Duration,
+    }
+
+    impl Executor for Recorder {
+        fn execute<C: Clock>(
+            &self,
+            _clock: &C,
+            commands: &[Command],
+            _urgency: Urgency,
+            _deadline: Duration,
+        ) -> impl Future<Output = Executed> {
+            self.exchanges.lock().unwrap().push(commands.to_vec());
+            let n = commands.len();
+            let pause = self.pause;
+            async move {
+                tokio::time::sleep(pause).await;
+                Executed {
+                    outcomes: vec![Ok(Read::Record(None)); n],
+                    calls: 1,
+                }
+            }
+        }
+    }
+
+    fn record(n: u64) -> Command {
+        Command::Record(RecordId::from_u64(n).unwrap())
+    }
+
+    fn settle(_: Command, outcome: Outcome) -> Result<bool, ApiError> {
+        outcome.map(|read| read == Read::Record(None))
+    }
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    #[tokio::test]
+    async fn a_lone_miss_goes_at_once_and_a_request_s_misses_go_together() {
+        let batcher = Batcher::new(Duration::from_millis(200), 5 * SECOND, Waiting::Woken);
+        let executor = Recorder::default();
+        let clock = TokioClock::default();
+        let started = clock.monotonic();
+        let one = batcher
+            .read(
+                &executor,
+                &clock,
+                &[record(1)],
+                Urgency::Caller,
+                started + SECOND,
+                &settle,
+            )
+            .await;
+        assert_eq!(one, vec![Some(Ok(true))]);
+        assert!(
+            clock.monotonic() - started < Duration::from_millis(150),
+            "no window when alone"
+        );
+        let many: Vec<Command> = (1..=120).map(record).collect();
+        let answers = batcher
+            .read(
+                &executor,
+                &clock,
+                &many,
+                Urgency::Caller,
+                clock.monotonic() + SECOND,
+                &settle,
+            )
+            .await;
+        assert!(answers.iter().all(|a| *a == Some(Ok(true))));
+        let sizes: Vec<usize> = executor
+            .exchanges
+            .lock()
+            .unwrap()
+            .iter()
+            .map(Vec::len)
+            .collect();
+        assert_eq!(
+            sizes,
+            vec![1, 50, 50, 20],
+            "at most 50 commands an exchange"
+        );
+        assert_eq!((batcher.queued(), batcher.in_flight()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_share_exchanges_and_flights() {
+        let batcher = Arc::new(Batcher::new(
+            Duration::from_millis(20),
+            5 * SECOND,
+            Waiting::Woken,
+        ));
+        let executor = Arc::new(Recorder {
+            pause: Duration::from_millis(50),
+            ..Recorder::default()
+        });
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..60u64 {
+            let (batcher, executor) = (batcher.clone(), executor.clone());
+            tasks.spawn(async move {
+                let clock = TokioClock::default();
+                // Ten callers per id: each id is in flight once.
+                let command = record(1 + n % 6);
+                batcher
+                    .read(
+                        &*executor,
+                        &clock,
+                        &[command],
+                        Urgency::Caller,
+                        clock.monotonic() + SECOND,
+                        &settle,
+                    )
+                    .await
+            });
+        }
+        let answers = tasks.join_all().await;
+        assert!(answers.iter().all(|a| *a == vec![Some(Ok(true))]));
+        let exchanges = executor.exchanges.lock().unwrap().clone();
+        let commands: usize = exchanges.iter().map(Vec::len).sum();
+        assert!(
+            commands <= 12,
+            "six ids, each in flight once at a time: {exchanges:?}"
+        );
+        assert!(
+            exchanges.len() <= 3,
+            "grouped into few exchanges: {exchanges:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_that_goes_away_withdraws_its_commands_and_followers_take_over() {
+        for waiting in [Waiting::Woken, Waiting::Polling(Duration::from_millis(5))] {
+            let batcher = Arc::new(Batcher::new(
+                Duration::from_millis(500),
+                5 * SECOND,
+                waiting,
+            ));
+            let executor = Arc::new(Recorder::default());
+            // Something under way, so the next miss waits the (long) window.
+            let busy = {
+                let batcher = batcher.clone();
+                let slow = Arc::new(Recorder {
+                    pause: Duration::from_millis(300),
+                    ..Recorder::default()
+                });
+                tokio::spawn(async move {
+                    let clock = TokioClock::default();
+                    batcher
+                        .read(
+                            &*slow,
+                            &clock,
+                            &[record(99)],
+                            Urgency::Caller,
+                            clock.monotonic() + SECOND,
+                            &settle,
+                        )
+                        .await
+                })
+            };
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let leader = {
+                let (batcher, executor) = (batcher.clone(), executor.clone());
+                tokio::spawn(async move {
+                    let clock = TokioClock::default();
+                    batcher
+                        .read(
+                            &*executor,
+                            &clock,
+                            &[record(7)],
+                            Urgency::Caller,
+                            clock.monotonic() + SECOND,
+                            &settle,
+                        )
+                        .await
+                })
+            };
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let follower = {
+                let (batcher, executor) = (batcher.clone(), executor.clone());
+                tokio::spawn(async move {
+                    let clock = TokioClock::default();
+                    batcher
+                        .read(
+                            &*executor,
+                            &clock,
+                            &[record(7)],
+                            Urgency::Caller,
+                            clock.monotonic() + SECOND,
+                            &settle,
+                        )
+                        .await
+                })
+            };
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            leader.abort();
+            let answer = tokio::time::timeout(Duration::from_millis(900), follower)
+                .await
+                .expect("the follower took over well before the deadline")
+                .unwrap();
+            assert_eq!(answer, vec![Some(Ok(true))], "{waiting:?}");
+            assert!(busy.await.is_ok());
+            assert_eq!(batcher.queued(), 0);
+        }
+    }
+}
