@@ -11,7 +11,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 
 use crate::core::api::request::InboundBody;
-use crate::core::protection::client_ip::{from_proxy_header, ClientIp};
+use crate::core::protection::client_ip::{from_proxy_header_lines, ClientIp};
 
 /// The core's view of a Lambda request.
 pub fn to_core(request: lambda_http::Request) -> http::Request<InboundBody> {
@@ -62,12 +62,9 @@ fn client_ip(context: &RequestContext, headers: &http::HeaderMap) -> Option<IpAd
             context.identity.source_ip.as_deref()?.parse().ok()
         }
         RequestContext::ApiGatewayV2(context) => context.http.source_ip.as_deref()?.parse().ok(),
-        RequestContext::Alb(_) => headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .next_back()
-            .and_then(|value| value.to_str().ok())
-            .and_then(from_proxy_header),
+        RequestContext::Alb(_) => {
+            from_proxy_header_lines(headers.get_all("x-forwarded-for").iter())
+        }
         _ => None,
     }
 }

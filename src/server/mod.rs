@@ -13,7 +13,7 @@ use axum::http::HeaderName;
 
 use crate::core::api::request::{InboundBody, MAX_REQUEST_BODY_BYTES};
 use crate::core::gateway::Gateway;
-use crate::core::protection::client_ip::{from_proxy_header, ClientIp};
+use crate::core::protection::client_ip::{from_proxy_header_lines, ClientIp};
 use crate::native::clock::SystemClock;
 use crate::native::portal_http::StaticWebhookPortal;
 
@@ -57,9 +57,7 @@ async fn handle(
     let client = served
         .trusted_proxy_header
         .as_ref()
-        .and_then(|name| parts.headers.get(name))
-        .and_then(|v| v.to_str().ok())
-        .and_then(from_proxy_header)
+        .and_then(|name| from_proxy_header_lines(parts.headers.get_all(name).iter()))
         .unwrap_or(peer.ip());
     parts.extensions.insert(ClientIp(client));
     let response = served
