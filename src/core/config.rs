@@ -62,7 +62,7 @@ impl Default for Settings {
             upstream_timeout: Duration::from_millis(3000),
             budget: share_of(STANDARD_PLAN, DEFAULT_SHARE),
             operating_limit_secs: 480.0,
-            rate_limit_per_min: 0,
+            rate_limit_per_min: 600,
         }
     }
 }
@@ -293,6 +293,16 @@ mod tests {
         assert_eq!(s.policy.exposure, Exposure::Exact);
         assert_eq!(s.policy.low_stock_threshold, 5.0);
         assert_eq!(s.allowed_origins, AllowedOrigins::List(vec![]));
+        assert_eq!(
+            s.rate_limit_per_min, 600,
+            "a public endpoint is limited by default"
+        );
+        assert_eq!(
+            settings(&[("STOCK_RATE_LIMIT_PER_MIN", "0")])
+                .unwrap()
+                .rate_limit_per_min,
+            0
+        );
     }
 
     #[test]
