@@ -8,7 +8,7 @@ use axum::http::HeaderName;
 use b24_stock_gateway::core::config::{webhook_from, Settings, WEBHOOK_VAR};
 use b24_stock_gateway::core::gateway::Gateway;
 use b24_stock_gateway::native::clock::SystemClock;
-use b24_stock_gateway::native::logging::{self, LogFormat};
+use b24_stock_gateway::native::logging::{self, LogFormat, LogSettings};
 use b24_stock_gateway::native::portal_http::StaticWebhookPortal;
 use b24_stock_gateway::sandbox::{self, SandboxConfig};
 use b24_stock_gateway::server::Served;
@@ -75,7 +75,10 @@ async fn main() -> ExitCode {
             } else {
                 LogFormat::Pretty
             };
-            logging::init(LogFormat::from_env(default_format));
+            match LogSettings::from_lookup(env, default_format) {
+                Ok(log) => logging::init(log),
+                Err(error) => return fail(&error.to_string()),
+            }
             serve(listen, demo).await
         }
         Command::Sandbox {
@@ -88,7 +91,10 @@ async fn main() -> ExitCode {
             if exit_with_stdin {
                 exit_when_stdin_closes();
             }
-            logging::init(LogFormat::from_env(LogFormat::Pretty));
+            match LogSettings::from_lookup(env, LogFormat::Pretty) {
+                Ok(log) => logging::init(log),
+                Err(error) => return fail(&error.to_string()),
+            }
             let config = SandboxConfig {
                 code: code.unwrap_or_else(random_code),
                 drain_per_sec,
@@ -165,6 +171,10 @@ async fn serve(listen: SocketAddr, demo: bool) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&format!("server stopped: {error}")),
     }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 fn exit_when_stdin_closes() {
