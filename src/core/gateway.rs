@@ -158,9 +158,6 @@ impl<T: PortalTransport, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<T, 
         if let Some(age) = trace.age {
             headers.insert("age", HeaderValue::from(age.as_secs()));
         }
-        if request.method() == Method::HEAD {
-            *answer.body_mut() = Bytes::new();
-        }
         let latency = self.clock.monotonic().saturating_sub(started);
         tracing::info!(
             method = %request.method(),

@@ -40,10 +40,17 @@ pub fn to_core(request: lambda_http::Request) -> http::Request<InboundBody> {
 }
 
 /// The core's answer as a Lambda response. Our bodies are UTF-8 JSON: sent as text, so API
-/// Gateway REST needs no binary media types.
-pub fn from_core(response: http::Response<Bytes>) -> lambda_http::Response<Body> {
-    let (parts, body) = response.into_parts();
-    let body = if body.is_empty() {
+/// Gateway REST needs no binary media types. The answer to a `HEAD` (the core renders the GET's
+/// body) goes out without its body but with the GET's `Content-Length` (RFC 9110, 9.3.2).
+pub fn from_core(response: http::Response<Bytes>, head: bool) -> lambda_http::Response<Body> {
+    let (mut parts, body) = response.into_parts();
+    if head {
+        parts.headers.insert(
+            http::header::CONTENT_LENGTH,
+            http::HeaderValue::from(body.len()),
+        );
+    }
+    let body = if head || body.is_empty() {
         Body::Empty
     } else {
         match String::from_utf8(body.to_vec()) {

@@ -53,7 +53,8 @@ pub async fn handle(
     gateway: &LambdaGateway,
     request: lambda_http::Request,
 ) -> lambda_http::Response<lambda_http::Body> {
-    event::from_core(gateway.handle(event::to_core(request)).await)
+    let head = request.method() == http::Method::HEAD;
+    event::from_core(gateway.handle(event::to_core(request)).await, head)
 }
 
 /// Serves invocations until the runtime API goes away.
