@@ -95,7 +95,7 @@ fn isolate_gateway(env: &Env) -> Result<Rc<WorkerGateway>, ConfigError> {
         caller_limit = limiter.describe(),
         "gateway ready in this isolate"
     );
-    let shared_cache = CacheApi::new(&settings);
+    let shared_cache = CacheApi::new(&settings, &webhook);
     let gateway = Rc::new(
         Gateway::new(settings, FetchPortal::new(webhook), JsClock::new())
             // A request woken by another one resumes in that one's I/O context and could not

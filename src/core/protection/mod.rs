@@ -7,3 +7,4 @@ pub mod caller_limit;
 pub mod client_ip;
 pub mod operating_time;
 pub mod shared_cache;
+pub mod shared_cache_key;
