@@ -29,7 +29,9 @@ start_sandbox() { # port drain burst
 }
 start_gateway() { # port sandbox-port env...
   local port=$1 sport=$2; shift 2
-  env -i PATH="$PATH" RUST_LOG=warn B24_WEBHOOK_URL="http://127.0.0.1:$sport/rest/1/benchcode1234/" "$@" \
+  # wrk sends everything from one address: no per-caller limit (default 600/min) in a bench.
+  env -i PATH="$PATH" RUST_LOG=warn STOCK_RATE_LIMIT_PER_MIN=0 \
+    B24_WEBHOOK_URL="http://127.0.0.1:$sport/rest/1/benchcode1234/" "$@" \
     "$BIN" serve --listen "127.0.0.1:$port" >"$OUT/gateway-$port.log" 2>&1 &
   pids+=($!); wait_up "http://127.0.0.1:$port/healthz"
 }

@@ -5,6 +5,8 @@
 #   2. cfn-lint TEMPLATE
 #   3. transform TEMPLATE with samtranslator (offline, no AWS call) into .tools/out/template.cfn.json
 #   4. cfn-lint .tools/out/template.cfn.json
+#   5. the Secrets extension layer parameter: its AllowedPattern takes the default and AWS's own
+#      layers, and refuses another account's layer (or AWS's account in another region)
 #
 # 1 and 2 do not look inside AWS::Serverless::Function properties closely enough to catch e.g. a
 # bad Runtime or Architectures value; the lint of the generated CloudFormation (4) does.
@@ -134,6 +136,39 @@ print(f"wrote {dest}", file=sys.stderr)
 PY
 }
 
+# CloudFormation matches AllowedPattern against the whole value (Java regex); fullmatch does
+# the same for this pattern.
+layer_arn_pattern() {
+  "$SAM_PYTHON" - "$TEMPLATE" <<'PY'
+import re, sys
+
+from samtranslator.yaml_helper import yaml_parse
+
+with open(sys.argv[1], encoding="utf-8") as f:
+    parameter = yaml_parse(f.read())["Parameters"]["SecretsExtensionLayerArn"]
+pattern = re.compile(parameter["AllowedPattern"])
+name = "AWS-Parameters-and-Secrets-Lambda-Extension"
+accepted = [
+    parameter["Default"],
+    f"arn:aws:lambda:eu-central-1:187925254637:layer:{name}-Arm64:12",
+    f"arn:aws:lambda:us-east-2:590474943231:layer:{name}:11",
+    f"arn:aws-cn:lambda:cn-north-1:287114880934:layer:{name}:2",
+    f"arn:aws-us-gov:lambda:us-gov-west-1:127562683043:layer:{name}-Arm64:3",
+]
+refused = [
+    f"arn:aws:lambda:us-east-1:111122223333:layer:{name}-Arm64:19",   # someone else's account
+    f"arn:aws:lambda:us-east-1:590474943231:layer:{name}-Arm64:19",   # AWS's, other region
+    f"arn:aws:lambda:us-east-1:177933569100:layer:{name}-Arm64-Evil:19",
+    f"arn:aws:lambda:us-east-1:177933569100:layer:Other-Layer:1",
+    f"arn:aws:lambda:us-east-1:177933569100:layer:{name}-Arm64:19\narn:x",
+]
+bad = [a for a in accepted if not pattern.fullmatch(a)] + [r for r in refused if pattern.fullmatch(r)]
+for arn in bad:
+    print(f"layer ARN pattern judges wrongly: {arn}", file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+}
+
 log "template: $TEMPLATE"
 check "sam validate --lint" "$SAM_BIN" validate --lint -t "$TEMPLATE"
 check "cfn-lint (SAM template)" "$CFN_LINT_BIN" -- "$TEMPLATE"
@@ -144,6 +179,8 @@ else
   log "== cfn-lint (transformed): skipped, no transformed template"
   failed+=("cfn-lint (transformed)")
 fi
+
+check "layer ARN pattern: AWS's accounts only" layer_arn_pattern
 
 if [ "${#failed[@]}" -gt 0 ]; then
   log "FAILED: $(IFS=,; echo "${failed[*]}" | sed 's/,/, /g')"

@@ -4,14 +4,14 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use axum::http::HeaderName;
-use b24_stock_gateway::core::config::{webhook_from, Settings, WEBHOOK_VAR};
+use b24_stock_gateway::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
 use b24_stock_gateway::core::gateway::Gateway;
+use b24_stock_gateway::core::secret::WebhookUrl;
 use b24_stock_gateway::native::clock::SystemClock;
-use b24_stock_gateway::native::logging::{self, LogFormat};
+use b24_stock_gateway::native::logging::{self, LogFormat, LogSettings};
 use b24_stock_gateway::native::portal_http::StaticWebhookPortal;
 use b24_stock_gateway::sandbox::{self, SandboxConfig};
-use b24_stock_gateway::server::Served;
+use b24_stock_gateway::server::{Served, ServerSettings};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -75,8 +75,13 @@ async fn main() -> ExitCode {
             } else {
                 LogFormat::Pretty
             };
-            logging::init(LogFormat::from_env(default_format));
-            serve(listen, demo).await
+            // Every setting is read and checked before a socket is bound or a line logged.
+            let config = match ServeConfig::from_lookup(env, default_format, demo) {
+                Ok(config) => config,
+                Err(error) => return fail(&error.to_string()),
+            };
+            logging::init(config.log);
+            serve(listen, config.settings, config.server, config.webhook).await
         }
         Command::Sandbox {
             listen,
@@ -88,7 +93,10 @@ async fn main() -> ExitCode {
             if exit_with_stdin {
                 exit_when_stdin_closes();
             }
-            logging::init(LogFormat::from_env(LogFormat::Pretty));
+            match LogSettings::from_lookup(env, LogFormat::Pretty) {
+                Ok(log) => logging::init(log),
+                Err(error) => return fail(&error.to_string()),
+            }
             let config = SandboxConfig {
                 code: code.unwrap_or_else(random_code),
                 drain_per_sec,
@@ -98,6 +106,8 @@ async fn main() -> ExitCode {
             match sandbox::spawn(listen, config).await {
                 Ok(sandbox) => {
                     tracing::info!(address = %sandbox.addr, "sandbox portal listening");
+                    // A test portal's code, printed so a random one can be used at all.
+                    println!("webhook: {}", sandbox.webhook_url());
                     let _ = tokio::signal::ctrl_c().await;
                     ExitCode::SUCCESS
                 }
@@ -107,33 +117,63 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(listen: SocketAddr, demo: bool) -> ExitCode {
-    let settings = match Settings::from_lookup(|name| std::env::var(name).ok()) {
-        Ok(settings) => settings,
-        Err(error) => return fail(&error.to_string()),
-    };
-    let webhook = if demo {
-        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-        let sandbox = match sandbox::spawn(
-            loopback,
-            SandboxConfig {
-                code: random_code(),
-                ..SandboxConfig::default()
+/// Everything `serve` needs from the environment, read and validated in one go.
+struct ServeConfig {
+    log: LogSettings,
+    settings: Settings,
+    server: ServerSettings,
+    /// `None` in demo mode: the embedded sandbox's webhook is used.
+    webhook: Option<WebhookUrl>,
+}
+
+impl ServeConfig {
+    fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        default_format: LogFormat,
+        demo: bool,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            log: LogSettings::from_lookup(&lookup, default_format)?,
+            settings: Settings::from_lookup(&lookup)?,
+            server: ServerSettings::from_lookup(&lookup)?,
+            webhook: if demo {
+                None
+            } else {
+                Some(webhook_from(WEBHOOK_VAR, lookup(WEBHOOK_VAR).as_deref())?)
             },
-        )
-        .await
-        {
-            Ok(sandbox) => sandbox,
-            Err(error) => return fail(&format!("cannot start the sandbox portal: {error}")),
-        };
-        tracing::info!(portal = %sandbox.addr, "demo mode: using the embedded sandbox portal, not a real Bitrix24");
-        webhook_from(WEBHOOK_VAR, Some(&sandbox.webhook_url()))
-    } else {
-        webhook_from(WEBHOOK_VAR, std::env::var(WEBHOOK_VAR).ok().as_deref())
-    };
+        })
+    }
+}
+
+async fn serve(
+    listen: SocketAddr,
+    settings: Settings,
+    server: ServerSettings,
+    webhook: Option<WebhookUrl>,
+) -> ExitCode {
+    let demo = webhook.is_none();
     let webhook = match webhook {
-        Ok(webhook) => webhook,
-        Err(error) => return fail(&error.to_string()),
+        Some(webhook) => webhook,
+        None => {
+            let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+            let sandbox = match sandbox::spawn(
+                loopback,
+                SandboxConfig {
+                    code: random_code(),
+                    ..SandboxConfig::default()
+                },
+            )
+            .await
+            {
+                Ok(sandbox) => sandbox,
+                Err(error) => return fail(&format!("cannot start the sandbox portal: {error}")),
+            };
+            tracing::info!(portal = %sandbox.addr, "demo mode: using the embedded sandbox portal, not a real Bitrix24");
+            match webhook_from(WEBHOOK_VAR, Some(&sandbox.webhook_url())) {
+                Ok(webhook) => webhook,
+                Err(error) => return fail(&error.to_string()),
+            }
+        }
     };
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(listener) => listener,
@@ -145,26 +185,23 @@ async fn serve(listen: SocketAddr, demo: bool) -> ExitCode {
         StaticWebhookPortal::new(webhook),
         SystemClock::default(),
     );
+    let served = Served {
+        gateway: Arc::new(gateway),
+        trusted_proxy_header: server.trusted_proxy_header,
+        body_timeout: server.limits.body_timeout,
+    };
     tracing::info!(%address, "gateway listening");
     if demo {
         println!("try: curl -s http://{address}/v1/store-products/13");
     }
-    let trusted_proxy_header = match std::env::var("STOCK_TRUSTED_PROXY_HEADER") {
-        Err(_) => None,
-        Ok(name) if name.trim().is_empty() => None,
-        Ok(name) => match HeaderName::try_from(name.trim()) {
-            Ok(header) => Some(header),
-            Err(_) => return fail("STOCK_TRUSTED_PROXY_HEADER: must be a header name"),
-        },
-    };
-    let served = Served {
-        gateway: Arc::new(gateway),
-        trusted_proxy_header,
-    };
-    match b24_stock_gateway::server::serve(listener, served).await {
+    match b24_stock_gateway::server::serve(listener, served, server.limits).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&format!("server stopped: {error}")),
     }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 fn exit_when_stdin_closes() {

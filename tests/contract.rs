@@ -267,6 +267,30 @@ async fn methods_routes_and_health() {
 }
 
 #[tokio::test]
+async fn head_answers_have_no_body_and_either_no_length_or_the_gets() {
+    for path in [
+        "/v1/store-products/13",
+        "/v1/store-products?id=14",
+        "/v1/store-products/99999",
+        "/healthz",
+    ] {
+        let get = get(path).await;
+        let head = send(Method::HEAD, path, &[], None).await;
+        assert_eq!(head.status, get.status, "{path}");
+        assert!(head.body.is_empty(), "{path}: HEAD sent a body");
+        // RFC 9110, 8.6: a HEAD answer's Content-Length, if sent, is the GET's.
+        if let Some(length) = head.header("content-length") {
+            assert_eq!(length, get.body.len().to_string(), "{path}");
+        }
+        assert_eq!(
+            head.header("content-type"),
+            get.header("content-type"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn cors_for_listed_origins_only() {
     let listed = send(
         Method::GET,

@@ -295,6 +295,17 @@ async fn errors_methods_and_head() {
         )
         .await;
         assert_eq!((a.status, a.body.as_str()), (200, ""), "{kind:?} HEAD");
+        let get = invoke(
+            &s.gateway,
+            &event(kind, &Call::get("/v1/store-products/13")),
+        )
+        .await;
+        let get_length = get.body.len().to_string();
+        assert_eq!(
+            a.header("content-length"),
+            Some(get_length.as_str()),
+            "{kind:?} HEAD has the GET's length"
+        );
         // A portal fault is a stable error, the portal's words never pass.
         let a = invoke(
             &s.gateway,

@@ -2,13 +2,16 @@
 //! Lambda Extension (a real HTTP server on loopback speaking the extension's protocol), in front
 //! of the embedded sandbox portal. Covers: one read per environment, the session token header,
 //! plain and JSON secret values, rotation picked up after the portal rejects the old webhook,
-//! and unreadable secrets answering 502 with an error log that never shows the value.
+//! and unreadable secrets answering 502 with an error log that never shows the value; an
+//! endless answer is cut off at the cap while it streams in; a non-loopback extension host is
+//! refused before anything is sent.
 
 mod lambda_common;
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -16,6 +19,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::Router;
+use b24_stock_gateway::core::config::ConfigError;
 use b24_stock_gateway::lambda::{self, LambdaGateway};
 use b24_stock_gateway::sandbox::{self, Sandbox, SandboxConfig};
 use lambda_common::*;
@@ -88,6 +92,32 @@ async fn spawn_extension(value: Option<String>) -> (Shared, u16) {
     (state, port)
 }
 
+/// A stand-in that answers 200 with a body that never ends (no Content-Length), counting what
+/// it managed to send.
+async fn spawn_endless_extension() -> (Arc<AtomicU64>, u16) {
+    let sent = Arc::new(AtomicU64::new(0));
+    let counter = sent.clone();
+    let app = Router::new().route(
+        "/secretsmanager/get",
+        get(move || {
+            let counter = counter.clone();
+            async move {
+                let chunks = futures_util::stream::iter(std::iter::repeat_with(move || {
+                    counter.fetch_add(64 * 1024, Ordering::Relaxed);
+                    Ok::<_, std::convert::Infallible>(bytes::Bytes::from(vec![b' '; 64 * 1024]))
+                }));
+                axum::body::Body::from_stream(chunks)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (sent, port)
+}
+
 async fn spawn_sandbox(code: &str) -> Sandbox {
     sandbox::spawn(
         SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -103,15 +133,19 @@ async fn spawn_sandbox(code: &str) -> Sandbox {
 }
 
 fn gateway(extension_port: u16) -> LambdaGateway {
+    gateway_on("127.0.0.1", extension_port).expect("gateway")
+}
+
+fn gateway_on(host: &str, extension_port: u16) -> Result<LambdaGateway, ConfigError> {
     let mut env: HashMap<String, String> = contract_env().into_iter().collect();
     env.insert("B24_WEBHOOK_SECRET_ARN".into(), ARN.into());
     env.insert(
         "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT".into(),
         extension_port.to_string(),
     );
-    env.insert("B24_SECRETS_EXTENSION_HOST".into(), "127.0.0.1".into());
+    env.insert("B24_SECRETS_EXTENSION_HOST".into(), host.into());
     env.insert("AWS_SESSION_TOKEN".into(), TOKEN.into());
-    lambda::gateway_from_lookup(|name| env.get(name).cloned()).expect("gateway")
+    lambda::gateway_from_lookup(|name| env.get(name).cloned())
 }
 
 async fn status_of(gateway: &LambdaGateway, id: u32) -> (u16, String) {
@@ -262,4 +296,78 @@ async fn an_unreadable_secret_is_a_502_with_an_error_log_naming_the_problem() {
     let (status, _) = status_of(&gateway(port), 13).await;
     assert_eq!(status, 502);
     assert!(logged().contains("extension is not reachable"));
+}
+
+#[tokio::test]
+async fn an_endless_answer_is_cut_off_at_the_cap_while_it_streams_in() {
+    logs();
+    let (sent, port) = spawn_endless_extension().await;
+    let started = std::time::Instant::now();
+    let (status, body) = status_of(&gateway(port), 13).await;
+    assert_eq!(status, 502, "{body}");
+    // Refused for its size, long before the deadline (buffering it all would never end).
+    assert!(
+        logged().contains("larger than"),
+        "no error line about the size: {}",
+        logged()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    // Far less than what an unbounded read would have taken in by the deadline.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let sent = sent.load(Ordering::Relaxed);
+    assert!(sent < 64 * 1024 * 1024, "{sent} bytes went out");
+}
+
+#[tokio::test]
+async fn only_a_loopback_extension_host_is_accepted() {
+    for host in [
+        "127.0.0.1",
+        "localhost",
+        "LOCALHOST",
+        "::1",
+        "[::1]",
+        "127.0.0.2",
+    ] {
+        assert!(gateway_on(host, 2773).is_ok(), "{host}");
+    }
+    for host in [
+        "169.254.169.254",
+        "10.0.0.1",
+        "example.com",
+        "localhost.example.com",
+        "2001:db8::1",
+        "0.0.0.0",
+    ] {
+        let error = gateway_on(host, 2773).err().expect(host);
+        assert_eq!(error.variable, "B24_SECRETS_EXTENSION_HOST", "{host}");
+        assert!(error.reason.contains("loopback"), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn an_ipv6_loopback_extension_is_reached() {
+    let code = code("six");
+    let portal = spawn_sandbox(&code).await;
+    let state: Shared = Arc::new(Mutex::new(Extension {
+        value: Some(portal.webhook_url()),
+        ..Extension::default()
+    }));
+    let app = Router::new()
+        .route("/secretsmanager/get", get(secret_get))
+        .with_state(state.clone());
+    let Ok(listener) = tokio::net::TcpListener::bind("[::1]:0").await else {
+        eprintln!("no IPv6 loopback here; skipped");
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let gateway = gateway_on("::1", port).expect("gateway");
+    assert_eq!(status_of(&gateway, 13).await.0, 200);
+    assert_eq!(state.lock().unwrap().reads, 1);
 }

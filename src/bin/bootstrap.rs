@@ -8,7 +8,13 @@ use std::process::ExitCode;
 use b24_stock_gateway::lambda;
 
 fn main() -> ExitCode {
-    lambda::logging::init();
+    match lambda::logging::filter(|name| std::env::var(name).ok()) {
+        Ok(filter) => lambda::logging::init(filter),
+        Err(error) => {
+            eprintln!("bootstrap: {error}");
+            return ExitCode::from(2);
+        }
+    }
     let gateway = match lambda::gateway_from_lookup(|name| std::env::var(name).ok()) {
         Ok(gateway) => gateway,
         Err(error) => {

@@ -73,7 +73,7 @@ impl Default for Settings {
             upstream_timeout: Duration::from_millis(3000),
             budget: share_of(STANDARD_PLAN, DEFAULT_SHARE),
             operating_limit_secs: 480.0,
-            rate_limit_per_min: 0,
+            rate_limit_per_min: 600,
             batch_window: Duration::from_millis(5),
             list_store_filter: ListStoreFilter::Portal,
         }
@@ -331,6 +331,16 @@ mod tests {
         .unwrap();
         assert_eq!(tuned.batch_window, Duration::ZERO);
         assert_eq!(tuned.list_store_filter, ListStoreFilter::Gateway);
+        assert_eq!(
+            s.rate_limit_per_min, 600,
+            "a public endpoint is limited by default"
+        );
+        assert_eq!(
+            settings(&[("STOCK_RATE_LIMIT_PER_MIN", "0")])
+                .unwrap()
+                .rate_limit_per_min,
+            0
+        );
     }
 
     #[test]

@@ -244,9 +244,6 @@ impl<E: Executor, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<E, C, L, S
         if let Some(age) = trace.age {
             headers.insert("age", HeaderValue::from(age.as_secs()));
         }
-        if request.method() == Method::HEAD {
-            *answer.body_mut() = Bytes::new();
-        }
         if !trace.refresh.is_empty() {
             answer
                 .extensions_mut()

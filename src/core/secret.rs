@@ -11,6 +11,8 @@ use secrecy::{ExposeSecret, SecretString};
 #[derive(Clone)]
 pub struct WebhookUrl {
     base: SecretString,
+    /// `host[:port]/USER_ID`: which portal and user, without the code.
+    identity: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,24 +56,38 @@ impl WebhookUrl {
             .path_segments()
             .map(|s| s.filter(|part| !part.is_empty()).collect())
             .unwrap_or_default();
-        let shaped = matches!(
-            segments.as_slice(),
+        let user = match segments.as_slice() {
             [.., "rest", user, code]
                 if !user.is_empty()
                     && user.bytes().all(|b| b.is_ascii_digit())
                     && !code.is_empty()
-                    && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        );
-        if !shaped {
-            return Err(WebhookUrlError::BadShape);
-        }
+                    && code
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+            {
+                *user
+            }
+            _ => return Err(WebhookUrlError::BadShape),
+        };
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let identity = match url.port() {
+            Some(port) => format!("{host}:{port}/{user}"),
+            None => format!("{host}/{user}"),
+        };
         let mut base = url.to_string();
         if !base.ends_with('/') {
             base.push('/');
         }
         Ok(Self {
             base: SecretString::from(base),
+            identity,
         })
+    }
+
+    /// Which portal and user this webhook acts for, `host[:port]/USER_ID` (host in lower case),
+    /// without the code: safe to log, hash or use in cache keys.
+    pub fn portal_identity(&self) -> String {
+        self.identity.clone()
     }
 
     /// The full URL of one REST method. Only the outbound HTTP client should call this.
@@ -126,6 +142,21 @@ mod tests {
         let hook = WebhookUrl::parse(&format!("https://portal.example/rest/7/{CODE}/")).unwrap();
         assert!(!format!("{hook:?} {hook}").contains(CODE));
         assert!(!format!("{:?}", hook.method_url("x")).contains(CODE));
+    }
+
+    #[test]
+    fn portal_identity_names_host_and_user_but_never_the_code() {
+        let hook = WebhookUrl::parse(&format!("https://Portal.Example/rest/7/{CODE}/")).unwrap();
+        assert_eq!(hook.portal_identity(), "portal.example/7");
+        assert!(!hook.portal_identity().contains(CODE));
+        let local = WebhookUrl::parse(&format!("http://127.0.0.1:8788/rest/1/{CODE}")).unwrap();
+        assert_eq!(local.portal_identity(), "127.0.0.1:8788/1");
+        let v6 = WebhookUrl::parse(&format!("http://[::1]:9/rest/12/{CODE}/")).unwrap();
+        assert_eq!(v6.portal_identity(), "[::1]:9/12");
+        // The default port is not spelt out: the same portal, the same identity.
+        let default_port =
+            WebhookUrl::parse(&format!("https://portal.example:443/rest/7/{CODE}/")).unwrap();
+        assert_eq!(default_port.portal_identity(), hook.portal_identity());
     }
 
     #[test]

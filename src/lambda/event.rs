@@ -11,7 +11,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 
 use crate::core::api::request::InboundBody;
-use crate::core::protection::client_ip::{from_proxy_header, ClientIp};
+use crate::core::protection::client_ip::{from_proxy_header_lines, ClientIp};
 
 /// The core's view of a Lambda request.
 pub fn to_core(request: lambda_http::Request) -> http::Request<InboundBody> {
@@ -40,10 +40,17 @@ pub fn to_core(request: lambda_http::Request) -> http::Request<InboundBody> {
 }
 
 /// The core's answer as a Lambda response. Our bodies are UTF-8 JSON: sent as text, so API
-/// Gateway REST needs no binary media types.
-pub fn from_core(response: http::Response<Bytes>) -> lambda_http::Response<Body> {
-    let (parts, body) = response.into_parts();
-    let body = if body.is_empty() {
+/// Gateway REST needs no binary media types. The answer to a `HEAD` (the core renders the GET's
+/// body) goes out without its body but with the GET's `Content-Length` (RFC 9110, 9.3.2).
+pub fn from_core(response: http::Response<Bytes>, head: bool) -> lambda_http::Response<Body> {
+    let (mut parts, body) = response.into_parts();
+    if head {
+        parts.headers.insert(
+            http::header::CONTENT_LENGTH,
+            http::HeaderValue::from(body.len()),
+        );
+    }
+    let body = if head || body.is_empty() {
         Body::Empty
     } else {
         match String::from_utf8(body.to_vec()) {
@@ -62,12 +69,9 @@ fn client_ip(context: &RequestContext, headers: &http::HeaderMap) -> Option<IpAd
             context.identity.source_ip.as_deref()?.parse().ok()
         }
         RequestContext::ApiGatewayV2(context) => context.http.source_ip.as_deref()?.parse().ok(),
-        RequestContext::Alb(_) => headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .next_back()
-            .and_then(|value| value.to_str().ok())
-            .and_then(from_proxy_header),
+        RequestContext::Alb(_) => {
+            from_proxy_header_lines(headers.get_all("x-forwarded-for").iter())
+        }
         _ => None,
     }
 }

@@ -4,34 +4,45 @@
 //! `EnvFilter`: that keeps the regex engine out of the function (about 0.5 MB of the deployable
 //! binary). The filter accepts `RUST_LOG`'s level and `target=level` directives
 //! (`info`, `warn,b24_stock_gateway=debug`); without `RUST_LOG`, Lambda's own
-//! `AWS_LAMBDA_LOG_LEVEL` (set by the function's logging configuration), else `info`.
+//! `AWS_LAMBDA_LOG_LEVEL` (set by the function's logging configuration), else `info`. A
+//! `RUST_LOG` that does not parse stops init (exit code 2), as every invalid setting does.
+//! The HTTP client's crates never log, whatever the filter (`native::logging::SILENCED_CRATES`).
 
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+use crate::core::config::ConfigError;
+use crate::native::logging::{silence_http_client, FILTER_VAR};
+
 /// The filter from `RUST_LOG`, or `AWS_LAMBDA_LOG_LEVEL`, or `info`.
-pub fn filter(lookup: impl Fn(&str) -> Option<String>) -> Targets {
-    let from_rust_log = lookup("RUST_LOG")
-        .filter(|v| !v.trim().is_empty())
-        .and_then(|v| v.trim().parse::<Targets>().ok());
-    from_rust_log.unwrap_or_else(|| {
-        let level = lookup("AWS_LAMBDA_LOG_LEVEL")
-            .and_then(|v| v.trim().to_ascii_lowercase().parse::<LevelFilter>().ok())
-            .unwrap_or(LevelFilter::INFO);
-        Targets::new().with_default(level)
-    })
+pub fn filter(lookup: impl Fn(&str) -> Option<String>) -> Result<Targets, ConfigError> {
+    if let Some(directives) = lookup(FILTER_VAR).filter(|v| !v.trim().is_empty()) {
+        return directives
+            .trim()
+            .parse::<Targets>()
+            .map_err(|_| ConfigError {
+                variable: FILTER_VAR,
+                reason: "is not a log filter (a level such as info, or target=level directives)"
+                    .into(),
+            });
+    }
+    let level = lookup("AWS_LAMBDA_LOG_LEVEL")
+        .and_then(|v| v.trim().to_ascii_lowercase().parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    Ok(Targets::new().with_default(level))
 }
 
 /// Installs the JSON subscriber (a second call is harmless).
-pub fn init() {
+pub fn init(filter: Targets) {
     let layer = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
         .with_writer(std::io::stdout);
     let _ = tracing_subscriber::registry()
         .with(layer)
-        .with(filter(|name| std::env::var(name).ok()))
+        .with(filter)
+        .with(silence_http_client())
         .try_init();
 }
 
@@ -41,6 +52,10 @@ mod tests {
     use tracing::Level;
 
     fn with(vars: &[(&str, &str)]) -> Targets {
+        try_with(vars).unwrap()
+    }
+
+    fn try_with(vars: &[(&str, &str)]) -> Result<Targets, ConfigError> {
         filter(|name| {
             vars.iter()
                 .find(|(k, _)| *k == name)
@@ -60,5 +75,11 @@ mod tests {
         ]);
         assert!(directives.would_enable("b24_stock_gateway::core", &Level::DEBUG));
         assert!(!directives.would_enable("hyper", &Level::INFO));
+    }
+
+    #[test]
+    fn a_malformed_rust_log_is_refused() {
+        let error = try_with(&[("RUST_LOG", "info,x=loud")]).unwrap_err();
+        assert_eq!(error.variable, "RUST_LOG");
     }
 }

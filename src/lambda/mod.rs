@@ -58,11 +58,12 @@ pub async fn handle(
     gateway: &LambdaGateway,
     request: lambda_http::Request,
 ) -> lambda_http::Response<lambda_http::Body> {
+    let head = request.method() == http::Method::HEAD;
     let mut answer = gateway.handle(event::to_core(request)).await;
     if let Some(refresh) = answer.extensions_mut().remove::<Refresh>() {
         gateway.refresh(refresh).await;
     }
-    event::from_core(answer)
+    event::from_core(answer, head)
 }
 
 /// Serves invocations until the runtime API goes away.

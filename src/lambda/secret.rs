@@ -5,7 +5,11 @@
 //!
 //! The secret's value is the webhook URL itself, or a JSON object `{"B24_WEBHOOK_URL": "..."}`.
 //! Nothing here prints the value: problems name what went wrong, never what was read.
+//!
+//! The request carries the function's session token, so it only ever goes to a loopback
+//! address, and the answer is read in chunks and dropped once it passes [`MAX_ANSWER_BYTES`].
 
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -19,7 +23,7 @@ use crate::core::secret::{WebhookUrl, WebhookUrlError};
 pub const SECRET_ARN_VAR: &str = "B24_WEBHOOK_SECRET_ARN";
 /// The extension's own setting for its port (default 2773); we follow it.
 pub const EXTENSION_PORT_VAR: &str = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT";
-/// Host of the extension's endpoint (default `localhost`); for local stand-ins.
+/// Host of the extension's endpoint (default `localhost`); for local stand-ins. Loopback only.
 pub const EXTENSION_HOST_VAR: &str = "B24_SECRETS_EXTENSION_HOST";
 /// The key read when the secret's value is a JSON object.
 pub const JSON_KEY: &str = "B24_WEBHOOK_URL";
@@ -27,7 +31,7 @@ pub const JSON_KEY: &str = "B24_WEBHOOK_URL";
 const DEFAULT_PORT: u16 = 2773;
 const TOKEN_HEADER: &str = "X-Aws-Parameters-Secrets-Token";
 /// Secrets Manager values are at most 64 KiB; the extension's JSON adds a little.
-const MAX_ANSWER_BYTES: usize = 256 * 1024;
+pub const MAX_ANSWER_BYTES: usize = 256 * 1024;
 
 /// Why the secret could not be read. Never carries the secret's value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +46,8 @@ pub enum SecretProblem {
         "the extension's answer is not JSON with a SecretString (binary secrets are not supported)"
     )]
     BadAnswer,
+    #[error("the extension's answer is larger than 256 KiB; it was not read further")]
+    TooLarge,
     #[error("the secret's value is JSON without a string field B24_WEBHOOK_URL")]
     NoUrlField,
     #[error("the webhook in the secret {0}")]
@@ -70,6 +76,11 @@ impl SecretsExtension {
     /// `secret_id` is the ARN (or name); `token` is `AWS_SESSION_TOKEN`.
     pub fn new(secret_id: &str, host: &str, port: u16, token: Option<String>) -> Self {
         let encoded: String = form_urlencoded::byte_serialize(secret_id.as_bytes()).collect();
+        // An IPv6 literal goes in brackets in a URL.
+        let host = match host.parse::<Ipv6Addr>() {
+            Ok(v6) => format!("[{v6}]"),
+            Err(_) => host.to_string(),
+        };
         Self {
             secret_id: secret_id.to_string(),
             url: format!("http://{host}:{port}/secretsmanager/get?secretId={encoded}"),
@@ -98,15 +109,19 @@ impl SecretsExtension {
                 })?,
         };
         let host = get(EXTENSION_HOST_VAR).unwrap_or_else(|| "localhost".into());
-        if host.contains(['/', '?', '#', '@', ' ']) {
+        let host = host.trim();
+        if !is_loopback_host(host) {
             return Err(ConfigError {
                 variable: EXTENSION_HOST_VAR,
-                reason: "must be a host name or address".into(),
+                reason: "must be a loopback host (localhost, 127.x.x.x or ::1): the request \
+                         carries the function's session token"
+                    .into(),
             });
         }
+        let host = host.trim_start_matches('[').trim_end_matches(']');
         Ok(Self::new(
             secret_id.trim(),
-            host.trim(),
+            host,
             port,
             get("AWS_SESSION_TOKEN"),
         ))
@@ -139,22 +154,41 @@ impl SecretsExtension {
             if status != 200 {
                 return Err(SecretProblem::Refused(status));
             }
-            if response
-                .content_length()
-                .is_some_and(|len| len > MAX_ANSWER_BYTES as u64)
-            {
-                return Err(SecretProblem::BadAnswer);
-            }
-            let body = response.bytes().await.map_err(problem_of)?;
-            if body.len() > MAX_ANSWER_BYTES {
-                return Err(SecretProblem::BadAnswer);
-            }
+            let body = read_capped(response).await?;
             webhook_from_answer(&body)
         };
         tokio::time::timeout(deadline, exchange)
             .await
             .unwrap_or(Err(SecretProblem::Timeout))
     }
+}
+
+/// The answer's body, chunk by chunk, refused as soon as it passes [`MAX_ANSWER_BYTES`] (a
+/// declared length says so before anything is read).
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, SecretProblem> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(SecretProblem::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(problem_of)? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(SecretProblem::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// `localhost`, or an IPv4 or IPv6 loopback address (IPv6 with or without brackets).
+fn is_loopback_host(host: &str) -> bool {
+    let loopback_address = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6.parse::<Ipv6Addr>().is_ok_and(|ip| ip.is_loopback()),
+        None => host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()),
+    };
+    host.eq_ignore_ascii_case("localhost") || loopback_address
 }
 
 fn problem_of(error: reqwest::Error) -> SecretProblem {
@@ -243,6 +277,42 @@ mod tests {
             SecretsExtension::new("arn:s", "localhost", 2773, Some("tok3n".into()))
         );
         assert!(!debug.contains("tok3n"));
+    }
+
+    #[test]
+    fn only_loopback_hosts_may_receive_the_session_token() {
+        for host in [
+            "localhost",
+            "LocalHost",
+            "127.0.0.1",
+            "127.1.2.3",
+            "::1",
+            "[::1]",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "169.254.169.254",
+            "10.0.0.1",
+            "0.0.0.0",
+            "::",
+            "example.com",
+            "localhost.example.com",
+            "127.0.0.1.nip.io",
+            "[127.0.0.1]",
+            "localhost:80",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+        let lookup = |host: &'static str| {
+            move |name: &str| (name == EXTENSION_HOST_VAR).then(|| host.to_string())
+        };
+        let refused = SecretsExtension::from_lookup("arn:s", &lookup("10.1.1.1")).unwrap_err();
+        assert_eq!(refused.variable, EXTENSION_HOST_VAR);
+        let v6 = SecretsExtension::from_lookup("arn:s", &lookup("::1")).unwrap();
+        assert!(v6.url.starts_with("http://[::1]:2773/"), "{}", v6.url);
+        let default = SecretsExtension::from_lookup("arn:s", &|_: &str| None).unwrap();
+        assert!(default.url.starts_with("http://localhost:2773/"));
     }
 
     #[test]

@@ -1,23 +1,32 @@
-//! The local HTTP server adapter (axum): turns HTTP requests into core requests and back.
+//! The local HTTP server adapter (axum router on hyper connections): turns HTTP requests into
+//! core requests and back.
+//!
+//! - [`settings`]: the server's own variables (trusted proxy header, connection limits).
+//! - [`accept`]: the accept loop with its timeouts, connection cap and graceful shutdown.
+
+pub mod accept;
+pub mod settings;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use tokio::net::TcpListener;
-
-use axum::http::HeaderName;
 
 use crate::core::api::request::{InboundBody, MAX_REQUEST_BODY_BYTES};
 use crate::core::gateway::Gateway;
 use crate::core::lookup::refresh::Refresh;
 use crate::core::portal::exchange::PortalExecutor;
-use crate::core::protection::client_ip::{from_proxy_header, ClientIp};
+use crate::core::protection::client_ip::{from_proxy_header_lines, ClientIp};
 use crate::native::clock::SystemClock;
 use crate::native::portal_http::StaticWebhookPortal;
+
+pub use settings::{ConnectionLimits, ServerSettings};
 
 pub type LocalGateway = Gateway<PortalExecutor<StaticWebhookPortal>, SystemClock>;
 
@@ -28,6 +37,8 @@ pub struct Served {
     /// A header set by a trusted reverse proxy to read the client address from
     /// (`STOCK_TRUSTED_PROXY_HEADER`); otherwise the peer address is the client.
     pub trusted_proxy_header: Option<HeaderName>,
+    /// How long a request body may take to arrive (`STOCK_BODY_TIMEOUT_MS`).
+    pub body_timeout: Duration,
 }
 
 /// Every path goes to the core, which owns routing.
@@ -43,25 +54,26 @@ async fn handle(
     let (mut parts, body) = request.into_parts();
     let declared_too_large = parts
         .headers
-        .get(axum::http::header::CONTENT_LENGTH)
+        .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
         .is_some_and(|len| len > MAX_REQUEST_BODY_BYTES);
     let body = if declared_too_large {
         InboundBody::TooLarge
     } else {
-        // Reads at most one byte past the limit, so a huge body is never buffered.
-        match axum::body::to_bytes(body, MAX_REQUEST_BODY_BYTES + 1).await {
-            Ok(bytes) => InboundBody::from_bytes(bytes),
-            Err(_) => InboundBody::TooLarge,
+        // Reads at most one byte past the limit, so a huge body is never buffered; a body
+        // trickling in is cut off at the deadline.
+        let read = axum::body::to_bytes(body, MAX_REQUEST_BODY_BYTES + 1);
+        match tokio::time::timeout(served.body_timeout, read).await {
+            Ok(Ok(bytes)) => InboundBody::from_bytes(bytes),
+            Ok(Err(_)) => InboundBody::TooLarge,
+            Err(_) => return body_timed_out(),
         }
     };
     let client = served
         .trusted_proxy_header
         .as_ref()
-        .and_then(|name| parts.headers.get(name))
-        .and_then(|v| v.to_str().ok())
-        .and_then(from_proxy_header)
+        .and_then(|name| from_proxy_header_lines(parts.headers.get_all(name).iter()))
         .unwrap_or(peer.ip());
     parts.extensions.insert(ClientIp(client));
     let mut response = served
@@ -76,30 +88,32 @@ async fn handle(
     response.map(Body::from)
 }
 
-/// Serves until Ctrl-C or SIGTERM.
-pub async fn serve(listener: TcpListener, served: Served) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(served).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
+/// The body did not arrive within `STOCK_BODY_TIMEOUT_MS`: say so, and close the connection
+/// (the rest of the body may still be on its way).
+fn body_timed_out() -> Response {
+    let mut response = Response::new(Body::from(
+        r#"{"error":{"code":"request_timeout","message":"The request body did not arrive in time."}}"#,
+    ));
+    *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => return ctrl_c.await.unwrap_or(()),
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    ctrl_c.await.unwrap_or(());
+/// Serves until Ctrl-C or SIGTERM, within `limits`.
+pub async fn serve(
+    listener: TcpListener,
+    served: Served,
+    limits: ConnectionLimits,
+) -> std::io::Result<()> {
+    accept::serve(listener, router(served), limits).await
 }

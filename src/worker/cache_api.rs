@@ -1,7 +1,8 @@
 //! The Cache API as the core's shared cache level: the core's bytes stored in the data centre's
 //! cache under a synthetic key that never holds the webhook, only what the entry is about and a
-//! fingerprint of the settings that shape the stored bytes (so a policy change never serves old
-//! answers).
+//! fingerprint of the deployment (`core::protection::shared_cache_key`: release, policy, TTLs,
+//! and a digest of the portal host and user): a policy change never serves old answers, and two
+//! deployments in one zone never read each other's entries.
 //!
 //! On `*.workers.dev` the Cache API stores nothing (every `match` misses): serve from a custom
 //! domain to get this level. Failures here are never the caller's problem: they read as misses.
@@ -14,6 +15,8 @@ use wasm_bindgen::JsValue;
 
 use crate::core::config::Settings;
 use crate::core::protection::shared_cache::{CacheKey, SharedCache};
+use crate::core::protection::shared_cache_key::deployment_fingerprint;
+use crate::core::secret::WebhookUrl;
 
 const KEY_BASE: &str = "https://b24-stock-gateway.invalid/v1/";
 const STORED_AT: &str = "x-stock-stored-at-ms";
@@ -24,11 +27,9 @@ pub struct CacheApi {
 }
 
 impl CacheApi {
-    pub fn new(settings: &Settings) -> Self {
-        // The crate version too: a release may render differently.
-        let shape = format!("{}|{:?}", env!("CARGO_PKG_VERSION"), settings.policy);
+    pub fn new(settings: &Settings, webhook: &WebhookUrl) -> Self {
         Self {
-            fingerprint: format!("{:016x}", fnv1a(shape.as_bytes())),
+            fingerprint: deployment_fingerprint(settings, webhook),
         }
     }
 
@@ -89,13 +90,6 @@ fn default_cache() -> Option<worker::Cache> {
         return None;
     }
     Some(worker::Cache::default())
-}
-
-/// FNV-1a, 64 bits: a stable, dependency-free fingerprint (not a security boundary).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 impl SharedCache for CacheApi {

@@ -72,6 +72,7 @@ async fn fetch(
             return Ok(misconfigured());
         }
     };
+    let head = request.method() == worker::Method::Head;
     let inbound = inbound(request).await;
     let mut answer = gateway.handle(inbound).await;
     if let Some(refresh) = answer.extensions_mut().remove::<Refresh>() {
@@ -79,7 +80,7 @@ async fn fetch(
         let gateway = gateway.clone();
         ctx.wait_until(async move { gateway.refresh(refresh).await });
     }
-    Ok(outbound(answer))
+    Ok(outbound(answer, head))
 }
 
 /// The isolate's gateway, built from `[vars]` and the secret on first use. A configuration
@@ -101,7 +102,7 @@ fn isolate_gateway(env: &Env) -> Result<Rc<WorkerGateway>, ConfigError> {
         caller_limit = limiter.describe(),
         "gateway ready in this isolate"
     );
-    let shared_cache = CacheApi::new(&settings);
+    let shared_cache = CacheApi::new(&settings, &webhook);
     let gateway = Rc::new(
         Gateway::new(settings, FetchPortal::new(webhook), JsClock::new())
             // A request woken by another one resumes in that one's I/O context and could not
@@ -203,8 +204,9 @@ async fn read_body(request: &mut worker::Request, headers: &worker::Headers) -> 
 }
 
 /// The core's answer as a Workers response. Empty bodies go out as no body at all: `new
-/// Response` refuses a body on 204.
-fn outbound(answer: http::Response<Bytes>) -> worker::Response {
+/// Response` refuses a body on 204. A `HEAD` answer (the core renders the GET's body) goes out
+/// without body or `Content-Length`.
+fn outbound(answer: http::Response<Bytes>, head: bool) -> worker::Response {
     let (parts, body) = answer.into_parts();
     let headers = worker::Headers::new();
     for (name, value) in &parts.headers {
@@ -215,7 +217,7 @@ fn outbound(answer: http::Response<Bytes>) -> worker::Response {
     let builder = worker::Response::builder()
         .with_status(parts.status.as_u16())
         .with_headers(headers);
-    if body.is_empty() {
+    if head || body.is_empty() {
         builder.empty()
     } else {
         builder.fixed(body.to_vec())

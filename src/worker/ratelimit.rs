@@ -1,11 +1,13 @@
-//! Per-caller limits with the `[[ratelimits]]` binding, keyed by `CF-Connecting-IP`, or the
-//! core's in-process limiter (`STOCK_RATE_LIMIT_PER_MIN`) where the binding is absent.
+//! Per-caller limits with the `[[ratelimits]]` binding, keyed by `CF-Connecting-IP` (IPv6 by
+//! its /64, like every limiter: the core's [`caller_key`]), or the core's in-process limiter
+//! (`STOCK_RATE_LIMIT_PER_MIN`) where the binding is absent.
 
 use std::future::Future;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::core::protection::caller_limit::{CallerLimiter, InProcessLimiter};
+use crate::core::protection::client_ip::caller_key;
 
 /// The binding's name in wrangler.toml.
 pub const BINDING: &str = "CALLER_RATE_LIMIT";
@@ -42,7 +44,7 @@ impl CallerLimit {
         match self {
             CallerLimit::InProcess(limiter) => limiter.decide(ip, now),
             CallerLimit::Binding { binding, fallback } => {
-                match binding.limit(ip.to_string()).await {
+                match binding.limit(caller_key(ip).to_string()).await {
                     Ok(outcome) if outcome.success => Ok(()),
                     Ok(_) => Err(BINDING_RETRY_AFTER_SECS),
                     Err(_) => {

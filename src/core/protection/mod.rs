@@ -9,3 +9,4 @@ pub mod client_ip;
 pub mod flights;
 pub mod operating_time;
 pub mod shared_cache;
+pub mod shared_cache_key;
