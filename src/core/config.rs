@@ -21,6 +21,10 @@ pub struct Settings {
     pub upstream_timeout: Duration,
     /// This instance's share of the portal's request budget.
     pub budget: BudgetLimits,
+    /// Where the portal budget lives on the Worker: one Durable Object, or each isolate.
+    pub coordinator: CoordinatorMode,
+    /// What an isolate may spend on its own while the coordinator cannot be reached.
+    pub fallback_budget: BudgetLimits,
     /// The portal's operating-time cap per method over ten minutes.
     pub operating_limit_secs: f64,
     /// Requests per minute per client address; 0 = no limit.
@@ -30,6 +34,15 @@ pub struct Settings {
     /// Whether product reads ask the portal for the public warehouses only (`@storeId`), or
     /// read them all and leave the filtering to the gateway (for portals that refuse `@`).
     pub list_store_filter: ListStoreFilter,
+}
+
+/// `STOCK_PORTAL_COORDINATOR`: who holds the portal budget on the Worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoordinatorMode {
+    /// The Durable Object when its binding exists, else each isolate.
+    Auto,
+    DurableObject,
+    Isolate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +85,8 @@ impl Default for Settings {
             cache_max_entries: 10_000,
             upstream_timeout: Duration::from_millis(3000),
             budget: share_of(STANDARD_PLAN, DEFAULT_SHARE),
+            coordinator: CoordinatorMode::Auto,
+            fallback_budget: share_of(STANDARD_PLAN, DEFAULT_FALLBACK_SHARE),
             operating_limit_secs: 480.0,
             rate_limit_per_min: 600,
             batch_window: Duration::from_millis(5),
@@ -135,7 +150,32 @@ impl Settings {
             None => defaults.rate_limit_per_min,
             Some(v) => parse_range("STOCK_RATE_LIMIT_PER_MIN", &v, 0, 1_000_000)? as u32,
         };
-        let budget = read_budget(&get)?;
+        let (plan, share) = read_budget(&get)?;
+        let fallback_share = match get("STOCK_PORTAL_FALLBACK_SHARE") {
+            None => DEFAULT_FALLBACK_SHARE,
+            Some(v) => v
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite() && *n > 0.0 && *n <= 0.5)
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "STOCK_PORTAL_FALLBACK_SHARE",
+                        "must be a number above 0, at most 0.5",
+                    )
+                })?,
+        };
+        let coordinator = match get("STOCK_PORTAL_COORDINATOR").as_deref().map(str::trim) {
+            None => CoordinatorMode::Auto,
+            Some("durable_object") => CoordinatorMode::DurableObject,
+            Some("isolate") => CoordinatorMode::Isolate,
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "STOCK_PORTAL_COORDINATOR",
+                    "must be durable_object or isolate",
+                ))
+            }
+        };
         let upstream_timeout = match get("STOCK_UPSTREAM_TIMEOUT_MS") {
             None => defaults.upstream_timeout,
             Some(v) => {
@@ -168,7 +208,9 @@ impl Settings {
             stale_if_error,
             cache_max_entries,
             upstream_timeout,
-            budget,
+            budget: share_of(plan, share),
+            coordinator,
+            fallback_budget: share_of(plan, fallback_share),
             operating_limit_secs,
             rate_limit_per_min,
             batch_window,
@@ -189,6 +231,9 @@ const ENTERPRISE_PLAN: BudgetLimits = BudgetLimits {
 };
 /// Leave a fifth of the portal's budget to other integrations and to timing differences.
 const DEFAULT_SHARE: f64 = 0.8;
+/// An isolate cut off from the coordinator spends at most this share on its own: several may be
+/// cut off at once.
+const DEFAULT_FALLBACK_SHARE: f64 = 0.1;
 
 fn share_of(plan: BudgetLimits, share: f64) -> BudgetLimits {
     BudgetLimits {
@@ -197,9 +242,9 @@ fn share_of(plan: BudgetLimits, share: f64) -> BudgetLimits {
     }
 }
 
-/// `STOCK_PORTAL_PLAN`, overridden by `STOCK_PORTAL_RATE_PER_SEC` / `STOCK_PORTAL_BURST`, times
+/// `STOCK_PORTAL_PLAN`, overridden by `STOCK_PORTAL_RATE_PER_SEC` / `STOCK_PORTAL_BURST`, and
 /// `STOCK_PORTAL_BUDGET_SHARE`.
-fn read_budget(get: &impl Fn(&str) -> Option<String>) -> Result<BudgetLimits, ConfigError> {
+fn read_budget(get: &impl Fn(&str) -> Option<String>) -> Result<(BudgetLimits, f64), ConfigError> {
     let mut plan = match get("STOCK_PORTAL_PLAN").as_deref().map(str::trim) {
         None | Some("standard") => STANDARD_PLAN,
         Some("enterprise") => ENTERPRISE_PLAN,
@@ -230,7 +275,7 @@ fn read_budget(get: &impl Fn(&str) -> Option<String>) -> Result<BudgetLimits, Co
         plan.burst = burst;
     }
     let share = positive("STOCK_PORTAL_BUDGET_SHARE", 1.0)?.unwrap_or(DEFAULT_SHARE);
-    Ok(share_of(plan, share))
+    Ok((plan, share))
 }
 
 /// Reads `B24_WEBHOOK_URL` (or another variable holding the same secret).
@@ -414,6 +459,20 @@ mod tests {
                 burst: 100.0
             }
         );
+        let coordinated = settings(&[
+            ("STOCK_PORTAL_COORDINATOR", "durable_object"),
+            ("STOCK_PORTAL_FALLBACK_SHARE", "0.05"),
+        ])
+        .unwrap();
+        assert_eq!(coordinated.coordinator, CoordinatorMode::DurableObject);
+        assert_eq!(
+            coordinated.fallback_budget,
+            BudgetLimits {
+                drain_per_sec: 0.1,
+                burst: 2.5
+            }
+        );
+        assert_eq!(settings(&[]).unwrap().coordinator, CoordinatorMode::Auto);
     }
 
     #[test]
@@ -433,6 +492,8 @@ mod tests {
             ("STOCK_CACHE_TTL_SECS", "30s"),
             ("STOCK_UPSTREAM_TIMEOUT_MS", "0"),
             ("STOCK_BATCH_WINDOW_MS", "101"),
+            ("STOCK_PORTAL_COORDINATOR", "object"),
+            ("STOCK_PORTAL_FALLBACK_SHARE", "0.8"),
             ("STOCK_LIST_STORE_FILTER", "client"),
         ] {
             let err = settings(&[(var, value)]).unwrap_err();

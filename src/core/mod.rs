@@ -5,12 +5,15 @@
 //! - [`protection`]: what keeps the portal safe: caches, coalescing, batching, budget,
 //!   operating time, per-caller limits.
 //! - [`lookup`]: finding answers: cache, shared cache, then the portal through the batcher.
+//! - [`coordination`]: one portal budget for many instances (a Durable Object coordinator).
 //! - [`stock`]: ids, the operator's publishing policy, stock figures and product totals.
 //! - [`gateway`] and [`answers`]: the request-to-response function that ties them together.
 
 pub mod answers;
 pub mod api;
 pub mod config;
+pub mod coordination;
+pub mod digest;
 pub mod gateway;
 pub mod join;
 pub mod lookup;

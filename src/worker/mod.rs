@@ -8,6 +8,9 @@
 
 mod cache_api;
 mod clock;
+mod coordinator;
+mod coordinator_link;
+mod executor;
 mod logging;
 mod ratelimit;
 mod transport;
@@ -25,19 +28,29 @@ use wasm_bindgen::JsValue;
 use worker::{event, Context, Env};
 
 use crate::core::api::request::{InboundBody, MAX_REQUEST_BODY_BYTES};
+use crate::core::config::CoordinatorMode;
 use crate::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
+use crate::core::coordination::client::CoordinatedExecutor;
+use crate::core::gateway::store_filter;
 use crate::core::gateway::Gateway;
 use crate::core::lookup::refresh::Refresh;
 use crate::core::portal::exchange::PortalExecutor;
+use crate::core::protection::budget::PortalBudget;
 use crate::core::protection::client_ip::ClientIp;
 use crate::core::protection::flights::Waiting;
+use crate::core::protection::operating_time::OperatingGuard;
+use crate::core::secret::WebhookUrl;
 
 use cache_api::CacheApi;
 use clock::JsClock;
+use coordinator_link::DurableObjectLink;
+use executor::IsolateExecutor;
 use ratelimit::CallerLimit;
 use transport::FetchPortal;
 
-type WorkerGateway = Gateway<PortalExecutor<FetchPortal>, JsClock, CallerLimit, CacheApi>;
+pub use coordinator::PortalCoordinator;
+
+type WorkerGateway = Gateway<IsolateExecutor, JsClock, CallerLimit, CacheApi>;
 
 thread_local! {
     static GATEWAY: RefCell<Option<Rc<WorkerGateway>>> = const { RefCell::new(None) };
@@ -98,13 +111,15 @@ fn isolate_gateway(env: &Env) -> Result<Rc<WorkerGateway>, ConfigError> {
         env.rate_limiter(ratelimit::BINDING).ok(),
         settings.rate_limit_per_min,
     );
+    let shared_cache = CacheApi::new(&settings, &webhook);
+    let executor = isolate_executor(env, &settings, webhook)?;
     tracing::info!(
         caller_limit = limiter.describe(),
+        portal_budget = executor.describe(),
         "gateway ready in this isolate"
     );
-    let shared_cache = CacheApi::new(&settings, &webhook);
     let gateway = Rc::new(
-        Gateway::new(settings, FetchPortal::new(webhook), JsClock::new())
+        Gateway::with_executor(settings, executor, JsClock::new())
             // A request woken by another one resumes in that one's I/O context and could not
             // answer ("Cannot perform I/O on behalf of a different request"): waiters for a
             // shared portal call look for its result on their own timer.
@@ -116,9 +131,43 @@ fn isolate_gateway(env: &Env) -> Result<Rc<WorkerGateway>, ConfigError> {
     Ok(gateway)
 }
 
+/// The portal budget this isolate spends through: the coordinator's when its binding exists
+/// (or `STOCK_PORTAL_COORDINATOR=durable_object` demands it), else its own share.
+fn isolate_executor(
+    env: &Env,
+    settings: &Settings,
+    webhook: WebhookUrl,
+) -> Result<IsolateExecutor, ConfigError> {
+    let own = |budget| {
+        PortalExecutor::new(
+            FetchPortal::new(webhook.clone()),
+            PortalBudget::new(budget),
+            OperatingGuard::new(settings.operating_limit_secs),
+            store_filter(settings),
+        )
+    };
+    let binding = env.durable_object(coordinator::BINDING).ok();
+    match (settings.coordinator, binding) {
+        (CoordinatorMode::Isolate, _) | (CoordinatorMode::Auto, None) => {
+            Ok(IsolateExecutor::Isolate(own(settings.budget)))
+        }
+        (_, Some(namespace)) => Ok(IsolateExecutor::Coordinated(CoordinatedExecutor::new(
+            DurableObjectLink::new(namespace, coordinator::object_name(&webhook)),
+            own(settings.fallback_budget),
+        ))),
+        (CoordinatorMode::DurableObject, None) => Err(ConfigError {
+            variable: "STOCK_PORTAL_COORDINATOR",
+            reason: format!(
+                "is durable_object, but the {} binding is missing",
+                coordinator::BINDING
+            ),
+        }),
+    }
+}
+
 /// A `[vars]` value as text. Numbers and booleans written without quotes in wrangler.toml
 /// arrive as JS numbers and booleans: read them too rather than silently using a default.
-fn env_text(env: &Env, name: &str) -> Option<String> {
+pub(crate) fn env_text(env: &Env, name: &str) -> Option<String> {
     let value = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
     if let Some(text) = value.as_string() {
         Some(text)

@@ -20,7 +20,8 @@ use cached::Cached;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Settled {
     Record(Cached),
-    Page(Arc<Page>),
+    /// A page, and how old the answer is.
+    Page(Arc<Page>, Duration),
 }
 
 pub type Fetched = Result<Settled, ApiError>;

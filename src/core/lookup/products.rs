@@ -2,6 +2,7 @@
 //! `catalog.storeproduct.list` page by page (the first page, then all the others in one batch),
 //! coalesced per product and cached like records.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::cached::Cached;
@@ -87,7 +88,7 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
 
     /// Reads every page, adds up the public warehouses, renders and caches the answer.
     async fn read_product(&self, id: ProductId, urgency: Urgency) -> Result<Cached, ApiError> {
-        let first = self.page(id, 0, urgency).await?;
+        let (first, mut age) = self.page(id, 0, urgency).await?;
         let mut rows = first.rows.clone();
         match (first.total, first.next) {
             (Some(total), _) => {
@@ -109,7 +110,9 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
                     .collect();
                 if !commands.is_empty() {
                     for fetched in self.read(&commands, urgency).await {
-                        rows.extend(page_of(fetched)?.rows.iter().cloned());
+                        let (page, page_age) = page_of(fetched)?;
+                        rows.extend(page.rows.iter().cloned());
+                        age = age.max(page_age);
                     }
                 }
             }
@@ -122,8 +125,9 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
                     if pages > MAX_PRODUCT_PAGES {
                         return Err(ApiError::UpstreamError);
                     }
-                    let page = self.page(id, start, urgency).await?;
+                    let (page, page_age) = self.page(id, start, urgency).await?;
                     rows.extend(page.rows.iter().cloned());
+                    age = age.max(page_age);
                     next = page.next.filter(|n| *n > start);
                 }
             }
@@ -133,12 +137,14 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
             Some(stock) => Cached::Product(render_product(&self.settings.policy, &stock)),
             None => Cached::Missing,
         };
+        // Its life counts from the oldest page (a coordinator may answer from its cache).
         let ttl = self.ttl_of(&value);
-        self.products
-            .store(id, value.clone(), self.clock.monotonic(), ttl);
-        if !ttl.is_zero() {
+        let stored_at = self.clock.monotonic().saturating_sub(age);
+        self.products.store(id, value.clone(), stored_at, ttl);
+        let life_left = ttl.saturating_sub(age);
+        if !life_left.is_zero() {
             self.shared_cache
-                .put(CacheKey::Product(id), value.to_bytes(), ttl)
+                .put(CacheKey::Product(id), value.to_bytes(), life_left)
                 .await;
         }
         Ok(value)
@@ -149,7 +155,7 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
         id: ProductId,
         start: u32,
         urgency: Urgency,
-    ) -> Result<std::sync::Arc<Page>, ApiError> {
+    ) -> Result<(Arc<Page>, Duration), ApiError> {
         let command = Command::ProductPage { product: id, start };
         let fetched = self.read(&[command], urgency).await;
         page_of(
@@ -168,9 +174,9 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
     }
 }
 
-fn page_of(fetched: Fetched) -> Result<std::sync::Arc<Page>, ApiError> {
+fn page_of(fetched: Fetched) -> Result<(Arc<Page>, Duration), ApiError> {
     match fetched? {
-        Settled::Page(page) => Ok(page),
+        Settled::Page(page, age) => Ok((page, age)),
         Settled::Record(_) => Err(ApiError::UpstreamError),
     }
 }

@@ -50,7 +50,7 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
             for (&index, outcome) in missed.iter().zip(fetched) {
                 let answer = match outcome {
                     Ok(Settled::Record(value)) => Ok(found(value, CacheStatus::Miss, None)),
-                    Ok(Settled::Page(_)) => Err(ApiError::UpstreamError),
+                    Ok(Settled::Page(..)) => Err(ApiError::UpstreamError),
                     Err(error) => self.stale_record(ids[index], error),
                 };
                 if let Ok(found) = &answer {
@@ -117,7 +117,9 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
     pub(crate) async fn read(&self, commands: &[Command], urgency: Urgency) -> Vec<Fetched> {
         let owed = Owed::default();
         let deadline = self.clock.monotonic() + self.settings.upstream_timeout;
-        let settle = |command: Command, outcome: Outcome| self.settle(command, outcome, &owed);
+        let settle = |command: Command, outcome: Outcome, age: Duration| {
+            self.settle(command, outcome, age, &owed)
+        };
         let gathered = self
             .batcher
             .read(
@@ -141,7 +143,9 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
             .collect()
     }
 
-    fn settle(&self, command: Command, outcome: Outcome, owed: &Owed) -> Fetched {
+    /// `age`: how old the answer already is (a coordinator may answer from its cache); the
+    /// cache counts its life from when the portal gave it.
+    fn settle(&self, command: Command, outcome: Outcome, age: Duration, owed: &Owed) -> Fetched {
         let policy = &self.settings.policy;
         let value = match (command, outcome) {
             (Command::Record(_), Ok(Read::Record(Some(record)))) if policy.admits(&record) => {
@@ -150,7 +154,7 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
             // Missing, or in a hidden warehouse: the same answer either way.
             (Command::Record(_), Ok(Read::Record(_))) => Cached::Missing,
             (Command::ProductPage { .. }, Ok(Read::Page(page))) => {
-                return Ok(Settled::Page(page.into()));
+                return Ok(Settled::Page(page.into(), age));
             }
             (_, Ok(_)) => return Err(ApiError::UpstreamError),
             (_, Err(error)) => return Err(error),
@@ -162,11 +166,12 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
             Cached::Missing => self.settings.negative_ttl,
             _ => self.settings.cache_ttl,
         };
-        self.records
-            .store(id, value.clone(), self.clock.monotonic(), ttl);
-        if !ttl.is_zero() {
+        let stored_at = self.clock.monotonic().saturating_sub(age);
+        self.records.store(id, value.clone(), stored_at, ttl);
+        let life_left = ttl.saturating_sub(age);
+        if !life_left.is_zero() {
             if let Ok(mut owed) = owed.lock() {
-                owed.push((CacheKey::Record(id), value.to_bytes(), ttl));
+                owed.push((CacheKey::Record(id), value.to_bytes(), life_left));
             }
         }
         Ok(Settled::Record(value))

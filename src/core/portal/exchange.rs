@@ -48,11 +48,25 @@ pub enum Urgency {
     Background,
 }
 
-/// The outcomes of one exchange, one per command, and how many portal requests it took.
+/// The outcomes of one exchange, one per command, how old each answer is (zero when it comes
+/// straight from the portal; a coordinator may answer from its cache), and how many portal
+/// requests it took.
 #[derive(Debug)]
 pub struct Executed {
     pub outcomes: Vec<Outcome>,
+    pub ages: Vec<Duration>,
     pub calls: u32,
+}
+
+impl Executed {
+    /// Outcomes straight from the portal.
+    pub fn fresh(outcomes: Vec<Outcome>, calls: u32) -> Self {
+        Self {
+            ages: vec![Duration::ZERO; outcomes.len()],
+            outcomes,
+            calls,
+        }
+    }
 }
 
 /// Runs commands against the portal. The local implementation is [`PortalExecutor`]; a
@@ -99,10 +113,8 @@ impl<T: PortalTransport> PortalExecutor<T> {
         urgency: Urgency,
         deadline: Duration,
     ) -> Executed {
-        let all = |error: ApiError, calls: u32| Executed {
-            outcomes: vec![Err(error); commands.len()],
-            calls,
-        };
+        let all =
+            |error: ApiError, calls: u32| Executed::fresh(vec![Err(error); commands.len()], calls);
         if commands.is_empty() {
             return all(ApiError::UpstreamError, 0);
         }
@@ -195,7 +207,7 @@ impl<T: PortalTransport> PortalExecutor<T> {
                 .into_iter()
                 .map(|slot| slot.map_err(|refusal| self.public_error(clock, refusal, operating)))
                 .collect();
-            return Executed { outcomes, calls };
+            return Executed::fresh(outcomes, calls);
         }
     }
 

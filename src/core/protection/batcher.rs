@@ -66,8 +66,8 @@ impl<V: Clone> Batcher<V> {
     }
 
     /// Reads `commands` through the queue by `deadline` (monotonic). `settle` turns each
-    /// exchange's outcome into the flight's value once, in the sending request, before
-    /// followers see it (render, cache).
+    /// exchange's outcome (and the answer's age) into the flight's value once, in the sending
+    /// request, before followers see it (render, cache).
     pub async fn read<E, C, S>(
         &self,
         executor: &E,
@@ -80,7 +80,7 @@ impl<V: Clone> Batcher<V> {
     where
         E: Executor,
         C: Clock,
-        S: Fn(Command, Outcome) -> V,
+        S: Fn(Command, Outcome, Duration) -> V,
     {
         let mut gathered: Gathered<V> = vec![None; commands.len()];
         let mut wanted: Vec<usize> = (0..commands.len()).collect();
@@ -176,7 +176,7 @@ impl<V: Clone> Batcher<V> {
     ) where
         E: Executor,
         C: Clock,
-        S: Fn(Command, Outcome) -> V,
+        S: Fn(Command, Outcome, Duration) -> V,
     {
         if batch.is_empty() {
             return;
@@ -184,8 +184,9 @@ impl<V: Clone> Batcher<V> {
         let _sending = Sending::start(&self.sending);
         let commands: Vec<Command> = batch.iter().map(|lead| *lead.key()).collect();
         let executed = executor.execute(clock, &commands, urgency, deadline).await;
-        for (lead, outcome) in batch.into_iter().zip(executed.outcomes) {
-            let value = settle(*lead.key(), outcome);
+        let answers = executed.outcomes.into_iter().zip(executed.ages);
+        for (lead, (outcome, age)) in batch.into_iter().zip(answers) {
+            let value = settle(*lead.key(), outcome, age);
             lead.land(value);
         }
     }
@@ -271,10 +272,7 @@ mod tests {
             let pause = self.pause;
             async move {
                 tokio::time::sleep(pause).await;
-                Executed {
-                    outcomes: vec![Ok(Read::Record(None)); n],
-                    calls: 1,
-                }
+                Executed::fresh(vec![Ok(Read::Record(None)); n], 1)
             }
         }
     }
@@ -283,7 +281,7 @@ mod tests {
         Command::Record(RecordId::from_u64(n).unwrap())
     }
 
-    fn settle(_: Command, outcome: Outcome) -> Result<bool, ApiError> {
+    fn settle(_: Command, outcome: Outcome, _: Duration) -> Result<bool, ApiError> {
         outcome.map(|read| read == Read::Record(None))
     }
 

@@ -4,6 +4,7 @@
 //! have stored the same bytes for the same portal.
 
 use crate::core::config::Settings;
+use crate::core::digest::fnv1a;
 use crate::core::secret::WebhookUrl;
 
 /// A short hex digest of everything that decides what an entry holds: the crate version (a
@@ -19,14 +20,6 @@ pub fn deployment_fingerprint(settings: &Settings, webhook: &WebhookUrl) -> Stri
         settings.negative_ttl.as_millis(),
     );
     format!("{:016x}", fnv1a(shape.as_bytes()))
-}
-
-/// FNV-1a, 64 bits: stable across builds and platforms and free of dependencies. It separates
-/// deployments of one owner; it is not meant to resist someone crafting collisions.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 #[cfg(test)]
