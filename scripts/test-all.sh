@@ -33,4 +33,7 @@ bash scripts/test-lambda.sh
 step "Cloudflare Worker adapter: wasm build, contract suite under wrangler dev"
 bash scripts/test-worker.sh
 
+step "Cloudflare Worker: the portal coordinator (Durable Object) shared by two Workers"
+bash scripts/test-worker-coordinator.sh
+
 step "all tests passed"
