@@ -381,7 +381,7 @@ async fn cors_for_listed_origins_only() {
 
 /// (sandbox fault id, status, code, with Retry-After). 990010 (`OPERATION_TIME_LIMIT`) pauses the
 /// whole gateway, so it has a test of its own.
-const FAULTS: [(u32, u16, &str, bool); 22] = [
+const FAULTS: [(u32, u16, &str, bool); 26] = [
     (990_001, 504, "upstream_timeout", false), // slow
     (990_002, 504, "upstream_timeout", false), // trickle
     (990_003, 502, "upstream_error", false),   // HTML error page
@@ -404,6 +404,10 @@ const FAULTS: [(u32, u16, &str, bool); 22] = [
     (990_021, 502, "upstream_error", false),   // error 0
     (990_022, 502, "upstream_error", false),   // amount not a number
     (990_023, 502, "upstream_error", false),   // another record's id
+    (990_024, 502, "upstream_error", false),   // reserved -3: would make available exceed amount
+    (990_025, 502, "upstream_error", false),   // amount 1e305: no number survives scaling
+    (990_026, 502, "upstream_error", false),   // 503 "Service not found": a fault, never a 404
+    (990_030, 502, "upstream_error", false),   // 200 with an empty body
 ];
 
 /// Texts the sandbox puts in its answers; none may reach a caller.
@@ -454,6 +458,16 @@ async fn every_fault_class_maps_to_a_stable_error() {
             assert!(took < Duration::from_secs(5), "{id} took {took:?}");
         }
     }
+}
+
+#[tokio::test]
+async fn numbers_sent_as_strings_are_read_as_numbers() {
+    // 990029: every number quoted, amount 7.5, reserved 2.5, in warehouse 11.
+    let reply = get("/v1/store-products/990029").await;
+    assert_eq!(
+        reply.body,
+        r#"{"id":990029,"productId":6973,"storeId":11,"amount":7.5,"reserved":2.5,"available":5,"inStock":true}"#
+    );
 }
 
 #[tokio::test]

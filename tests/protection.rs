@@ -268,3 +268,59 @@ async fn a_portal_rate_limit_refusal_is_retried_inside_the_deadline() {
         .unwrap_or(0);
     assert!(refused >= 1, "the portal did refuse first");
 }
+
+/// A portal that claims a block until far in the future (or writes its reset time in
+/// milliseconds) pauses the gateway at most as long as the portal's real block: ten minutes.
+#[tokio::test]
+async fn an_absurd_reset_time_pauses_at_most_ten_minutes() {
+    for fault_id in [990_027, 990_028] {
+        let sandbox = spawn_sandbox(100.0, 1000.0);
+        let gateway = spawn_gateway(&sandbox.webhook(), &[("STOCK_RATE_LIMIT_PER_MIN", "0")]);
+        let http = client();
+        let blocked = get(
+            &http,
+            format!("{}/v1/store-products/{fault_id}", gateway.base),
+            &[],
+        )
+        .await;
+        assert_eq!(blocked.status, 503, "{fault_id}: {}", blocked.body);
+        let paused = get(&http, format!("{}/v1/store-products/21", gateway.base), &[]).await;
+        assert_eq!(
+            paused.status, 503,
+            "{fault_id}: later misses wait for the reset"
+        );
+        for reply in [&blocked, &paused] {
+            let wait = reply.retry_after.expect("Retry-After");
+            assert!((1..=600).contains(&wait), "{fault_id}: Retry-After {wait}");
+        }
+    }
+}
+
+/// An unknown error whose text says "not found", with a 503, is a portal fault: the last good
+/// answer stands in, and nothing is cached as missing.
+#[tokio::test]
+async fn a_service_that_is_not_found_is_a_fault_not_a_missing_record() {
+    let sandbox = spawn_sandbox(100.0, 1000.0);
+    let gateway = spawn_gateway(
+        &sandbox.webhook(),
+        &[
+            ("STOCK_CACHE_TTL_SECS", "1"),
+            ("STOCK_STALE_IF_ERROR_SECS", "60"),
+        ],
+    );
+    let http = client();
+    let url = format!("{}/v1/store-products/13", gateway.base);
+    assert_eq!(get(&http, url.clone(), &[]).await.status, 200);
+    sandbox
+        .control(serde_json::json!({"fault": "service_not_found"}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let stale = get(&http, url.clone(), &[]).await;
+    assert_eq!((stale.status, stale.cache.as_deref()), (200, Some("STALE")));
+    sandbox.control(serde_json::json!({"fault": null})).await;
+    let recovered = get(&http, url, &[]).await;
+    assert_eq!(
+        (recovered.status, recovered.cache.as_deref()),
+        (200, Some("MISS"))
+    );
+}
