@@ -121,11 +121,27 @@ dev_stop "$SANDBOX_PID"
 t=$(dev_now)
 DEV_SANDBOX_DRAIN=2 DEV_SANDBOX_BURST=50 dev_start_sandbox
 # Default settings (no warehouse filter, default budget share), a short TTL for the refresh.
-DEV_NAME=burst dev_start_wrangler STOCK_RATE_LIMIT_PER_MIN=0 STOCK_CACHE_TTL_SECS=2
+DEV_NAME=burst dev_start_wrangler STOCK_RATE_LIMIT_PER_MIN=0 STOCK_CACHE_TTL_SECS=2 \
+  STOCK_METRICS_INTERVAL_SECS=0
 dev_wait_ok "http://127.0.0.1:$WORKER_PORT/healthz" "${WORKER_READY_TIMEOUT:-120}" "$WRANGLER_PID"
 BURST_BASE_URL="http://127.0.0.1:$WORKER_PORT" BURST_SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT" \
   timeout 300 cargo test --locked --test storefront_burst -- --nocapture
 log "storefront burst under wrangler dev passed ($(dev_since "$t")s)"
+# Metrics as JSON log lines: the isolate's requests and cache results, the object's exchanges.
+python3 - "$DEV_WORK/burst.log" <<'PY'
+import json, sys
+lines = []
+for raw in open(sys.argv[1]):
+    start = raw.find('{')
+    if start >= 0 and '"message":"metrics"' in raw:
+        lines.append(json.loads(raw[start:]))
+requests = sum(n for line in lines for key, n in line["requests"].items() if key.startswith("v1.store_product "))
+portal = sum(line["portal_requests"] for line in lines)
+assert requests >= 250, f"the metrics lines count {requests} record requests, want >= 250"
+assert portal >= 1, "no metrics line counts portal requests (the coordinator's)"
+assert all("cache" in line and "portal_exchanges" in line for line in lines)
+print(f"[test-worker] metrics lines: {len(lines)}, {requests} record requests, {portal} portal requests", file=sys.stderr)
+PY
 # A hit past 80 % of the TTL is answered at once and read again through ctx.wait_until.
 t=$(dev_now)
 get_calls() {

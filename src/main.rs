@@ -36,6 +36,10 @@ enum Command {
         /// Log as JSON lines (also STOCK_LOG_FORMAT=json).
         #[arg(long)]
         json_logs: bool,
+        /// Serve Prometheus metrics at /metrics on this separate address (off by default; keep
+        /// it private).
+        #[arg(long, env = "STOCK_METRICS_LISTEN")]
+        metrics_listen: Option<SocketAddr>,
         /// Exit when standard input closes (lets a test harness own the process).
         #[arg(long, hide = true)]
         exit_with_stdin: bool,
@@ -65,6 +69,7 @@ async fn main() -> ExitCode {
             listen,
             demo,
             json_logs,
+            metrics_listen,
             exit_with_stdin,
         } => {
             if exit_with_stdin {
@@ -80,8 +85,14 @@ async fn main() -> ExitCode {
                 Ok(config) => config,
                 Err(error) => return fail(&error.to_string()),
             };
-            logging::init(config.log);
-            serve(listen, config.settings, config.server, config.webhook).await
+            let ServeConfig {
+                log,
+                settings,
+                server,
+                webhook,
+            } = config;
+            logging::init(log);
+            serve(listen, metrics_listen, settings, server, webhook).await
         }
         Command::Sandbox {
             listen,
@@ -147,6 +158,7 @@ impl ServeConfig {
 
 async fn serve(
     listen: SocketAddr,
+    metrics_listen: Option<SocketAddr>,
     settings: Settings,
     server: ServerSettings,
     webhook: Option<WebhookUrl>,
@@ -180,6 +192,13 @@ async fn serve(
         Err(error) => return fail(&format!("cannot listen on {listen}: {error}")),
     };
     let address = listener.local_addr().unwrap_or(listen);
+    let metrics_listener = match metrics_listen {
+        None => None,
+        Some(at) => match tokio::net::TcpListener::bind(at).await {
+            Ok(listener) => Some(listener),
+            Err(error) => return fail(&format!("cannot listen on {at} for metrics: {error}")),
+        },
+    };
     let gateway = Gateway::new(
         settings,
         StaticWebhookPortal::new(webhook),
@@ -190,6 +209,16 @@ async fn serve(
         trusted_proxy_header: server.trusted_proxy_header,
         body_timeout: server.limits.body_timeout,
     };
+    if let Some(listener) = metrics_listener {
+        let metrics_address = listener.local_addr().ok();
+        tracing::info!(address = ?metrics_address, "metrics at /metrics");
+        let gateway = served.gateway.clone();
+        tokio::spawn(async move {
+            if let Err(error) = b24_stock_gateway::server::metrics::serve(listener, gateway).await {
+                tracing::error!(%error, "metrics listener stopped");
+            }
+        });
+    }
     tracing::info!(%address, "gateway listening");
     if demo {
         println!("try: curl -s http://{address}/v1/store-products/13");

@@ -246,6 +246,24 @@ async fn the_release_bootstrap_under_the_runtime_emulator() {
         log.contains(r#""route":"v1.store_product""#),
         "no access log:\n{log}"
     );
+    // Metrics as Embedded Metric Format lines: one per route and status, one for the rest.
+    let emf: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.contains(r#""_aws""#))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let requests: u64 = emf
+        .iter()
+        .filter(|m| m["Route"] == "v1.store_product" && m["Status"] == "502")
+        .filter_map(|m| m["Requests"].as_u64())
+        .sum();
+    assert_eq!(requests, 1, "EMF lines:\n{emf:?}");
+    assert!(
+        emf.iter()
+            .any(|m| m["PortalRequests"].as_u64().is_some_and(|n| n >= 1)
+                && m["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "B24StockGateway"),
+        "no EMF line with portal requests:\n{emf:?}"
+    );
     for answer in [&first, &rest, &alb, &post, &missing, &rejected] {
         assert!(!answer.to_string().contains(&sandbox.code));
     }

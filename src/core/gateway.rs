@@ -19,6 +19,7 @@ use crate::core::config::{ListStoreFilter, Settings};
 use crate::core::lookup::cached::Cached;
 use crate::core::lookup::refresh::Refresh;
 use crate::core::lookup::Fetched;
+use crate::core::metrics::{RequestStats, Snapshot};
 use crate::core::portal::command::StoreFilter;
 use crate::core::portal::exchange::{Executor, PortalExecutor};
 use crate::core::ports::{Clock, PortalTransport};
@@ -50,6 +51,7 @@ pub struct Gateway<E, C, L = InProcessLimiter, S = NoSharedCache> {
     pub(crate) product_flights: Flights<ProductId, Result<Cached, ApiError>>,
     pub(crate) waiting: Waiting,
     request_ids: RequestIds,
+    request_stats: RequestStats,
     /// `Cache-Control` of a fresh answer, made once.
     pub(crate) fresh_cache_control: HeaderValue,
 }
@@ -119,6 +121,7 @@ impl<E: Executor, C: Clock> Gateway<E, C> {
             product_flights: Flights::new(product_flight_lifetime(&settings)),
             waiting,
             request_ids: RequestIds::new(clock.unix_time()),
+            request_stats: RequestStats::default(),
             limiter: InProcessLimiter::new(settings.rate_limit_per_min),
             shared_cache: NoSharedCache,
             fresh_cache_control: max_age(settings.cache_ttl.as_secs()),
@@ -156,6 +159,7 @@ impl<E, C, L, S> Gateway<E, C, L, S> {
             product_flights: self.product_flights,
             waiting: self.waiting,
             request_ids: self.request_ids,
+            request_stats: self.request_stats,
             fresh_cache_control: self.fresh_cache_control,
         }
     }
@@ -181,12 +185,24 @@ impl<E, C, L, S> Gateway<E, C, L, S> {
             product_flights: self.product_flights,
             waiting: self.waiting,
             request_ids: self.request_ids,
+            request_stats: self.request_stats,
             fresh_cache_control: self.fresh_cache_control,
         }
     }
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+}
+
+impl<E: Executor, C: Clock, L, S> Gateway<E, C, L, S> {
+    /// Everything counted since start, and the budget level now.
+    pub fn metrics(&self) -> Snapshot {
+        Snapshot::read(
+            &self.request_stats,
+            self.batcher.stats(),
+            self.executor.budget_level(self.clock.monotonic()),
+        )
     }
 }
 
@@ -249,10 +265,13 @@ impl<E: Executor, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<E, C, L, S
                 .extensions_mut()
                 .insert(std::mem::take(&mut trace.refresh));
         }
+        let route_name = route.map_or("unknown", Route::name);
+        self.request_stats
+            .record(route_name, answer.status().as_u16(), trace.cache);
         let latency = self.clock.monotonic().saturating_sub(started);
         tracing::info!(
             method = %request.method(),
-            route = route.map_or("unknown", Route::name),
+            route = route_name,
             status = answer.status().as_u16(),
             latency_ms = millis(latency),
             upstream_ms = trace.upstream.map(millis),

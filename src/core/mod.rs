@@ -7,6 +7,7 @@
 //! - [`lookup`]: finding answers: cache, shared cache, then the portal through the batcher.
 //! - [`coordination`]: one portal budget for many instances (a Durable Object coordinator).
 //! - [`stock`]: ids, the operator's publishing policy, stock figures and product totals.
+//! - [`metrics`]: what the gateway counts for its operator.
 //! - [`gateway`] and [`answers`]: the request-to-response function that ties them together.
 
 pub mod answers;
@@ -17,6 +18,7 @@ pub mod digest;
 pub mod gateway;
 pub mod join;
 pub mod lookup;
+pub mod metrics;
 pub mod portal;
 pub mod ports;
 pub mod protection;

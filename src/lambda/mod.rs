@@ -6,9 +6,11 @@
 //! - [`secret`]: the webhook from Secrets Manager through the Parameters and Secrets extension.
 //! - [`transport`]: the portal transport with the cached secret, refreshed on rejection.
 //! - [`logging`]: JSON lines for CloudWatch.
+//! - [`metrics`]: the gateway's counters as CloudWatch Embedded Metric Format lines.
 
 pub mod event;
 pub mod logging;
+pub mod metrics;
 pub mod secret;
 pub mod transport;
 
@@ -63,6 +65,7 @@ pub async fn handle(
     if let Some(refresh) = answer.extensions_mut().remove::<Refresh>() {
         gateway.refresh(refresh).await;
     }
+    metrics::flush(gateway);
     event::from_core(answer, head)
 }
 

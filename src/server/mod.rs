@@ -3,8 +3,10 @@
 //!
 //! - [`settings`]: the server's own variables (trusted proxy header, connection limits).
 //! - [`accept`]: the accept loop with its timeouts, connection cap and graceful shutdown.
+//! - [`metrics`]: Prometheus metrics on a separate, opt-in listener.
 
 pub mod accept;
+pub mod metrics;
 pub mod settings;
 
 use std::net::SocketAddr;

@@ -8,10 +8,11 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 
 use super::clock::JsClock;
 use super::transport::FetchPortal;
-use super::{env_text, logging};
+use super::{env_text, logging, metrics};
 use crate::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
 use crate::core::coordination::coordinator::Coordinator;
 use crate::core::digest::fnv1a;
+use crate::core::ports::Clock;
 use crate::core::secret::WebhookUrl;
 
 /// The binding's name in wrangler.toml.
@@ -29,6 +30,7 @@ pub fn object_name(webhook: &WebhookUrl) -> String {
 pub struct PortalCoordinator {
     coordinator: std::result::Result<Coordinator<FetchPortal>, ConfigError>,
     clock: JsClock,
+    metrics: metrics::MetricsLog,
 }
 
 impl DurableObject for PortalCoordinator {
@@ -54,6 +56,9 @@ impl DurableObject for PortalCoordinator {
         Self {
             coordinator,
             clock: JsClock::new(),
+            metrics: metrics::MetricsLog::new(metrics::interval_from(
+                env_text(&env, "STOCK_METRICS_INTERVAL_SECS").as_deref(),
+            )),
         }
     }
 
@@ -63,7 +68,10 @@ impl DurableObject for PortalCoordinator {
             return Response::error("misconfigured", 500);
         };
         let body = Bytes::from(request.bytes().await?);
-        match coordinator.answer(&self.clock, &body).await {
+        let answer = coordinator.answer(&self.clock, &body).await;
+        self.metrics
+            .maybe_log(self.clock.monotonic(), || coordinator.metrics(&self.clock));
+        match answer {
             Some(told) => Response::from_bytes(told.to_vec()),
             None => Response::error("bad request", 400),
         }

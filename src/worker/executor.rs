@@ -56,4 +56,11 @@ impl Executor for IsolateExecutor {
     ) -> impl Future<Output = Executed> {
         self.run(clock, commands, urgency, deadline)
     }
+
+    fn budget_level(&self, now: Duration) -> Option<f64> {
+        match self {
+            IsolateExecutor::Isolate(portal) => portal.budget_level(now),
+            IsolateExecutor::Coordinated(_) => None,
+        }
+    }
 }

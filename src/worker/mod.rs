@@ -12,6 +12,7 @@ mod coordinator;
 mod coordinator_link;
 mod executor;
 mod logging;
+mod metrics;
 mod ratelimit;
 mod transport;
 
@@ -45,6 +46,7 @@ use cache_api::CacheApi;
 use clock::JsClock;
 use coordinator_link::DurableObjectLink;
 use executor::IsolateExecutor;
+use metrics::MetricsLog;
 use ratelimit::CallerLimit;
 use transport::FetchPortal;
 
@@ -54,6 +56,7 @@ type WorkerGateway = Gateway<IsolateExecutor, JsClock, CallerLimit, CacheApi>;
 
 thread_local! {
     static GATEWAY: RefCell<Option<Rc<WorkerGateway>>> = const { RefCell::new(None) };
+    static METRICS_LOG: std::cell::OnceCell<MetricsLog> = const { std::cell::OnceCell::new() };
 }
 
 #[event(start)]
@@ -88,6 +91,14 @@ async fn fetch(
     let head = request.method() == worker::Method::Head;
     let inbound = inbound(request).await;
     let mut answer = gateway.handle(inbound).await;
+    METRICS_LOG.with(|log| {
+        let log = log.get_or_init(|| {
+            MetricsLog::new(metrics::interval_from(
+                env_text(&env, "STOCK_METRICS_INTERVAL_SECS").as_deref(),
+            ))
+        });
+        log.maybe_log(js_clock_now(), || gateway.metrics());
+    });
     if let Some(refresh) = answer.extensions_mut().remove::<Refresh>() {
         // Runs after the answer is sent, in this request's own context.
         let gateway = gateway.clone();
@@ -163,6 +174,11 @@ fn isolate_executor(
             ),
         }),
     }
+}
+
+/// A monotonic-enough reading for metrics intervals (the JS clock, in the isolate).
+fn js_clock_now() -> Duration {
+    Duration::from_secs_f64(js_sys::Date::now().max(0.0) / 1000.0)
 }
 
 /// A `[vars]` value as text. Numbers and booleans written without quotes in wrangler.toml

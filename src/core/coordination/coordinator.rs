@@ -11,8 +11,9 @@ use bytes::Bytes;
 use super::wire::{Ask, Told, WireOutcome};
 use crate::core::config::Settings;
 use crate::core::gateway::store_filter;
+use crate::core::metrics::{RequestStats, Snapshot};
 use crate::core::portal::command::Command;
-use crate::core::portal::exchange::{Outcome, PortalExecutor, Read, Urgency};
+use crate::core::portal::exchange::{Executor, Outcome, PortalExecutor, Read, Urgency};
 use crate::core::ports::{Clock, PortalTransport};
 use crate::core::protection::batcher::Batcher;
 use crate::core::protection::budget::PortalBudget;
@@ -109,6 +110,15 @@ impl<T: PortalTransport> Coordinator<T> {
             ages_ms: ages.iter().map(|age| age.as_millis() as u64).collect(),
         };
         serde_json::to_vec(&told).ok().map(Bytes::from)
+    }
+
+    /// The object's exchanges with the portal since start, and its budget level now.
+    pub fn metrics<C: Clock>(&self, clock: &C) -> Snapshot {
+        Snapshot::read(
+            &RequestStats::default(),
+            self.batcher.stats(),
+            self.executor.budget_level(clock.monotonic()),
+        )
     }
 
     fn keep<C: Clock>(&self, clock: &C, command: Command, outcome: &Outcome) {

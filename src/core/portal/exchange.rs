@@ -81,6 +81,12 @@ pub trait Executor {
         urgency: Urgency,
         deadline: Duration,
     ) -> impl Future<Output = Executed>;
+
+    /// How full the portal budget this executor spends is, 0 to 1; `None` when it is held
+    /// elsewhere (a coordinator).
+    fn budget_level(&self, _now: Duration) -> Option<f64> {
+        None
+    }
 }
 
 /// The portal behind a transport, with the instance's share of its budget.
@@ -275,6 +281,10 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
         deadline: Duration,
     ) -> impl Future<Output = Executed> {
         self.run(clock, commands, urgency, deadline)
+    }
+
+    fn budget_level(&self, now: Duration) -> Option<f64> {
+        Some(self.budget.fill(now))
     }
 }
 

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::core::metrics::{ExchangeOutcome, ExchangeStats};
 use crate::core::portal::command::{Command, MAX_BATCH_COMMANDS};
 use crate::core::portal::exchange::{Executor, Outcome, Urgency};
 use crate::core::ports::Clock;
@@ -32,6 +33,7 @@ pub struct Batcher<V> {
     sending: Arc<AtomicUsize>,
     window: Duration,
     waiting: Waiting,
+    stats: ExchangeStats,
 }
 
 struct Queued<V> {
@@ -62,7 +64,13 @@ impl<V: Clone> Batcher<V> {
             sending: Arc::default(),
             window,
             waiting,
+            stats: ExchangeStats::default(),
         }
+    }
+
+    /// The exchanges sent so far, for metrics.
+    pub fn stats(&self) -> &ExchangeStats {
+        &self.stats
     }
 
     /// Reads `commands` through the queue by `deadline` (monotonic). `settle` turns each
@@ -184,6 +192,11 @@ impl<V: Clone> Batcher<V> {
         let _sending = Sending::start(&self.sending);
         let commands: Vec<Command> = batch.iter().map(|lead| *lead.key()).collect();
         let executed = executor.execute(clock, &commands, urgency, deadline).await;
+        self.stats.record(
+            commands.len(),
+            executed.calls,
+            ExchangeOutcome::of(&executed.outcomes),
+        );
         let answers = executed.outcomes.into_iter().zip(executed.ages);
         for (lead, (outcome, age)) in batch.into_iter().zip(answers) {
             let value = settle(*lead.key(), outcome, age);

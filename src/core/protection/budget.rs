@@ -71,6 +71,11 @@ impl PortalBudget {
         }
     }
 
+    /// How full the bucket is now, 0 to 1 (past 1 while callers queue for slots).
+    pub fn fill(&self, now: Duration) -> f64 {
+        self.level(now).count / self.limits.burst
+    }
+
     /// The portal said its bucket is full (someone else is spending it too): believe it.
     pub fn saturate(&self, now: Duration) {
         let mut level = self.level(now);

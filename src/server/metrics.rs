@@ -1,0 +1,124 @@
+//! The operator's metrics: Prometheus (OpenMetrics text) at `GET /metrics` on a separate,
+//! opt-in listener (`serve --metrics-listen ADDR`), never on the public port.
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+
+use super::LocalGateway;
+use crate::core::metrics::{ExchangeOutcome, BATCH_BUCKETS};
+
+/// Reads the gateway's counters at each scrape.
+struct GatewayCollector(Arc<LocalGateway>);
+
+impl fmt::Debug for GatewayCollector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("GatewayCollector")
+    }
+}
+
+impl Collector for GatewayCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+        let snapshot = self.0.metrics();
+        let mut requests = encoder.encode_descriptor(
+            "b24_gateway_requests",
+            "Requests answered, by route and status",
+            None,
+            MetricType::Counter,
+        )?;
+        for ((route, status), count) in &snapshot.requests {
+            let status = status.to_string();
+            let labels = [("route", *route), ("status", status.as_str())];
+            ConstCounter::new(*count).encode(requests.encode_family(&labels)?)?;
+        }
+        let mut cache = encoder.encode_descriptor(
+            "b24_gateway_cache",
+            "Answers by where they came from: hit, miss (read from the portal) or stale",
+            None,
+            MetricType::Counter,
+        )?;
+        for (result, count) in ["hit", "miss", "stale"].iter().zip(snapshot.cache) {
+            ConstCounter::new(count).encode(cache.encode_family(&[("result", *result)])?)?;
+        }
+        let mut exchanges = encoder.encode_descriptor(
+            "b24_gateway_portal_exchanges",
+            "Portal exchanges (one call or one batch), by outcome",
+            None,
+            MetricType::Counter,
+        )?;
+        for (outcome, count) in ExchangeOutcome::ALL.iter().zip(snapshot.exchanges) {
+            let labels = [("outcome", outcome.as_str())];
+            ConstCounter::new(count).encode(exchanges.encode_family(&labels)?)?;
+        }
+        ConstCounter::new(snapshot.portal_requests).encode(encoder.encode_descriptor(
+            "b24_gateway_portal_requests",
+            "HTTP requests to the portal, retries included (what its rate limit counts)",
+            None,
+            MetricType::Counter,
+        )?)?;
+        let buckets: Vec<(f64, u64)> = BATCH_BUCKETS
+            .iter()
+            .zip(snapshot.batch_buckets)
+            .map(|(bound, count)| (*bound as f64, count))
+            .chain(std::iter::once((f64::INFINITY, 0)))
+            .collect();
+        encoder
+            .encode_descriptor(
+                "b24_gateway_batch_commands",
+                "Commands per portal exchange",
+                None,
+                MetricType::Histogram,
+            )?
+            .encode_histogram::<NoLabelSet>(
+                snapshot.batch_commands as f64,
+                snapshot.batch_buckets.iter().sum(),
+                &buckets,
+                None,
+            )?;
+        if let Some(level) = snapshot.budget_level {
+            ConstGauge::new(level).encode(encoder.encode_descriptor(
+                "b24_gateway_portal_budget_level",
+                "How full this instance's share of the portal budget is (1 = full; above 1 while callers queue)",
+                None,
+                MetricType::Gauge,
+            )?)?;
+        }
+        Ok(())
+    }
+}
+
+async fn scrape(State(registry): State<Arc<Registry>>) -> impl IntoResponse {
+    let mut text = String::new();
+    if prometheus_client::encoding::text::encode(&mut text, &registry).is_err() {
+        text.clear();
+    }
+    (
+        [(
+            CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+}
+
+/// Serves `GET /metrics` on `listener` until the process ends.
+pub async fn serve(listener: TcpListener, gateway: Arc<LocalGateway>) -> std::io::Result<()> {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(GatewayCollector(gateway)));
+    let router = Router::new()
+        .route("/metrics", get(scrape))
+        .with_state(Arc::new(registry));
+    axum::serve(listener, router).await
+}

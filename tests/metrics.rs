@@ -1,0 +1,96 @@
+//! Operator metrics on the local server: Prometheus (OpenMetrics text) on a separate, opt-in
+//! listener, never on the public port.
+
+mod support;
+
+use support::{client, free_port, spawn_gateway, spawn_sandbox};
+
+/// The value of the first sample line starting with `series`.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|line| line.starts_with(series))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+#[tokio::test]
+async fn counters_on_a_private_listener() {
+    let sandbox = spawn_sandbox(1000.0, 100_000.0);
+    let metrics_port = free_port();
+    let metrics_at = format!("127.0.0.1:{metrics_port}");
+    let gateway = spawn_gateway(
+        &sandbox.webhook(),
+        &[
+            ("STOCK_METRICS_LISTEN", metrics_at.as_str()),
+            ("STOCK_RATE_LIMIT_PER_MIN", "0"),
+        ],
+    );
+    let http = client();
+    for path in [
+        "/v1/store-products/13",
+        "/v1/store-products/13",
+        "/v1/store-products?ids=14,15,99999",
+        "/v1/store-products/990019",
+        "/v1/store-products/0",
+    ] {
+        http.get(format!("{}{path}", gateway.base))
+            .send()
+            .await
+            .unwrap();
+    }
+    let scrape = http
+        .get(format!("http://{metrics_at}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scrape.status(), 200);
+    assert!(scrape.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    let text = scrape.text().await.unwrap();
+    let value =
+        |series: &str| sample(&text, series).unwrap_or_else(|| panic!("no {series} in:\n{text}"));
+    assert_eq!(
+        value(r#"b24_gateway_requests_total{route="v1.store_product",status="200"}"#),
+        2.0
+    );
+    assert_eq!(
+        value(r#"b24_gateway_requests_total{route="v1.store_products",status="200"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"b24_gateway_requests_total{route="v1.store_product",status="502"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"b24_gateway_requests_total{route="v1.store_product",status="400"}"#),
+        1.0
+    );
+    assert_eq!(value(r#"b24_gateway_cache_total{result="hit"}"#), 1.0);
+    assert_eq!(value(r#"b24_gateway_cache_total{result="miss"}"#), 3.0);
+    assert_eq!(
+        value(r#"b24_gateway_portal_exchanges_total{outcome="ok"}"#),
+        2.0
+    );
+    assert_eq!(
+        value(r#"b24_gateway_portal_exchanges_total{outcome="error"}"#),
+        1.0
+    );
+    assert_eq!(value("b24_gateway_portal_requests_total"), 3.0);
+    // Three exchanges: 1, 3 and 1 commands.
+    assert_eq!(value("b24_gateway_batch_commands_count"), 3.0);
+    assert_eq!(value("b24_gateway_batch_commands_sum"), 5.0);
+    assert_eq!(value(r#"b24_gateway_batch_commands_bucket{le="1.0"}"#), 2.0);
+    let level = value("b24_gateway_portal_budget_level");
+    assert!((0.0..=1.0).contains(&level), "{level}");
+    assert!(!text.contains(&sandbox.code), "metrics show the webhook");
+
+    // Never on the public port.
+    let public = http
+        .get(format!("{}/metrics", gateway.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 404);
+}
