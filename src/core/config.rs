@@ -30,6 +30,8 @@ pub struct Settings {
     /// Whether product reads ask the portal for the public warehouses only (`@storeId`), or
     /// read them all and leave the filtering to the gateway (for portals that refuse `@`).
     pub list_store_filter: ListStoreFilter,
+    /// Whether `/` answers the demo page (`STOCK_DEMO_PAGE`; `serve --demo` turns it on).
+    pub demo_page: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +78,7 @@ impl Default for Settings {
             rate_limit_per_min: 600,
             batch_window: Duration::from_millis(5),
             list_store_filter: ListStoreFilter::Portal,
+            demo_page: false,
         }
     }
 }
@@ -156,6 +159,11 @@ impl Settings {
                 ))
             }
         };
+        let demo_page = match get("STOCK_DEMO_PAGE").as_deref().map(str::trim) {
+            None | Some("off") => false,
+            Some("on") => true,
+            Some(_) => return Err(ConfigError::new("STOCK_DEMO_PAGE", "must be on or off")),
+        };
         Ok(Self {
             allowed_origins,
             policy: Policy {
@@ -173,6 +181,7 @@ impl Settings {
             rate_limit_per_min,
             batch_window,
             list_store_filter,
+            demo_page,
         })
     }
 }
