@@ -333,6 +333,8 @@ mod tests {
         assert_eq!(s.allowed_origins, AllowedOrigins::List(vec![]));
         assert_eq!(s.batch_window, Duration::from_millis(5));
         assert_eq!(s.list_store_filter, ListStoreFilter::Portal);
+        assert!(!s.demo_page, "/ is an unknown path unless asked for");
+        assert!(settings(&[("STOCK_DEMO_PAGE", "on")]).unwrap().demo_page);
         let tuned = settings(&[
             ("STOCK_BATCH_WINDOW_MS", "0"),
             ("STOCK_LIST_STORE_FILTER", "gateway"),
@@ -443,6 +445,7 @@ mod tests {
             ("STOCK_UPSTREAM_TIMEOUT_MS", "0"),
             ("STOCK_BATCH_WINDOW_MS", "101"),
             ("STOCK_LIST_STORE_FILTER", "client"),
+            ("STOCK_DEMO_PAGE", "yes"),
         ] {
             let err = settings(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var);
