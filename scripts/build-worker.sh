@@ -17,7 +17,8 @@ log() { printf '[build-worker] %s\n' "$*" >&2; }
 OUT="$ROOT/build"
 inputs_newer() {
   [[ -f "$OUT/index.js" && -f "$OUT/index_bg.wasm" ]] || return 0
-  [[ -n "$(find src Cargo.toml Cargo.lock -newer "$OUT/index_bg.wasm" -print -quit)" ]]
+  # openapi.json and widget/ are embedded in the core (src/core/api/storefront.rs).
+  [[ -n "$(find src Cargo.toml Cargo.lock openapi.json widget -newer "$OUT/index_bg.wasm" -print -quit)" ]]
 }
 if [[ -z "${WORKER_FORCE_BUILD:-}" ]] && ! inputs_newer; then
   log "build/ is up to date"

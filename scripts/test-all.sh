@@ -21,6 +21,12 @@ timeout 900 bash scripts/check-core.sh
 step "unit, property and contract tests against the local server"
 timeout 1200 cargo test --locked
 
+step "OpenAPI document: valid OpenAPI 3.1 (openapi-spec-validator), openapi.json current"
+bash scripts/openapi.sh
+
+step "the stock badge in headless Chromium against the local server"
+bash scripts/test-browser.sh
+
 step "the README's run command resolves to the gateway binary"
 timeout 600 cargo run --locked --quiet -- --version
 

@@ -30,7 +30,8 @@ enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8787")]
         listen: SocketAddr,
-        /// Start the embedded sandbox portal and use it instead of B24_WEBHOOK_URL.
+        /// Start the embedded sandbox portal and use it instead of B24_WEBHOOK_URL, and
+        /// answer the demo page at / (STOCK_DEMO_PAGE=on).
         #[arg(long)]
         demo: bool,
         /// Log as JSON lines (also STOCK_LOG_FORMAT=json).
@@ -143,9 +144,11 @@ impl ServeConfig {
         default_format: LogFormat,
         demo: bool,
     ) -> Result<Self, ConfigError> {
+        let mut settings = Settings::from_lookup(&lookup)?;
+        settings.demo_page |= demo;
         Ok(Self {
             log: LogSettings::from_lookup(&lookup, default_format)?,
-            settings: Settings::from_lookup(&lookup)?,
+            settings,
             server: ServerSettings::from_lookup(&lookup)?,
             webhook: if demo {
                 None
@@ -221,6 +224,7 @@ async fn serve(
     }
     tracing::info!(%address, "gateway listening");
     if demo {
+        println!("open: http://{address}/");
         println!("try: curl -s http://{address}/v1/store-products/13");
     }
     match b24_stock_gateway::server::serve(listener, served, server.limits).await {

@@ -631,3 +631,89 @@ async fn the_webhook_never_leaks() {
         }
     }
 }
+
+/// Sample values for the documented path templates.
+fn sample_path(template: &str) -> String {
+    template
+        .replace("{id}", "13")
+        .replace("{productId}", "6973")
+        .replace("{user}", "0")
+        .replace("{token}", "public")
+}
+
+#[tokio::test]
+async fn every_documented_path_is_routed() {
+    use b24_stock_gateway::core::api::routes::DOCUMENTED_PATHS;
+    for template in DOCUMENTED_PATHS {
+        let path = sample_path(template);
+        for method in [Method::GET, Method::OPTIONS] {
+            let reply = send(method.clone(), &path, &[], None).await;
+            let unrouted = reply.status == 404
+                && reply.json()["error"]["message"].as_str() == Some("no such route");
+            assert!(!unrouted, "{method} {path}: the router does not know it");
+        }
+    }
+}
+
+#[tokio::test]
+async fn storefront_files_are_embedded_with_validators_and_lifetimes() {
+    let openapi = get("/openapi.json").await;
+    assert_eq!(openapi.status, 200);
+    assert_eq!(openapi.header("content-type"), Some(JSON));
+    assert_eq!(openapi.body, include_str!("../openapi.json"));
+    assert_eq!(
+        openapi.header("cache-control"),
+        Some("public, max-age=86400")
+    );
+    let etag = openapi.header("etag").expect("an ETag").to_string();
+    let again = send(
+        Method::GET,
+        "/openapi.json",
+        &[("if-none-match", etag.as_str())],
+        None,
+    )
+    .await;
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    assert_eq!(again.header("etag"), Some(etag.as_str()));
+
+    let widget = get("/widget.js").await;
+    assert_eq!(widget.status, 200);
+    assert_eq!(
+        widget.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(widget.body, include_str!("../widget/b24-stock.js"));
+    assert_eq!(widget.header("cache-control"), Some("public, max-age=3600"));
+    // The version in `?v=` is the ETag's value: that URL never changes.
+    let version = widget
+        .header("etag")
+        .expect("an ETag")
+        .trim_matches('"')
+        .to_string();
+    let pinned = get(&format!("/widget.js?v={version}")).await;
+    assert_eq!(
+        pinned.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    let head = send(Method::HEAD, "/widget.js", &[], None).await;
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+
+    // The demo page (tests/contract.env turns it on) links this very widget version.
+    let page = get("/").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(page
+        .body
+        .contains(&format!("<script src=\"widget.js?v={version}\"")));
+    assert!(page.body.contains("<b24-stock record=\"13\">"));
+    assert!(page.body.contains("href=\"openapi.json\""));
+    assert_eq!(page.header("cache-control"), Some("no-cache"));
+    assert!(page
+        .header("content-security-policy")
+        .is_some_and(|csp| csp.contains("script-src 'self'")));
+}

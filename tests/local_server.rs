@@ -194,12 +194,16 @@ async fn demo_mode_prints_a_curl_line_that_works() {
         }
     });
     let mut seen = Vec::new();
+    let mut page = None;
     let url = loop {
         let line = lines_rx
             .recv_timeout(Duration::from_secs(20))
             .expect("demo printed no curl line");
         seen.push(line.clone());
         if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+            if line.starts_with("open:") {
+                page = Some(url.to_string());
+            }
             if line.starts_with("try: curl") {
                 break url.to_string();
             }
@@ -218,6 +222,42 @@ async fn demo_mode_prints_a_curl_line_that_works() {
         .await
         .unwrap();
     assert!(body.starts_with(r#"{"id":13,"#), "{body}");
+    // The page it offers shows badges (demo mode turns the demo page on).
+    let page = page.expect("demo printed no page to open");
+    let html = client()
+        .get(&page)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<b24-stock record=\"13\">"), "{html}");
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[tokio::test]
+async fn the_demo_page_is_off_unless_asked_for() {
+    let sandbox = spawn_sandbox(1000.0, 10_000.0);
+    let gateway = spawn_gateway(&sandbox.webhook(), &[]);
+    let response = client()
+        .get(format!("{}/", gateway.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(body["error"]["message"], "no such route");
+    // The badge script and the document are always there.
+    for path in ["/widget.js", "/openapi.json"] {
+        let status = client()
+            .get(format!("{}{path}", gateway.base))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200, "{path}");
+    }
 }

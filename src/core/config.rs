@@ -34,6 +34,8 @@ pub struct Settings {
     /// Whether product reads ask the portal for the public warehouses only (`@storeId`), or
     /// read them all and leave the filtering to the gateway (for portals that refuse `@`).
     pub list_store_filter: ListStoreFilter,
+    /// Whether `/` answers the demo page (`STOCK_DEMO_PAGE`; `serve --demo` turns it on).
+    pub demo_page: bool,
 }
 
 /// `STOCK_PORTAL_COORDINATOR`: who holds the portal budget on the Worker.
@@ -91,6 +93,7 @@ impl Default for Settings {
             rate_limit_per_min: 600,
             batch_window: Duration::from_millis(5),
             list_store_filter: ListStoreFilter::Portal,
+            demo_page: false,
         }
     }
 }
@@ -196,6 +199,11 @@ impl Settings {
                 ))
             }
         };
+        let demo_page = match get("STOCK_DEMO_PAGE").as_deref().map(str::trim) {
+            None | Some("off") => false,
+            Some("on") => true,
+            Some(_) => return Err(ConfigError::new("STOCK_DEMO_PAGE", "must be on or off")),
+        };
         Ok(Self {
             allowed_origins,
             policy: Policy {
@@ -215,6 +223,7 @@ impl Settings {
             rate_limit_per_min,
             batch_window,
             list_store_filter,
+            demo_page,
         })
     }
 }
@@ -369,6 +378,8 @@ mod tests {
         assert_eq!(s.allowed_origins, AllowedOrigins::List(vec![]));
         assert_eq!(s.batch_window, Duration::from_millis(5));
         assert_eq!(s.list_store_filter, ListStoreFilter::Portal);
+        assert!(!s.demo_page, "/ is an unknown path unless asked for");
+        assert!(settings(&[("STOCK_DEMO_PAGE", "on")]).unwrap().demo_page);
         let tuned = settings(&[
             ("STOCK_BATCH_WINDOW_MS", "0"),
             ("STOCK_LIST_STORE_FILTER", "gateway"),
@@ -495,6 +506,7 @@ mod tests {
             ("STOCK_PORTAL_COORDINATOR", "object"),
             ("STOCK_PORTAL_FALLBACK_SHARE", "0.8"),
             ("STOCK_LIST_STORE_FILTER", "client"),
+            ("STOCK_DEMO_PAGE", "yes"),
         ] {
             let err = settings(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var);

@@ -15,6 +15,7 @@ use crate::core::api::cors;
 use crate::core::api::request::{id_from_bitrix_call, ids_from_query, InboundBody, Wanted};
 use crate::core::api::response::{self, max_age, ErrorStyle};
 use crate::core::api::routes::Route;
+use crate::core::api::storefront;
 use crate::core::config::{ListStoreFilter, Settings};
 use crate::core::lookup::cached::Cached;
 use crate::core::lookup::refresh::Refresh;
@@ -228,7 +229,8 @@ impl<E: Executor, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<E, C, L, S
             arrived: self.clock.unix_time(),
             ..Trace::default()
         };
-        let route = Route::recognise(request.uri().path());
+        let route = Route::recognise(request.uri().path())
+            .filter(|route| *route != Route::DemoPage || self.settings.demo_page);
         let mut answer = match route {
             None => response::error(
                 ApiError::RouteNotFound,
@@ -293,8 +295,8 @@ impl<E: Executor, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<E, C, L, S
         if !route.accepts(request.method()) {
             return response::method_not_allowed(route, self.error_style(route, trace));
         }
-        if route == Route::Health {
-            return response::health();
+        if route.is_local() {
+            return local_answer(route, request);
         }
         if let Some(ClientIp(ip)) = request.extensions().get::<ClientIp>() {
             if let Err(retry_after_secs) = self.limiter.check(*ip, self.clock.monotonic()).await {
@@ -330,7 +332,9 @@ impl<E: Executor, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<E, C, L, S
                 Ok(batch) => Ok(self.bitrix_batch(batch, trace).await),
                 Err(error) => Err(error),
             },
-            Route::Health => Ok(response::health()),
+            Route::Health | Route::OpenApi | Route::Widget | Route::DemoPage => {
+                Ok(local_answer(route, request))
+            }
         };
         answer.unwrap_or_else(|error| self.error(route, error, trace))
     }
@@ -362,6 +366,17 @@ impl<E, C: Clock, L, S> Gateway<E, C, L, S> {
             start: trace.arrived,
             finish: self.clock.unix_time(),
         }
+    }
+}
+
+/// The gateway's own answers, made without the portal: health and the embedded files.
+fn local_answer(route: Route<'_>, request: &Request<InboundBody>) -> Response<Bytes> {
+    let headers = request.headers();
+    match route {
+        Route::OpenApi => storefront::openapi(headers),
+        Route::Widget => storefront::widget(request.uri().query(), headers),
+        Route::DemoPage => storefront::demo_page(headers),
+        _ => response::health(),
     }
 }
 

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod exchange;
+pub mod openapi;
 
 use std::io::Write;
 use std::net::TcpListener;

@@ -1,5 +1,6 @@
 //! The public API: routes, reading callers' requests, rendering answers (v1 and the portal's
-//! own shapes) and errors, CORS.
+//! own shapes) and errors, CORS, and the embedded storefront files (OpenAPI document, badge
+//! script, demo page).
 
 pub mod api_error;
 pub mod bitrix;
@@ -10,3 +11,5 @@ pub mod render;
 pub mod request;
 pub mod response;
 pub mod routes;
+pub mod static_asset;
+pub mod storefront;

@@ -16,7 +16,33 @@ pub enum Route<'a> {
     BitrixBatch,
     /// `/healthz`
     Health,
+    /// `/openapi.json`: this API's OpenAPI document.
+    OpenApi,
+    /// `/widget.js`: the `<b24-stock>` badge script.
+    Widget,
+    /// `/`: the demo page; the gateway answers it only when the demo setting is on.
+    DemoPage,
 }
+
+/// Every path template of the public API, as `openapi.yaml` writes them; `tests/openapi.rs`
+/// checks that the document has exactly these and that the router answers each.
+pub const DOCUMENTED_PATHS: &[&str] = &[
+    "/v1/store-products/{id}",
+    "/v1/store-products",
+    "/v1/products/{productId}/stock",
+    "/catalog.storeproduct.get",
+    "/catalog.storeproduct.get.json",
+    "/rest/{user}/{token}/catalog.storeproduct.get",
+    "/rest/{user}/{token}/catalog.storeproduct.get.json",
+    "/batch",
+    "/batch.json",
+    "/rest/{user}/{token}/batch",
+    "/rest/{user}/{token}/batch.json",
+    "/healthz",
+    "/openapi.json",
+    "/widget.js",
+    "/",
+];
 
 const STORE_PRODUCTS: &str = "/v1/store-products";
 const PRODUCTS: &str = "/v1/products/";
@@ -25,6 +51,9 @@ impl<'a> Route<'a> {
     pub fn recognise(path: &'a str) -> Option<Self> {
         match path {
             "/healthz" => return Some(Route::Health),
+            "/openapi.json" => return Some(Route::OpenApi),
+            "/widget.js" => return Some(Route::Widget),
+            "/" => return Some(Route::DemoPage),
             STORE_PRODUCTS => return Some(Route::StoreProductsByQuery),
             _ => {}
         }
@@ -51,6 +80,9 @@ impl<'a> Route<'a> {
             Route::BitrixGet => "bitrix.catalog.storeproduct.get",
             Route::BitrixBatch => "bitrix.batch",
             Route::Health => "healthz",
+            Route::OpenApi => "openapi",
+            Route::Widget => "widget",
+            Route::DemoPage => "demo_page",
         }
     }
 
@@ -74,6 +106,15 @@ impl<'a> Route<'a> {
     /// Whether answers and errors on this route use the Bitrix envelope.
     pub fn speaks_bitrix(self) -> bool {
         matches!(self, Route::BitrixGet | Route::BitrixBatch)
+    }
+
+    /// Whether the answer is the gateway's own (health, embedded files): no portal, no cache,
+    /// no caller limit.
+    pub fn is_local(self) -> bool {
+        matches!(
+            self,
+            Route::Health | Route::OpenApi | Route::Widget | Route::DemoPage
+        )
     }
 }
 
@@ -123,12 +164,18 @@ mod tests {
             ("/rest/12/tok-en_1/batch", Route::BitrixBatch),
             ("/rest/12/x/batch.json", Route::BitrixBatch),
             ("/healthz", Route::Health),
+            ("/openapi.json", Route::OpenApi),
+            ("/widget.js", Route::Widget),
+            ("/", Route::DemoPage),
         ];
         for (path, route) in cases {
             assert_eq!(Route::recognise(path), Some(route), "{path}");
         }
         for none in [
-            "/",
+            "",
+            "/index.html",
+            "/openapi.yaml",
+            "/widget.js/x",
             "/v1/store-products/1/2",
             "/v1/store-productsX",
             "/v1/products/6973",
@@ -146,5 +193,33 @@ mod tests {
         ] {
             assert_eq!(Route::recognise(none), None, "{none}");
         }
+    }
+
+    /// The documented templates, with sample values, reach every route there is.
+    #[test]
+    fn documented_paths_cover_every_route() {
+        let mut seen = [false; 9];
+        for template in DOCUMENTED_PATHS {
+            let path = template
+                .replace("{id}", "13")
+                .replace("{productId}", "6973")
+                .replace("{user}", "0")
+                .replace("{token}", "public");
+            let route = Route::recognise(&path).unwrap_or_else(|| panic!("{template}"));
+            // Exhaustive: a new route fails to compile here until it is counted.
+            let index = match route {
+                Route::StoreProductByPath(_) => 0,
+                Route::StoreProductsByQuery => 1,
+                Route::ProductStock(_) => 2,
+                Route::BitrixGet => 3,
+                Route::BitrixBatch => 4,
+                Route::Health => 5,
+                Route::OpenApi => 6,
+                Route::Widget => 7,
+                Route::DemoPage => 8,
+            };
+            seen[index] = true;
+        }
+        assert!(seen.iter().all(|s| *s), "{seen:?}");
     }
 }

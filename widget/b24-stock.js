@@ -1,0 +1,139 @@
+/* <b24-stock>: a stock badge for b24-stock-gateway, with no dependencies.
+ *   <script src="https://GATEWAY/widget.js" defer></script>
+ *   <b24-stock record="13"></b24-stock>  <b24-stock product="6973" lang="ru"></b24-stock>
+ * Attributes: record or product; gateway (default: where this script came from); low-stock
+ * (default 5, the gateway's: available at or below it is low); lang (default: the page's). */
+(() => {
+  const script = document.currentScript;
+  // The script's folder, so a gateway under a path prefix (an API stage) keeps it.
+  const home = script && script.src ? new URL('.', script.src).href : location.origin + '/';
+  const TEXT = {
+    en: { in_stock: 'In stock', low_stock: 'Low stock', out_of_stock: 'Out of stock' },
+    ru: { in_stock: 'В наличии', low_stock: 'Заканчивается', out_of_stock: 'Нет в наличии' },
+  };
+  const CSS = `:host{display:inline-block;font:var(--b24-stock-font,inherit)}
+[part=badge]{display:inline-flex;align-items:center;gap:.4em;padding:var(--b24-stock-padding,.15em .6em);border-radius:var(--b24-stock-radius,1em);background:var(--b24-stock-bg,#f1f3f5);color:var(--b24-stock-color,#1f2328);font-size:var(--b24-stock-size,.875em);line-height:1.5}
+[part=dot]{width:.6em;height:.6em;border-radius:50%;background:var(--c)}
+:host([state=in_stock]){--c:var(--b24-stock-in,#1a7f37)}
+:host([state=low_stock]){--c:var(--b24-stock-low,#b35900)}
+:host([state=out_of_stock]){--c:var(--b24-stock-out,#b42318)}
+:host(:not([state$=_stock])) [part=badge]{display:none}`;
+  let sheet;
+  const MAX_IDS = 50; // the gateway's limit for one ?ids= request
+  const RETRY_SECS = 60; // after a failure, or an answer that may not be kept
+  let waiting = new Set();
+  let planned = false;
+
+  // Badges asking within one task (or while the page is parsed) share requests.
+  function plan(badge) {
+    waiting.add(badge);
+    if (planned) return;
+    planned = true;
+    const go = () => setTimeout(flush);
+    document.readyState == 'loading' ? addEventListener('DOMContentLoaded', go) : go();
+  }
+
+  function flush() {
+    const badges = [...waiting].filter((b) => b.isConnected && b.want);
+    waiting = new Set();
+    planned = false;
+    const asks = new Map(); // request URL -> badges
+    const lists = new Map(); // gateway -> record ids
+    const ask = (url, badge) => (asks.get(url) || asks.set(url, []).get(url)).push(badge);
+    for (const b of badges) {
+      const [gw, kind, id] = b.want;
+      if (kind == 'product') ask(`${gw}v1/products/${id}/stock`, b);
+      else (lists.get(gw) || lists.set(gw, new Set()).get(gw)).add(id);
+    }
+    for (const [gw, ids] of lists) {
+      const all = [...ids];
+      for (let i = 0; i < all.length; i += MAX_IDS) {
+        const part = all.slice(i, i + MAX_IDS);
+        const url = `${gw}v1/store-products?ids=${part}`;
+        for (const b of badges) if (b.want[0] == gw && b.want[1] == 'record' && part.includes(b.want[2])) ask(url, b);
+      }
+    }
+    for (const [url, list] of asks) load(url, list);
+  }
+
+  // One request; each badge then gets its record, null (no such record) or undefined (failed).
+  async function load(url, badges) {
+    const asked = badges.map((b) => [b, b.turn]);
+    let found = () => undefined;
+    let secs = RETRY_SECS;
+    try {
+      const r = await fetch(url, { credentials: 'omit' });
+      const age = /max-age=(\d+)/.exec(r.headers.get('cache-control'));
+      if (age && +age[1] > 0) secs = +age[1];
+      secs = Math.max(secs, +r.headers.get('retry-after') || 0);
+      if (r.ok) {
+        const body = await r.json();
+        found = body.items
+          ? (b) => body.items.find((x) => x.id == b.want[2]) || (body.notFound.includes(+b.want[2]) ? null : undefined)
+          : () => body;
+      } else if (r.status == 404) found = () => null;
+    } catch (e) {
+      // Network, CORS or a broken answer: badges keep what they show, or stay hidden.
+    }
+    for (const [b, turn] of asked) if (b.turn == turn) b.show(found(b));
+    // Not sooner than the answer may be kept; the browser's cache answers a repeat meanwhile.
+    setTimeout(() => {
+      for (const [b, turn] of asked) if (b.turn == turn && b.isConnected) b.ask();
+    }, secs * 1000);
+  }
+
+  class Badge extends HTMLElement {
+    static observedAttributes = ['record', 'product', 'gateway', 'low-stock', 'lang'];
+
+    constructor() {
+      super();
+      this.turn = 0;
+      const root = this.attachShadow({ mode: 'open' });
+      if (root.adoptedStyleSheets) {
+        // A constructed sheet works under a Content-Security-Policy without inline styles.
+        if (!sheet) (sheet = new CSSStyleSheet()).replaceSync(CSS);
+        root.adoptedStyleSheets = [sheet];
+      } else root.innerHTML = `<style>${CSS}</style>`;
+      root.innerHTML += '<span part="badge" role="status"><span part="dot"></span><span part="label"></span></span>';
+      this.badge = root.querySelector('[part=badge]');
+    }
+
+    connectedCallback() {
+      this.ask();
+    }
+
+    attributeChangedCallback() {
+      if (this.isConnected) this.ask();
+    }
+
+    ask() {
+      this.turn++;
+      const kind = this.hasAttribute('product') ? 'product' : 'record';
+      const id = (this.getAttribute(kind) || '').trim();
+      let gw = this.getAttribute('gateway') || home;
+      if (!gw.endsWith('/')) gw += '/';
+      this.want = /^[1-9]\d{0,9}$/.test(id) ? [gw, kind, id] : null;
+      if (this.want) plan(this);
+      else this.show(null);
+    }
+
+    // data: a record or product, null (nothing to show), undefined (failed: keep what is shown).
+    show(data) {
+      if (data === undefined && this.state) return;
+      const low = parseFloat(this.getAttribute('low-stock'));
+      const limit = low >= 0 ? low : 5;
+      const state = !data
+        ? 'unknown'
+        : data.availability || (data.available > limit ? 'in_stock' : data.available > 0 ? 'low_stock' : 'out_of_stock');
+      const lang = (this.closest('[lang]') || {}).lang || '';
+      const text = (TEXT[lang.slice(0, 2).toLowerCase()] || TEXT.en)[state] || '';
+      this.state = data && state;
+      this.setAttribute('state', state);
+      this.badge.lastChild.textContent = text;
+      if (text) this.badge.setAttribute('aria-label', text);
+      else this.badge.removeAttribute('aria-label');
+    }
+  }
+
+  if (!customElements.get('b24-stock')) customElements.define('b24-stock', Badge);
+})();
