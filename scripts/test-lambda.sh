@@ -6,7 +6,8 @@
 #   3. release bootstrap for x86_64 (the emulator runs on this machine)
 #      with the same release flags as the deployable artifact
 #   4. unit tests of src/lambda; in-process event tests (v1, v2, ALB, Function URL); the Secrets
-#      extension stand-in; the release bootstrap under AWS's runtime interface emulator
+#      extension stand-in; the release bootstrap under AWS's runtime interface emulator, and
+#      against a runtime API stand-in that hands out many events at once (managed instances)
 #   5. the shared contract suite, unchanged, against `cargo lambda watch` + the sandbox portal
 #   6. template checks: sam validate --lint, cfn-lint, cfn-lint on the SAM->CFN transform
 #   7. the deployable artifact: cargo lambda build --release --arm64
@@ -91,11 +92,13 @@ ls -l "$BOOTSTRAP_X86"
 step "4. unit, event, secret and emulator tests"
 # One feature set (default + lambda) for every debug build below, so they share artifacts.
 timeout 1200 cargo build --locked --features lambda --bins \
-  --test lambda_events --test lambda_secret --test lambda_rie --test contract
+  --test lambda_events --test lambda_secret --test lambda_rie --test lambda_concurrent \
+  --test contract
 timeout 300 cargo test --locked --features lambda --lib -- lambda::
 LAMBDA_E2E_REQUIRED=1 LAMBDA_BOOTSTRAP="$BOOTSTRAP_X86" \
   timeout 600 cargo test --locked --features lambda \
-  --test lambda_events --test lambda_secret --test lambda_rie -- --nocapture
+  --test lambda_events --test lambda_secret --test lambda_rie --test lambda_concurrent \
+  -- --nocapture
 
 step "5. contract suite against cargo lambda watch"
 SANDBOX_PORT=$(free_port)

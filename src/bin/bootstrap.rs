@@ -23,19 +23,24 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // One invocation at a time per execution environment: a current-thread runtime is enough
-    // and starts faster than a thread pool.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // Classic Lambda: one invocation at a time, so a current-thread runtime is enough and starts
+    // faster than a thread pool. Managed instances (AWS_LAMBDA_MAX_CONCURRENCY > 1): invocations
+    // run as tasks on a thread per vCPU, so one slow portal call or a burst of hits does not
+    // hold up the others.
+    let concurrency = lambda::max_concurrency(|name| std::env::var(name).ok());
+    let mut builder = if concurrency > 1 {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("bootstrap: cannot start the async runtime: {error}");
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(lambda::run(gateway)) {
+    match runtime.block_on(lambda::run(gateway, concurrency)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("bootstrap: the Lambda runtime stopped: {error}");

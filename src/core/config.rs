@@ -252,7 +252,7 @@ fn share_of(plan: BudgetLimits, share: f64) -> BudgetLimits {
 }
 
 /// `STOCK_PORTAL_PLAN`, overridden by `STOCK_PORTAL_RATE_PER_SEC` / `STOCK_PORTAL_BURST`, and
-/// `STOCK_PORTAL_BUDGET_SHARE`.
+/// this instance's share: `STOCK_PORTAL_BUDGET_SHARE` split evenly over `STOCK_PORTAL_INSTANCES`.
 fn read_budget(get: &impl Fn(&str) -> Option<String>) -> Result<(BudgetLimits, f64), ConfigError> {
     let mut plan = match get("STOCK_PORTAL_PLAN").as_deref().map(str::trim) {
         None | Some("standard") => STANDARD_PLAN,
@@ -284,8 +284,25 @@ fn read_budget(get: &impl Fn(&str) -> Option<String>) -> Result<(BudgetLimits, f
         plan.burst = burst;
     }
     let share = positive("STOCK_PORTAL_BUDGET_SHARE", 1.0)?.unwrap_or(DEFAULT_SHARE);
-    Ok((plan, share))
+    let instances = match get(INSTANCES_VAR) {
+        None => 1,
+        Some(v) => parse_range(INSTANCES_VAR, &v, 1, 100_000)?,
+    };
+    // Each instance's bucket needs room for one request; below that, the floor of 1 in
+    // `share_of` would let the instances together pass the share.
+    // (The epsilon keeps 50 x 0.7 at 35 despite binary fractions.)
+    let most = (plan.burst * share + 1e-9).floor().max(1.0) as u64;
+    if instances > most {
+        return Err(ConfigError::new(
+            INSTANCES_VAR,
+            format!("must be at most {most} for this plan and share (a burst of 1 each)"),
+        ));
+    }
+    Ok((plan, share / instances as f64))
 }
+
+/// How many instances (processes, Lambda execution environments) spend the share at once.
+pub const INSTANCES_VAR: &str = "STOCK_PORTAL_INSTANCES";
 
 /// Reads `B24_WEBHOOK_URL` (or another variable holding the same secret).
 pub fn webhook_from(
@@ -484,6 +501,53 @@ mod tests {
             }
         );
         assert_eq!(settings(&[]).unwrap().coordinator, CoordinatorMode::Auto);
+    }
+
+    #[test]
+    fn instances_split_the_share() {
+        let budget = |vars: &[(&str, &str)]| settings(vars).map(|s| s.budget);
+        let close = |a: BudgetLimits, rate: f64, burst: f64| {
+            assert!((a.drain_per_sec - rate).abs() < 1e-9, "{a:?}");
+            assert!((a.burst - burst).abs() < 1e-9, "{a:?}");
+        };
+        // Unset or 1: the whole share, as before.
+        close(budget(&[(INSTANCES_VAR, "1")]).unwrap(), 1.6, 40.0);
+        // The template's default: 2 environments of a standard plan at 0.8.
+        close(budget(&[(INSTANCES_VAR, "2")]).unwrap(), 0.8, 20.0);
+        close(
+            budget(&[("STOCK_PORTAL_PLAN", "enterprise"), (INSTANCES_VAR, "4")]).unwrap(),
+            1.0,
+            50.0,
+        );
+        // Summed over every instance, never more than the share, whatever the count.
+        for plan in ["standard", "enterprise"] {
+            for share in ["0.1", "0.5", "0.7", "0.8", "1"] {
+                for n in 1..=250u32 {
+                    let n_text = n.to_string();
+                    let vars = [
+                        ("STOCK_PORTAL_PLAN", plan),
+                        ("STOCK_PORTAL_BUDGET_SHARE", share),
+                        (INSTANCES_VAR, n_text.as_str()),
+                    ];
+                    let Ok(each) = budget(&vars) else { continue };
+                    let whole = budget(&vars[..2]).unwrap();
+                    assert!(each.burst >= 1.0, "{vars:?}");
+                    assert!(each.drain_per_sec * n as f64 <= whole.drain_per_sec + 1e-9);
+                    assert!(each.burst * n as f64 <= whole.burst + 1e-9, "{vars:?}");
+                }
+            }
+        }
+        // More instances than the burst share has whole requests: refused, not rounded up.
+        assert!(budget(&[(INSTANCES_VAR, "40")]).is_ok());
+        assert!(budget(&[("STOCK_PORTAL_BUDGET_SHARE", "0.7"), (INSTANCES_VAR, "35")]).is_ok());
+        let err = budget(&[(INSTANCES_VAR, "41")]).unwrap_err();
+        assert_eq!(err.variable, INSTANCES_VAR);
+        assert!(err.reason.contains("at most 40"), "{err}");
+        for bad in ["0", "-1", "2.5", "two", "100001"] {
+            let err = budget(&[(INSTANCES_VAR, bad)]).unwrap_err();
+            assert_eq!(err.variable, INSTANCES_VAR, "{bad}");
+            assert!(err.reason.contains("whole number"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -69,14 +69,58 @@ pub async fn handle(
     event::from_core(answer, head)
 }
 
-/// Serves invocations until the runtime API goes away.
-pub async fn run(gateway: LambdaGateway) -> Result<(), lambda_http::Error> {
+/// Set by Lambda Managed Instances: how many invocations one execution environment serves at
+/// once. Unset on classic Lambda (one at a time).
+pub const MAX_CONCURRENCY_VAR: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
+
+/// Invocations this environment serves at once, read as `lambda_runtime` reads it (a whole
+/// number above 0; anything else means one at a time), so the async runtime we build matches
+/// the number of pollers it starts.
+pub fn max_concurrency(lookup: impl Fn(&str) -> Option<String>) -> u32 {
+    lookup(MAX_CONCURRENCY_VAR)
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1)
+}
+
+/// Serves invocations until the runtime API goes away: one at a time, or with
+/// `AWS_LAMBDA_MAX_CONCURRENCY` above 1 that many at once through one gateway, so concurrent
+/// misses share portal calls and batches as on the local server.
+pub async fn run(gateway: LambdaGateway, concurrency: u32) -> Result<(), lambda_http::Error> {
+    if concurrency > 1 {
+        tracing::info!(
+            max_concurrency = concurrency,
+            "managed instances: serving {concurrency} invocations at once"
+        );
+    }
     // One gateway per execution environment, alive as long as the process.
     let gateway: &'static LambdaGateway = Box::leak(Box::new(gateway));
-    lambda_http::run(lambda_http::service_fn(
+    lambda_http::run_concurrent(lambda_http::service_fn(
         move |request: lambda_http::Request| async move {
             Ok::<_, Infallible>(handle(gateway, request).await)
         },
     ))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_concurrency_reads_like_the_runtime() {
+        let with = |value: Option<&str>| {
+            let value = value.map(str::to_owned);
+            max_concurrency(move |name| {
+                assert_eq!(name, MAX_CONCURRENCY_VAR);
+                value.clone()
+            })
+        };
+        assert_eq!(with(None), 1, "classic Lambda");
+        assert_eq!(with(Some("1")), 1);
+        assert_eq!(with(Some("64")), 64);
+        for ignored in ["0", "-4", "many", "", " 8"] {
+            assert_eq!(with(Some(ignored)), 1, "{ignored:?}");
+        }
+    }
 }

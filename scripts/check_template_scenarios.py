@@ -1,0 +1,270 @@
+"""What the transformed template deploys under each switch, checked offline.
+
+Usage: python3 check_template_scenarios.py TEMPLATE.cfn.json
+
+For every combination of EnableManagedInstances and EnableCloudFront, the conditions are
+evaluated, every Fn::If resolved and every resource whose condition is false dropped; then:
+
+- budget wiring: the function's STOCK_PORTAL_INSTANCES is a Ref to the same parameter that bounds
+  its execution environments (ReservedConcurrentExecutions on classic Lambda,
+  FunctionScalingConfig.MaxExecutionEnvironments on managed instances), a Number >= 1 with a
+  default, so each environment's share times the environments never passes the whole share;
+- the Function URL: open (AuthType NONE, both public permissions) without CloudFront; with it,
+  AuthType AWS_IAM, no public permission, both permissions for cloudfront.amazonaws.com from
+  this distribution only;
+- CloudFront: origin access control of type lambda that always signs, the origin is this
+  function's URL, the cache key holds every query parameter and Origin, no POST.
+
+Then the same checks run on broken copies (wiring removed, wired to another parameter, URL left
+open behind CloudFront, Origin out of the key) and must fail: a check that passes anything is
+no check.
+"""
+
+import copy
+import itertools
+import json
+import sys
+
+SWITCHES = ("EnableManagedInstances", "EnableCloudFront")
+# What an operator must pass with managed instances (the template's rule asks for them).
+NETWORK = {
+    "ManagedInstancesSubnetIds": ["subnet-0123456789abcdef0"],
+    "ManagedInstancesSecurityGroupIds": ["sg-0123456789abcdef0"],
+}
+NO_VALUE = object()
+
+
+def parameter_values(cfn, switches):
+    values = {}
+    for name, spec in cfn.get("Parameters", {}).items():
+        default = spec.get("Default")
+        if spec.get("Type") == "CommaDelimitedList":
+            default = [] if default in (None, "") else str(default).split(",")
+        values[name] = default
+    values.update(switches)
+    if switches.get("EnableManagedInstances") == "true":
+        values.update(NETWORK)
+    return values
+
+
+def evaluate(node, values, conditions):
+    """The value of a condition expression."""
+    if isinstance(node, dict) and len(node) == 1:
+        (fn, arg), = node.items()
+        if fn == "Fn::Equals":
+            a, b = (evaluate(x, values, conditions) for x in arg)
+            return a == b
+        if fn == "Fn::Not":
+            return not evaluate(arg[0], values, conditions)
+        if fn == "Fn::And":
+            return all(evaluate(x, values, conditions) for x in arg)
+        if fn == "Fn::Or":
+            return any(evaluate(x, values, conditions) for x in arg)
+        if fn == "Condition":
+            return conditions[arg]
+        if fn == "Ref":
+            return values[arg]
+        if fn == "Fn::Join":
+            sep, items = arg
+            items = evaluate(items, values, conditions)
+            return sep.join(items)
+    return node
+
+
+def condition_values(cfn, values):
+    conditions = {}
+    pending = dict(cfn.get("Conditions", {}))
+    while pending:
+        for name, expr in list(pending.items()):
+            try:
+                conditions[name] = evaluate(expr, values, conditions)
+                del pending[name]
+            except KeyError:
+                continue  # refers to a condition not evaluated yet
+    return conditions
+
+
+def resolve(node, conditions):
+    """Fn::If picked, AWS::NoValue dropped; other intrinsics kept as they are."""
+    if isinstance(node, dict):
+        if list(node) == ["Fn::If"]:
+            name, yes, no = node["Fn::If"]
+            return resolve(yes if conditions[name] else no, conditions)
+        if node == {"Ref": "AWS::NoValue"}:
+            return NO_VALUE
+        out = {}
+        for key, value in node.items():
+            value = resolve(value, conditions)
+            if value is not NO_VALUE:
+                out[key] = value
+        return out
+    if isinstance(node, list):
+        return [v for v in (resolve(x, conditions) for x in node) if v is not NO_VALUE]
+    return node
+
+
+def deployed(cfn, switches):
+    values = parameter_values(cfn, switches)
+    conditions = condition_values(cfn, values)
+    resources = {
+        name: resolve(res, conditions)
+        for name, res in cfn["Resources"].items()
+        if conditions.get(res.get("Condition"), True)
+    }
+    return resources
+
+
+def refers_to(node, logical_id):
+    """Whether node (a Ref, GetAtt or Sub) names logical_id."""
+    text = json.dumps(node)
+    return (
+        f'"Ref": "{logical_id}"' in text
+        or f'["{logical_id}", ' in text
+        or "${" + logical_id + "}" in text
+        or "${" + logical_id + "." in text
+    )
+
+
+def problems_in(cfn, switches):
+    found = []
+    resources = deployed(cfn, switches)
+    of_type = lambda t: {k: v for k, v in resources.items() if v["Type"] == t}  # noqa: E731
+    functions = of_type("AWS::Lambda::Function")
+    if len(functions) != 1:
+        return [f"{len(functions)} functions deployed, expected one"]
+    (fn_id, fn), = functions.items()
+    props = fn["Properties"]
+    managed = switches["EnableManagedInstances"] == "true"
+
+    # Budget wiring.
+    instances = props.get("Environment", {}).get("Variables", {}).get("STOCK_PORTAL_INSTANCES")
+    if managed:
+        bound = props.get("FunctionScalingConfig", {}).get("MaxExecutionEnvironments")
+        bound_name = "FunctionScalingConfig.MaxExecutionEnvironments"
+        if "CapacityProviderConfig" not in props:
+            found.append(f"{fn_id}: no CapacityProviderConfig")
+    else:
+        bound = props.get("ReservedConcurrentExecutions")
+        bound_name = "ReservedConcurrentExecutions"
+    if not (isinstance(bound, dict) and list(bound) == ["Ref"]):
+        found.append(f"{fn_id}: {bound_name} is not a parameter: {bound}")
+    elif instances != bound:
+        found.append(f"{fn_id}: STOCK_PORTAL_INSTANCES is {instances}, {bound_name} is {bound}")
+    else:
+        spec = cfn["Parameters"].get(bound["Ref"], {})
+        if spec.get("Type") != "Number" or "Default" not in spec or spec.get("MinValue", 0) < 1:
+            found.append(f"parameter {bound['Ref']}: must be a Number >= 1 with a default")
+
+    # The Function URL and who may call it.
+    urls = {k: v for k, v in of_type("AWS::Lambda::Url").items()
+            if refers_to(v["Properties"].get("TargetFunctionArn"), fn_id)}
+    if len(urls) != 1:
+        return found + [f"{len(urls)} Function URLs for {fn_id}"]
+    (url_id, url), = urls.items()
+    cloudfront = switches["EnableCloudFront"] == "true"
+    auth = url["Properties"].get("AuthType")
+    if auth != ("AWS_IAM" if cloudfront else "NONE"):
+        found.append(f"{url_id}: AuthType {auth} with EnableCloudFront={switches['EnableCloudFront']}")
+    grants = [p["Properties"] for p in of_type("AWS::Lambda::Permission").values()
+              if refers_to(p["Properties"].get("FunctionName"), fn_id)]
+    public = [g for g in grants if g.get("Principal") == "*"]
+    distributions = of_type("AWS::CloudFront::Distribution")
+    if not cloudfront:
+        actions = {g["Action"] for g in public}
+        if actions != {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}:
+            found.append(f"open Function URL: public permissions for {sorted(actions)}")
+        if distributions:
+            found.append("a distribution without EnableCloudFront")
+        return found
+    if public:
+        found.append("behind CloudFront, the Function URL is still public")
+    if len(distributions) != 1:
+        return found + [f"{len(distributions)} distributions"]
+    (dist_id, dist), = distributions.items()
+    from_cloudfront = [g for g in grants if g.get("Principal") == "cloudfront.amazonaws.com"]
+    wanted = {("lambda:InvokeFunctionUrl", "FunctionUrlAuthType", "AWS_IAM"),
+              ("lambda:InvokeFunction", "InvokedViaFunctionUrl", True)}
+    for action, key, value in wanted:
+        if not any(g["Action"] == action and g.get(key) == value
+                   and refers_to(g.get("SourceArn"), dist_id) for g in from_cloudfront):
+            found.append(f"no {action} for cloudfront.amazonaws.com from {dist_id} only")
+    config = dist["Properties"]["DistributionConfig"]
+    origin, = config["Origins"]
+    if not refers_to(origin["DomainName"], url_id):
+        found.append(f"{dist_id}: the origin is not {url_id}")
+    oac = resources.get(origin.get("OriginAccessControlId", {}).get("Fn::GetAtt", [None])[0])
+    oac = (oac or {}).get("Properties", {}).get("OriginAccessControlConfig", {})
+    if (oac.get("OriginAccessControlOriginType"), oac.get("SigningBehavior")) != ("lambda", "always"):
+        found.append(f"{dist_id}: no origin access control for lambda that always signs")
+    behavior = config["DefaultCacheBehavior"]
+    if "POST" in behavior.get("AllowedMethods", []):
+        found.append(f"{dist_id}: POST allowed (Lambda refuses unsigned bodies through OAC)")
+    policy = resources.get(behavior.get("CachePolicyId", {}).get("Ref"), {})
+    key = policy.get("Properties", {}).get("CachePolicyConfig", {}).get(
+        "ParametersInCacheKeyAndForwardedToOrigin", {})
+    if key.get("QueryStringsConfig", {}).get("QueryStringBehavior") != "all":
+        found.append(f"{dist_id}: the query string is not all in the cache key")
+    headers = key.get("HeadersConfig", {})
+    if headers.get("HeaderBehavior") != "whitelist" or "Origin" not in headers.get("Headers", []):
+        found.append(f"{dist_id}: Origin is not in the cache key")
+    return found
+
+
+def all_problems(cfn):
+    found = []
+    for values in itertools.product(("false", "true"), repeat=len(SWITCHES)):
+        switches = dict(zip(SWITCHES, values))
+        label = " ".join(f"{k}={v}" for k, v in switches.items())
+        found += [f"[{label}] {p}" for p in problems_in(cfn, switches)]
+    return found
+
+
+def broken_copies(cfn):
+    """(what was broken, template) pairs that the checks must refuse."""
+    def functions(t):
+        return [r for r in t["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+
+    def env(t):
+        return [f["Properties"]["Environment"]["Variables"] for f in functions(t)]
+
+    unwired = copy.deepcopy(cfn)
+    for variables in env(unwired):
+        variables.pop("STOCK_PORTAL_INSTANCES", None)
+    yield "STOCK_PORTAL_INSTANCES removed", unwired
+    elsewhere = copy.deepcopy(cfn)
+    for variables in env(elsewhere):
+        variables["STOCK_PORTAL_INSTANCES"] = {"Ref": "CacheTtlSecs"}
+    yield "STOCK_PORTAL_INSTANCES wired to another parameter", elsewhere
+    unbounded = copy.deepcopy(cfn)
+    for f in functions(unbounded):
+        f["Properties"].pop("ReservedConcurrentExecutions", None)
+        f["Properties"].pop("FunctionScalingConfig", None)
+    yield "the bound on environments removed", unbounded
+    open_url = copy.deepcopy(cfn)
+    for r in open_url["Resources"].values():
+        if r["Type"] == "AWS::Lambda::Url":
+            r["Properties"]["AuthType"] = "NONE"
+    yield "the Function URL left open behind CloudFront", open_url
+    no_origin = copy.deepcopy(cfn)
+    for r in no_origin["Resources"].values():
+        if r["Type"] == "AWS::CloudFront::CachePolicy":
+            key = r["Properties"]["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"]
+            key["HeadersConfig"] = {"HeaderBehavior": "none"}
+    yield "Origin out of the cache key", no_origin
+
+
+def main():
+    with open(sys.argv[1], encoding="utf-8") as f:
+        cfn = json.load(f)
+    found = all_problems(cfn)
+    for problem in found:
+        print(problem, file=sys.stderr)
+    for what, broken in broken_copies(cfn):
+        if not all_problems(broken):
+            found.append(what)
+            print(f"the checks let a broken template through: {what}", file=sys.stderr)
+    sys.exit(1 if found else 0)
+
+
+if __name__ == "__main__":
+    main()
