@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_TYPE, ORIGIN};
+use http::header::{HeaderName, HeaderValue, AGE, CONTENT_TYPE, ORIGIN, X_CONTENT_TYPE_OPTIONS};
 use http::{Method, Request, Response};
 use tracing::Instrument;
 
@@ -34,6 +34,10 @@ use crate::core::protection::operating_time::OperatingGuard;
 use crate::core::protection::shared_cache::{NoSharedCache, SharedCache};
 use crate::core::request_id::RequestIds;
 use crate::core::stock::id::{ProductId, RecordId};
+
+/// Our own headers, parsed once.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 
 /// A flight whose leader vanished is taken over this long after its deadline.
 const FLIGHT_MARGIN: Duration = Duration::from_secs(1);
@@ -249,18 +253,15 @@ impl<E: Executor, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<E, C, L, S
         if let (Some(route), &Method::OPTIONS) = (route, request.method()) {
             cors::allow_preflight(route.allow(), headers);
         }
-        headers.insert(
-            "x-content-type-options",
-            HeaderValue::from_static("nosniff"),
-        );
+        headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         if let Ok(value) = HeaderValue::from_str(&request_id) {
-            headers.insert("x-request-id", value);
+            headers.insert(X_REQUEST_ID, value);
         }
         if let Some(status) = trace.cache {
-            headers.insert("x-cache", HeaderValue::from_static(status.as_str()));
+            headers.insert(X_CACHE, HeaderValue::from_static(status.as_str()));
         }
         if let Some(age) = trace.age {
-            headers.insert("age", HeaderValue::from(age.as_secs()));
+            headers.insert(AGE, HeaderValue::from(age.as_secs()));
         }
         if !trace.refresh.is_empty() {
             answer

@@ -7,27 +7,25 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
-use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower::ServiceExt;
 
 use crate::server::settings::ConnectionLimits;
+use crate::server::{handle, Response, Served};
 
 /// How long answers in flight may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// A pause after a failed accept (out of file descriptors, ...), so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
-/// Serves `router` until Ctrl-C or SIGTERM.
+/// Serves until Ctrl-C or SIGTERM.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    served: Served,
     limits: ConnectionLimits,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -57,7 +55,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let connection = http.serve_connection(TokioIo::new(stream), with_peer(&router, peer));
+        let connection = http.serve_connection(TokioIo::new(stream), with_peer(&served, peer));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             // Errors here are the caller's (a header timeout, a reset): nothing to answer.
@@ -77,20 +75,20 @@ pub async fn serve(
     Ok(())
 }
 
-/// The router, with the connection's peer address in each request (`ConnectInfo`).
+/// The handler, with the connection's peer address.
 fn with_peer(
-    router: &Router,
+    served: &Served,
     peer: SocketAddr,
 ) -> impl hyper::service::Service<
     hyper::Request<Incoming>,
-    Response = axum::response::Response,
+    Response = Response,
     Error = Infallible,
     Future = impl Send,
 > + Clone {
-    let router = router.clone();
-    hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        request.extensions_mut().insert(ConnectInfo(peer));
-        router.clone().oneshot(request)
+    let served = served.clone();
+    hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let served = served.clone();
+        async move { Ok::<_, Infallible>(handle(served, peer, request).await) }
     })
 }
 

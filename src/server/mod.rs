@@ -1,4 +1,4 @@
-//! The local HTTP server adapter (axum router on hyper connections): turns HTTP requests into
+//! The local HTTP server adapter (hyper connections, one handler): turns HTTP requests into
 //! core requests and back.
 //!
 //! - [`settings`]: the server's own variables (trusted proxy header, connection limits).
@@ -13,11 +13,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
-use axum::response::Response;
-use axum::Router;
+use bytes::Bytes;
+use http::{header, HeaderName, HeaderValue, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Body as _, Incoming};
 use tokio::net::TcpListener;
 
 use crate::core::api::request::{InboundBody, MAX_REQUEST_BODY_BYTES};
@@ -43,15 +42,12 @@ pub struct Served {
     pub body_timeout: Duration,
 }
 
-/// Every path goes to the core, which owns routing.
-pub fn router(served: Served) -> Router {
-    Router::new().fallback(handle).with_state(served)
-}
-
-async fn handle(
-    State(served): State<Served>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Request,
+/// One request: the body (bounded in size and time), the client address, then the core, which
+/// owns routing. A plain hyper service: no router in front of a single handler.
+pub async fn handle(
+    served: Served,
+    peer: SocketAddr,
+    request: hyper::Request<Incoming>,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
     let declared_too_large = parts
@@ -62,12 +58,15 @@ async fn handle(
         .is_some_and(|len| len > MAX_REQUEST_BODY_BYTES);
     let body = if declared_too_large {
         InboundBody::TooLarge
+    } else if body.is_end_stream() {
+        // Most requests (GET) have none: no read, no timer.
+        InboundBody::Empty
     } else {
         // Reads at most one byte past the limit, so a huge body is never buffered; a body
         // trickling in is cut off at the deadline.
-        let read = axum::body::to_bytes(body, MAX_REQUEST_BODY_BYTES + 1);
+        let read = Limited::new(body, MAX_REQUEST_BODY_BYTES + 1).collect();
         match tokio::time::timeout(served.body_timeout, read).await {
-            Ok(Ok(bytes)) => InboundBody::from_bytes(bytes),
+            Ok(Ok(collected)) => InboundBody::from_bytes(collected.to_bytes()),
             Ok(Err(_)) => InboundBody::TooLarge,
             Err(_) => return body_timed_out(),
         }
@@ -80,22 +79,25 @@ async fn handle(
     parts.extensions.insert(ClientIp(client));
     let mut response = served
         .gateway
-        .handle(axum::http::Request::from_parts(parts, body))
+        .handle(http::Request::from_parts(parts, body))
         .await;
     if let Some(refresh) = response.extensions_mut().remove::<Refresh>() {
         // After answering: the caller never waits for a refresh.
         let gateway = served.gateway.clone();
         tokio::spawn(async move { gateway.refresh(refresh).await });
     }
-    response.map(Body::from)
+    response.map(Full::new)
 }
+
+/// What the server answers with: the core's bytes, whole.
+pub type Response = http::Response<Full<Bytes>>;
 
 /// The body did not arrive within `STOCK_BODY_TIMEOUT_MS`: say so, and close the connection
 /// (the rest of the body may still be on its way).
 fn body_timed_out() -> Response {
-    let mut response = Response::new(Body::from(
-        r#"{"error":{"code":"request_timeout","message":"The request body did not arrive in time."}}"#,
-    ));
+    let mut response = Response::new(Full::new(Bytes::from_static(
+        br#"{"error":{"code":"request_timeout","message":"The request body did not arrive in time."}}"#,
+    )));
     *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
     let headers = response.headers_mut();
     headers.insert(
@@ -117,5 +119,5 @@ pub async fn serve(
     served: Served,
     limits: ConnectionLimits,
 ) -> std::io::Result<()> {
-    accept::serve(listener, router(served), limits).await
+    accept::serve(listener, served, limits).await
 }

@@ -1,6 +1,9 @@
 //! Cross-origin access for browser widgets: listed origins only.
 
-use http::header::{HeaderMap, HeaderValue};
+use http::header::{
+    HeaderMap, HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, VARY,
+};
 
 use crate::core::config::AllowedOrigins;
 
@@ -12,14 +15,14 @@ const MAX_AGE_SECS: &str = "600";
 pub fn decorate(allowed: &AllowedOrigins, origin: Option<&HeaderValue>, headers: &mut HeaderMap) {
     match allowed {
         AllowedOrigins::Any => {
-            headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+            headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
         }
         AllowedOrigins::List(list) => {
             if list.is_empty() {
                 return;
             }
             // The answer differs by Origin, so shared caches must key on it.
-            headers.append("vary", HeaderValue::from_static("Origin"));
+            headers.append(VARY, HeaderValue::from_static("Origin"));
             let Some(origin) = origin else { return };
             let listed = origin
                 .to_str()
@@ -27,28 +30,28 @@ pub fn decorate(allowed: &AllowedOrigins, origin: Option<&HeaderValue>, headers:
             if !listed {
                 return;
             }
-            headers.insert("access-control-allow-origin", origin.clone());
+            headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
         }
     }
     headers.insert(
-        "access-control-expose-headers",
+        ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static(EXPOSE_HEADERS),
     );
 }
 
 /// Completes a preflight answer after [`decorate`]; nothing is allowed for an unlisted origin.
 pub fn allow_preflight(allow_methods: &'static str, headers: &mut HeaderMap) {
-    if headers.contains_key("access-control-allow-origin") {
+    if headers.contains_key(ACCESS_CONTROL_ALLOW_ORIGIN) {
         headers.insert(
-            "access-control-allow-methods",
+            ACCESS_CONTROL_ALLOW_METHODS,
             HeaderValue::from_static(allow_methods),
         );
         headers.insert(
-            "access-control-allow-headers",
+            ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static(ALLOW_HEADERS),
         );
         headers.insert(
-            "access-control-max-age",
+            ACCESS_CONTROL_MAX_AGE,
             HeaderValue::from_static(MAX_AGE_SECS),
         );
     }

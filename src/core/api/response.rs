@@ -1,7 +1,7 @@
 //! Building the HTTP answers: JSON bodies with the headers every answer carries.
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_TYPE};
+use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use http::{Response, StatusCode};
 
 use super::api_error::ApiError;
@@ -17,7 +17,7 @@ pub fn json(status: StatusCode, body: Bytes, cache_control: HeaderValue) -> Resp
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
-    headers.insert("cache-control", cache_control);
+    headers.insert(CACHE_CONTROL, cache_control);
     response
 }
 
@@ -62,7 +62,7 @@ pub fn error(error: ApiError, style: ErrorStyle) -> Response<Bytes> {
     if let Some(secs) = error.retry_after_secs() {
         response
             .headers_mut()
-            .insert("retry-after", HeaderValue::from(secs));
+            .insert(RETRY_AFTER, HeaderValue::from(secs));
     }
     response
 }
@@ -80,8 +80,8 @@ pub fn preflight(route: Route<'_>) -> Response<Bytes> {
     let mut response = Response::new(Bytes::new());
     *response.status_mut() = StatusCode::NO_CONTENT;
     let headers = response.headers_mut();
-    headers.insert("allow", HeaderValue::from_static(route.allow()));
-    headers.insert("cache-control", HeaderValue::from_static("no-store"));
+    headers.insert(ALLOW, HeaderValue::from_static(route.allow()));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -89,6 +89,6 @@ pub fn method_not_allowed(route: Route<'_>, style: ErrorStyle) -> Response<Bytes
     let mut response = error(ApiError::MethodNotAllowed, style);
     response
         .headers_mut()
-        .insert("allow", HeaderValue::from_static(route.allow()));
+        .insert(ALLOW, HeaderValue::from_static(route.allow()));
     response
 }
