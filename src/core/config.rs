@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::core::http_url::HttpUrl;
 use crate::core::protection::budget::BudgetLimits;
 use crate::core::secret::WebhookUrl;
 use crate::core::stock::policy::{Exposure, Policy};
@@ -338,12 +339,13 @@ fn parse_origins(value: &str) -> Result<AllowedOrigins, ConfigError> {
     }
     let mut origins = Vec::new();
     for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-        let parsed = url::Url::parse(origin).ok().filter(|u| {
-            matches!(u.scheme(), "http" | "https")
-                && u.host().is_some()
-                && u.path() == "/"
-                && u.query().is_none()
+        // An origin is a scheme, a host and a port: no path (not even `/`), query or userinfo.
+        let parsed = HttpUrl::parse(origin).filter(|u| {
+            u.path == "/"
                 && !origin.ends_with('/')
+                && !u.has_query
+                && !u.has_fragment
+                && !u.has_userinfo
         });
         let Some(parsed) = parsed else {
             return Err(ConfigError::new(
@@ -351,7 +353,7 @@ fn parse_origins(value: &str) -> Result<AllowedOrigins, ConfigError> {
                 "must be * or a comma list of origins like https://shop.example",
             ));
         };
-        origins.push(parsed.origin().ascii_serialization());
+        origins.push(parsed.origin());
     }
     Ok(AllowedOrigins::List(origins))
 }

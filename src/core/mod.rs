@@ -16,6 +16,7 @@ pub mod config;
 pub mod coordination;
 pub mod digest;
 pub mod gateway;
+pub mod http_url;
 pub mod join;
 pub mod lookup;
 pub mod metrics;

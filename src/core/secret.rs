@@ -1,9 +1,10 @@
 //! The portal's incoming-webhook URL: a credential that must never be printed.
 
 use std::fmt;
-use std::net::IpAddr;
 
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::core::http_url::HttpUrl;
 
 /// `https://PORTAL/rest/USER/CODE/`. Whoever sees it owns the portal, so `Debug` and
 /// `Display` print `[redacted]`, and the only way to the text is [`WebhookUrl::method_url`],
@@ -36,26 +37,24 @@ impl WebhookUrl {
         if raw.is_empty() {
             return Err(WebhookUrlError::Empty);
         }
-        let url = url::Url::parse(raw).map_err(|_| WebhookUrlError::NotAUrl)?;
-        match url.scheme() {
-            "https" => {}
-            "http" if is_loopback(&url) => {}
-            _ => return Err(WebhookUrlError::InsecureScheme),
-        }
-        if url.host().is_none() {
-            return Err(WebhookUrlError::NotAUrl);
-        }
-        if !url.username().is_empty()
-            || url.password().is_some()
-            || url.query().is_some()
-            || url.fragment().is_some()
+        let scheme = raw.split_once("://").map(|(scheme, _)| scheme);
+        if scheme
+            .is_some_and(|s| !s.eq_ignore_ascii_case("https") && !s.eq_ignore_ascii_case("http"))
         {
+            return Err(WebhookUrlError::InsecureScheme);
+        }
+        let url = HttpUrl::parse(raw).ok_or(WebhookUrlError::NotAUrl)?;
+        if !url.https && !url.is_loopback() {
+            return Err(WebhookUrlError::InsecureScheme);
+        }
+        if url.has_userinfo || url.has_query || url.has_fragment {
             return Err(WebhookUrlError::ExtraParts);
         }
         let segments: Vec<&str> = url
-            .path_segments()
-            .map(|s| s.filter(|part| !part.is_empty()).collect())
-            .unwrap_or_default();
+            .path
+            .split('/')
+            .filter(|part| !part.is_empty())
+            .collect();
         let user = match segments.as_slice() {
             [.., "rest", user, code]
                 if !user.is_empty()
@@ -69,12 +68,12 @@ impl WebhookUrl {
             }
             _ => return Err(WebhookUrlError::BadShape),
         };
-        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        let identity = match url.port() {
-            Some(port) => format!("{host}:{port}/{user}"),
-            None => format!("{host}/{user}"),
-        };
-        let mut base = url.to_string();
+        let origin = url.origin();
+        let identity = format!(
+            "{}/{user}",
+            origin.split_once("://").map_or("", |(_, rest)| rest)
+        );
+        let mut base = format!("{origin}{}", url.path);
         if !base.ends_with('/') {
             base.push('/');
         }
@@ -93,15 +92,6 @@ impl WebhookUrl {
     /// The full URL of one REST method. Only the outbound HTTP client should call this.
     pub fn method_url(&self, method: &str) -> SecretString {
         SecretString::from(format!("{}{}", self.base.expose_secret(), method))
-    }
-}
-
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
     }
 }
 

@@ -199,13 +199,13 @@ pub(crate) fn env_text(env: &Env, name: &str) -> Option<String> {
 async fn inbound(mut request: worker::Request) -> http::Request<InboundBody> {
     let method =
         http::Method::from_bytes(request.inner().method().as_bytes()).unwrap_or(http::Method::GET);
+    // The path and query of the URL workerd hands over (an absolute URL: http::Uri reads it).
     let target = request
+        .inner()
         .url()
+        .parse::<http::Uri>()
         .ok()
-        .map(|url| match url.query() {
-            Some(query) => format!("{}?{query}", url.path()),
-            None => url.path().to_string(),
-        })
+        .and_then(|uri| uri.path_and_query().map(|pq| pq.as_str().to_string()))
         .unwrap_or_else(|| "/".to_string());
     let mut builder = http::Request::builder().method(method.clone());
     if let Ok(uri) = target.parse::<http::Uri>() {
