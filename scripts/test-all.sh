@@ -30,6 +30,9 @@ bash scripts/test-browser.sh
 step "the README's run command resolves to the gateway binary"
 timeout 600 cargo run --locked --quiet -- --version
 
+step "self-hosting: systemd unit (verify, security, syscalls), Dockerfile (hadolint, context), static build (off in CI)"
+bash scripts/test-selfhost.sh
+
 step "published Bitrix24 clients (PyPI, npm) against the local server"
 bash scripts/test-sdk.sh
 

@@ -1,6 +1,8 @@
 //! `b24-stock-gateway serve [--listen ADDR] [--demo]` and `b24-stock-gateway sandbox`.
 
+use std::io::Read;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -82,7 +84,8 @@ async fn main() -> ExitCode {
                 LogFormat::Pretty
             };
             // Every setting is read and checked before a socket is bound or a line logged.
-            let config = match ServeConfig::from_lookup(env, default_format, demo) {
+            let config = match ServeConfig::from_lookup(env, read_credential, default_format, demo)
+            {
                 Ok(config) => config,
                 Err(error) => return fail(&error.to_string()),
             };
@@ -141,6 +144,7 @@ struct ServeConfig {
 impl ServeConfig {
     fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
+        read: impl Fn(&Path) -> std::io::Result<Option<String>>,
         default_format: LogFormat,
         demo: bool,
     ) -> Result<Self, ConfigError> {
@@ -153,10 +157,64 @@ impl ServeConfig {
             webhook: if demo {
                 None
             } else {
-                Some(webhook_from(WEBHOOK_VAR, lookup(WEBHOOK_VAR).as_deref())?)
+                Some(webhook(&lookup, read)?)
             },
         })
     }
+}
+
+/// The credential name for systemd's `LoadCredential=b24_webhook_url:PATH`, read from
+/// `$CREDENTIALS_DIRECTORY` (any folder of secret files works, e.g. `/run/secrets`). Unlike the
+/// environment, the file is not inherited, not in `/proc/PID/environ`, and only the service reads it.
+const WEBHOOK_CREDENTIAL: &str = "b24_webhook_url";
+const WEBHOOK_CREDENTIAL_LABEL: &str = "credential b24_webhook_url";
+/// A webhook URL is ~80 bytes; anything much longer is the wrong file.
+const MAX_CREDENTIAL_BYTES: u64 = 4096;
+
+/// The webhook from `$CREDENTIALS_DIRECTORY/b24_webhook_url` when that file exists, otherwise from
+/// `B24_WEBHOOK_URL`. Both at once is refused: after a rotation one of them would be stale.
+fn webhook(
+    lookup: &impl Fn(&str) -> Option<String>,
+    read: impl Fn(&Path) -> std::io::Result<Option<String>>,
+) -> Result<WebhookUrl, ConfigError> {
+    let from_env = lookup(WEBHOOK_VAR);
+    let credential = match lookup("CREDENTIALS_DIRECTORY").filter(|d| !d.trim().is_empty()) {
+        None => None,
+        Some(dir) => read(&Path::new(&dir).join(WEBHOOK_CREDENTIAL)).map_err(|error| {
+            ConfigError {
+                variable: WEBHOOK_CREDENTIAL_LABEL,
+                // An I/O error's text has no path and no content.
+                reason: format!("cannot be read: {error}"),
+            }
+        })?,
+    };
+    match credential {
+        None => webhook_from(WEBHOOK_VAR, from_env.as_deref()),
+        Some(_) if from_env.is_some_and(|v| !v.trim().is_empty()) => Err(ConfigError {
+            variable: WEBHOOK_VAR,
+            reason: format!("is set and so is the {WEBHOOK_CREDENTIAL_LABEL}: keep only one"),
+        }),
+        Some(text) => webhook_from(WEBHOOK_CREDENTIAL_LABEL, Some(&text)),
+    }
+}
+
+/// The file's text, `None` when there is no such file.
+fn read_credential(path: &Path) -> std::io::Result<Option<String>> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let mut text = String::new();
+    file.take(MAX_CREDENTIAL_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_CREDENTIAL_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("longer than {MAX_CREDENTIAL_BYTES} bytes"),
+        ));
+    }
+    Ok(Some(text))
 }
 
 async fn serve(
@@ -260,4 +318,98 @@ fn random_code() -> String {
     }
     code.truncate(20);
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CODE: &str = "credcode4242";
+
+    fn hook(host: &str) -> String {
+        format!("https://{host}/rest/1/{CODE}/")
+    }
+
+    /// `webhook()` with these variables and, when `file` is given, a credentials folder holding
+    /// `b24_webhook_url` with that text.
+    fn pick(vars: &[(&str, &str)], file: Option<&str>) -> Result<WebhookUrl, ConfigError> {
+        let mut vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if file.is_some() {
+            vars.push(("CREDENTIALS_DIRECTORY".into(), "/run/credentials/x".into()));
+        }
+        let lookup = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        webhook(&lookup, |path: &Path| {
+            assert_eq!(path, Path::new("/run/credentials/x/b24_webhook_url"));
+            Ok(file.map(str::to_string))
+        })
+    }
+
+    fn identity(result: Result<WebhookUrl, ConfigError>) -> String {
+        result.expect("a webhook").portal_identity()
+    }
+
+    #[test]
+    fn the_credential_or_the_variable() {
+        let from_file = pick(&[], Some(&format!("{}\n", hook("file.example"))));
+        assert_eq!(identity(from_file), "file.example/1");
+        let from_env = pick(&[(WEBHOOK_VAR, &hook("env.example"))], None);
+        assert_eq!(identity(from_env), "env.example/1");
+        // A credentials folder without this credential (the service has others).
+        let lookup = |name: &str| match name {
+            "CREDENTIALS_DIRECTORY" => Some("/nonexistent-credentials".to_string()),
+            WEBHOOK_VAR => Some(hook("env.example")),
+            _ => None,
+        };
+        assert_eq!(identity(webhook(&lookup, read_credential)), "env.example/1");
+        assert_eq!(
+            pick(&[], None).unwrap_err().to_string(),
+            "B24_WEBHOOK_URL: is required"
+        );
+    }
+
+    #[test]
+    fn both_at_once_is_refused_without_printing_either() {
+        let error = pick(
+            &[(WEBHOOK_VAR, &hook("env.example"))],
+            Some(&hook("file.example")),
+        )
+        .unwrap_err();
+        assert_eq!(error.variable, WEBHOOK_VAR);
+        assert!(!error.to_string().contains(CODE), "{error}");
+        // An empty variable (an EnvironmentFile line left blank) does not count.
+        let chosen = pick(&[(WEBHOOK_VAR, " ")], Some(&hook("file.example")));
+        assert_eq!(identity(chosen), "file.example/1");
+    }
+
+    #[test]
+    fn a_bad_credential_names_the_credential_not_its_text() {
+        for text in [
+            format!("http://portal.example/rest/1/{CODE}/"),
+            format!("https://portal.example/{CODE}"),
+            String::new(),
+        ] {
+            let error = pick(&[], Some(&text)).unwrap_err();
+            assert_eq!(error.variable, WEBHOOK_CREDENTIAL_LABEL, "{text}");
+            assert!(!error.to_string().contains(CODE), "{error}");
+        }
+    }
+
+    #[test]
+    fn credential_files_are_read_bounded() {
+        let dir = std::env::temp_dir().join(format!("b24-credential-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(WEBHOOK_CREDENTIAL);
+        assert_eq!(read_credential(&path).unwrap(), None);
+        std::fs::write(&path, hook("file.example")).unwrap();
+        assert_eq!(read_credential(&path).unwrap(), Some(hook("file.example")));
+        std::fs::write(&path, "x".repeat(5000)).unwrap();
+        let error = read_credential(&path).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        std::fs::write(&path, [0xff, 0xfe]).unwrap();
+        assert!(read_credential(&path).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -145,3 +145,57 @@ async fn sigterm_stops_the_server_even_with_a_connection_open() {
     };
     assert_eq!(status.code(), Some(0));
 }
+
+/// systemd's `LoadCredential=b24_webhook_url:…` hands the service a file in
+/// `$CREDENTIALS_DIRECTORY`; the gateway uses it, and refuses it beside `B24_WEBHOOK_URL`.
+#[tokio::test]
+async fn the_webhook_can_come_from_a_credentials_directory() {
+    let sandbox = support::spawn_sandbox(1000.0, 100_000.0);
+    let dir = std::env::temp_dir().join(format!("b24-credentials-{}", support::free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("b24_webhook_url"), sandbox.webhook()).unwrap();
+    let dir_text = dir.to_str().unwrap();
+
+    let port = support::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let log = support::log_path("credential");
+    let out = std::fs::File::create(&log).unwrap();
+    let err = out.try_clone().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", &listen, "--exit-with-stdin"])
+        .env_clear()
+        .env("CREDENTIALS_DIRECTORY", dir_text)
+        .env("RUST_LOG", "debug")
+        .stdin(Stdio::piped())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("spawn");
+    support::wait_healthy(&format!("http://{listen}/healthz"));
+    let answer = client()
+        .get(format!("http://{listen}/v1/store-products/13"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status(),
+        200,
+        "the portal was reached with the file's webhook"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(!logged.contains(&sandbox.code), "{logged}");
+
+    let (code, text) = run_to_exit(
+        &["serve", "--listen", &listen],
+        &[
+            ("CREDENTIALS_DIRECTORY", dir_text),
+            ("B24_WEBHOOK_URL", &sandbox.webhook()),
+        ],
+    );
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("keep only one"), "{text}");
+    assert!(!text.contains(&sandbox.code), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
