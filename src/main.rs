@@ -271,8 +271,9 @@ async fn serve(
         body_timeout: server.limits.body_timeout,
     };
     if let Some(listener) = metrics_listener {
-        let metrics_address = listener.local_addr().ok();
-        tracing::info!(address = ?metrics_address, "metrics at /metrics");
+        if let Ok(metrics_address) = listener.local_addr() {
+            tracing::info!(address = %metrics_address, "metrics at /metrics");
+        }
         let gateway = served.gateway.clone();
         tokio::spawn(async move {
             if let Err(error) = b24_stock_gateway::server::metrics::serve(listener, gateway).await {
