@@ -23,8 +23,10 @@ timeout 1200 bash scripts/build-worker.sh
 timeout 1200 cargo build --locked --quiet --bin b24-stock-gateway
 
 dev_start_sandbox
+# The same contract on both sides: no caller limit (the JS Worker has none) and no access-log
+# line per request (console output through wrangler dev is costly; the JS Worker writes none).
 settings=(STOCK_RATE_LIMIT_PER_MIN=0 STOCK_CACHE_TTL_SECS=3600 STOCK_ALLOWED_ORIGINS=https://shop.example)
-DEV_NAME=rust DEV_RATE_LIMIT=100000000 dev_start_wrangler "${settings[@]}"
+DEV_NAME=rust DEV_NO_RATELIMITS=1 dev_start_wrangler "${settings[@]}" RUST_LOG=warn
 RUST_PORT=$WORKER_PORT
 RUST_PID=$WRANGLER_PID
 dev_wait_ok "http://127.0.0.1:$RUST_PORT/healthz" 120 "$RUST_PID"

@@ -110,7 +110,8 @@ DEV_ACCESS_LINE='^\[wrangler:info\] [A-Z]+ /[^ ]* [0-9]{3} .*\([0-9]+ms\)$'
 
 # Starts wrangler dev on the built worker with the sandbox webhook and VAR=VALUE settings.
 # Knobs: DEV_NAME (log and config names, default wrangler), DEV_NO_SECRET=1 (no .dev.vars),
-# DEV_RATE_LIMIT=N (the [[ratelimits]] binding's limit instead of wrangler.toml's).
+# DEV_RATE_LIMIT=N (the [[ratelimits]] binding's limit instead of wrangler.toml's),
+# DEV_NO_RATELIMITS=1 (no [[ratelimits]] binding at all).
 dev_start_wrangler() {
   local name=${DEV_NAME:-wrangler}
   local dir="$DEV_WORK/$name.d"
@@ -118,8 +119,9 @@ dev_start_wrangler() {
   # A copy of wrangler.toml without [build] (already built; no rebuild when someone edits src/
   # during the run), `main` pointing at this checkout's build/, the secret in a .dev.vars
   # next to it, and fresh local state (no Cache API entries from an earlier run).
-  awk -v main="$ROOT/build/index.js" -v limit="${DEV_RATE_LIMIT:-}" '
-    /^\[/ { skip = ($0 == "[build]") }
+  awk -v main="$ROOT/build/index.js" -v limit="${DEV_RATE_LIMIT:-}" \
+    -v nolimit="${DEV_NO_RATELIMITS:-}" '
+    /^\[/ { skip = ($0 == "[build]") || (nolimit != "" && $0 == "[[ratelimits]]") }
     skip { next }
     /^main = / { print "main = \"" main "\""; next }
     limit != "" && /^simple = / { sub(/limit = [0-9]+/, "limit = " limit) }

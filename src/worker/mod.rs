@@ -24,11 +24,11 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use http::{HeaderName, HeaderValue};
+use http::HeaderValue;
 use wasm_bindgen::JsValue;
 use worker::{event, Context, Env};
 
-use crate::core::api::request::{InboundBody, MAX_REQUEST_BODY_BYTES};
+use crate::core::api::request::{InboundBody, HEADERS_READ, MAX_REQUEST_BODY_BYTES};
 use crate::core::config::CoordinatorMode;
 use crate::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
 use crate::core::coordination::client::CoordinatedExecutor;
@@ -213,12 +213,11 @@ async fn inbound(mut request: worker::Request) -> http::Request<InboundBody> {
     }
     let headers = request.headers().clone();
     if let Some(map) = builder.headers_mut() {
-        for (name, value) in headers.entries() {
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(&value),
-            ) {
-                map.append(name, value);
+        // Only what the core reads: each header copied is a call into JavaScript.
+        for name in HEADERS_READ {
+            let value = headers.get(name.as_str()).ok().flatten();
+            if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                map.insert(name, value);
             }
         }
     }

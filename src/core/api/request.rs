@@ -6,6 +6,14 @@ use serde::Deserialize;
 use crate::core::api::api_error::ApiError;
 use crate::core::stock::id::{IdError, RecordId};
 
+/// Every request header the core reads. An adapter that pays for each header it copies (the
+/// Worker crosses into JavaScript for each) may hand over only these.
+pub const HEADERS_READ: [http::header::HeaderName; 3] = [
+    http::header::ORIGIN,
+    http::header::CONTENT_TYPE,
+    http::header::IF_NONE_MATCH,
+];
+
 /// The most body we accept on the Bitrix-compatible routes: a 50-command batch as SDKs write it
 /// (with their bookkeeping parameters) fits with room to spare.
 pub const MAX_REQUEST_BODY_BYTES: usize = 16 * 1024;
