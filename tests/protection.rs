@@ -324,3 +324,29 @@ async fn a_service_that_is_not_found_is_a_fault_not_a_missing_record() {
         (200, Some("MISS"))
     );
 }
+
+/// A "not found" standing in while the portal fails is still 404, but not for keeping.
+#[tokio::test]
+async fn a_stale_not_found_is_not_for_keeping() {
+    let sandbox = spawn_sandbox(100.0, 1000.0);
+    let gateway = spawn_gateway(
+        &sandbox.webhook(),
+        &[
+            ("STOCK_NEGATIVE_TTL_SECS", "1"),
+            ("STOCK_STALE_IF_ERROR_SECS", "60"),
+        ],
+    );
+    let http = client();
+    let url = format!("{}/v1/store-products/77776", gateway.base);
+    let fresh = http.get(&url).send().await.unwrap();
+    assert_eq!(fresh.status(), 404);
+    assert_eq!(fresh.headers()["cache-control"], "public, max-age=1");
+    sandbox
+        .control(serde_json::json!({"fault": "internal_error"}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let stale = http.get(&url).send().await.unwrap();
+    assert_eq!(stale.status(), 404);
+    assert_eq!(stale.headers()["x-cache"], "STALE");
+    assert_eq!(stale.headers()["cache-control"], "no-store");
+}

@@ -11,7 +11,7 @@ use crate::core::api::api_error::ApiError;
 use crate::core::api::bitrix::{self, Entry};
 use crate::core::api::bitrix_batch::{CallerBatch, Requested};
 use crate::core::api::render::render_id_lists;
-use crate::core::api::response::{self, max_age};
+use crate::core::api::response::{self, max_age, ErrorStyle};
 use crate::core::gateway::{Gateway, Trace};
 use crate::core::lookup::cached::Cached;
 use crate::core::lookup::Found;
@@ -41,8 +41,21 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
                 record.v1.clone(),
                 self.cache_control(&found),
             )),
-            _ => Err(ApiError::NotFound),
+            _ => self.not_found(&found),
         }
+    }
+
+    /// 404, cacheable for the negative TTL unless it is a stale stand-in.
+    fn not_found(&self, found: &Found) -> Answer {
+        if found.status == CacheStatus::Stale {
+            return Ok(response::error(
+                ApiError::NotFound,
+                ErrorStyle::V1 {
+                    not_found_max_age: 0,
+                },
+            ));
+        }
+        Err(ApiError::NotFound)
     }
 
     async fn one(&self, id: RecordId, trace: &mut Trace) -> Result<Found, ApiError> {
@@ -104,7 +117,7 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
                 body.clone(),
                 self.cache_control(&found),
             )),
-            _ => Err(ApiError::NotFound),
+            _ => self.not_found(&found),
         }
     }
 
