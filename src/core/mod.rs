@@ -26,5 +26,5 @@ pub mod protection;
 pub mod request_id;
 pub mod secret;
 pub mod stock;
-#[cfg(test)]
+#[cfg(all(test, feature = "native"))]
 pub mod testing;

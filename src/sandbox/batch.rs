@@ -18,7 +18,7 @@ use super::methods::{Done, Failure, Outcome};
 use super::php_array::PhpArray;
 use super::php_query::{self, PhpValue};
 use super::state::{unix_now, SandboxState};
-use super::wire::{error, json_bytes, time_json};
+use super::wire::{error, json_bytes, query_limit_exceeded, time_json};
 use super::{play, ConnectionKill};
 
 /// The portal's cap on commands per batch.
@@ -66,16 +66,9 @@ pub async fn run(
     let halt = request.halt.as_ref().is_some_and(php_truthy);
     {
         let mut inner = state.lock();
-        if !inner.bucket.admit() {
-            inner.stats.query_limit_exceeded += 1;
-            return error(
-                503,
-                json!("QUERY_LIMIT_EXCEEDED"),
-                "Too many requests",
-                None,
-            );
+        if !inner.admit_request() {
+            return query_limit_exceeded();
         }
-        inner.stats.requests += 1;
         *inner.stats.calls.entry("batch".into()).or_default() += 1;
         inner.stats.last_body = Some(String::from_utf8_lossy(body).into_owned());
         inner.stats.last_batch_commands = Some(commands.iter().map(|(_, c)| text(c)).collect());

@@ -16,7 +16,7 @@ use super::command::{Call, Method};
 use super::faults::Fault;
 use super::methods::Outcome;
 use super::state::{unix_now, SandboxState};
-use super::wire::{error, error_body, json_value};
+use super::wire::{error, error_body, json_value, query_limit_exceeded};
 use super::{batch, php_query, play, ConnectionKill};
 
 type Shared = Arc<SandboxState>;
@@ -105,17 +105,8 @@ async fn call(
     {
         let mut inner = state.lock();
         // The busy fault plays the bucket's refusal, so it does not ask the bucket.
-        if call.fault != Some(Fault::Busy) {
-            if !inner.bucket.admit() {
-                inner.stats.query_limit_exceeded += 1;
-                return error(
-                    503,
-                    json!("QUERY_LIMIT_EXCEEDED"),
-                    "Too many requests",
-                    None,
-                );
-            }
-            inner.stats.requests += 1;
+        if call.fault != Some(Fault::Busy) && !inner.admit_request() {
+            return query_limit_exceeded();
         }
         *inner.stats.calls.entry(method.name().into()).or_default() += 1;
         inner.stats.last_body = Some(String::from_utf8_lossy(&body).into_owned());

@@ -138,6 +138,16 @@ impl Inner {
         }
     }
 
+    /// Counts one request in the portal's bucket; false (and counted as refused) when full.
+    pub fn admit_request(&mut self) -> bool {
+        if !self.bucket.admit() {
+            self.stats.query_limit_exceeded += 1;
+            return false;
+        }
+        self.stats.requests += 1;
+        true
+    }
+
     pub fn reset(&mut self) {
         self.bucket.reset();
         self.fault = None;

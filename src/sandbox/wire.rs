@@ -18,6 +18,16 @@ pub fn json_bytes(status: u16, bytes: Vec<u8>) -> Response {
     json_body(status, Body::from(bytes))
 }
 
+/// The portal's refusal of a request over its rate limit.
+pub fn query_limit_exceeded() -> Response {
+    error(
+        503,
+        json!("QUERY_LIMIT_EXCEEDED"),
+        "Too many requests",
+        None,
+    )
+}
+
 pub fn error(status: u16, code: Value, description: &str, time: Option<Value>) -> Response {
     json_value(status, &error_body(code, description, time))
 }

@@ -1,7 +1,6 @@
 //! Where an isolate's misses go: to the portal on the isolate's own budget share, or to the
 //! portal coordinator (a Durable Object) that holds the deployment's one budget.
 
-use std::future::Future;
 use std::time::Duration;
 
 use super::coordinator_link::DurableObjectLink;
@@ -25,8 +24,10 @@ impl IsolateExecutor {
             IsolateExecutor::Coordinated(_) => "durable_object",
         }
     }
+}
 
-    async fn run<C: Clock>(
+impl Executor for IsolateExecutor {
+    async fn execute<C: Clock>(
         &self,
         clock: &C,
         commands: &[Command],
@@ -43,18 +44,6 @@ impl IsolateExecutor {
                     .await
             }
         }
-    }
-}
-
-impl Executor for IsolateExecutor {
-    fn execute<C: Clock>(
-        &self,
-        clock: &C,
-        commands: &[Command],
-        urgency: Urgency,
-        deadline: Duration,
-    ) -> impl Future<Output = Executed> {
-        self.run(clock, commands, urgency, deadline)
     }
 
     fn budget_level(&self, now: Duration) -> Option<f64> {

@@ -167,15 +167,7 @@ pub struct Target {
 
 impl Target {
     pub async fn sandbox_stats(&self) -> serde_json::Value {
-        let text = client()
-            .get(format!("{}/_sandbox/stats", self.sandbox))
-            .send()
-            .await
-            .expect("sandbox stats")
-            .text()
-            .await
-            .expect("sandbox stats body");
-        serde_json::from_str(&text).expect("sandbox stats JSON")
+        sandbox_stats(&self.sandbox).await
     }
 
     /// HTTP requests the portal's bucket has counted so far (a batch is one).
@@ -218,6 +210,19 @@ pub fn contract_target() -> &'static Target {
     })
 }
 
+/// `GET /_sandbox/stats` of the sandbox at `base`.
+pub async fn sandbox_stats(base: &str) -> serde_json::Value {
+    let text = client()
+        .get(format!("{base}/_sandbox/stats"))
+        .send()
+        .await
+        .expect("sandbox stats")
+        .text()
+        .await
+        .expect("sandbox stats body");
+    serde_json::from_str(&text).expect("sandbox stats JSON")
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
@@ -228,15 +233,7 @@ pub fn client() -> reqwest::Client {
 
 impl Sandbox {
     pub async fn stats(&self) -> serde_json::Value {
-        let text = client()
-            .get(format!("{}/_sandbox/stats", self.base))
-            .send()
-            .await
-            .expect("sandbox stats")
-            .text()
-            .await
-            .expect("sandbox stats body");
-        serde_json::from_str(&text).expect("sandbox stats JSON")
+        sandbox_stats(&self.base).await
     }
 
     pub async fn control(&self, body: serde_json::Value) {

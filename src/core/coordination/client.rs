@@ -39,7 +39,23 @@ impl<L: CoordinatorLink, T: PortalTransport> CoordinatedExecutor<L, T> {
         }
     }
 
-    async fn run<C: Clock>(
+    fn warn<C: Clock>(&self, clock: &C) {
+        let now = clock.monotonic();
+        let due = self
+            .warned_at
+            .get()
+            .is_none_or(|at| now.saturating_sub(at) >= WARN_EVERY);
+        if due {
+            self.warned_at.set(Some(now));
+            tracing::warn!(
+                "portal coordinator unreachable: this isolate answers on its fallback budget share"
+            );
+        }
+    }
+}
+
+impl<L: CoordinatorLink, T: PortalTransport> Executor for CoordinatedExecutor<L, T> {
+    async fn execute<C: Clock>(
         &self,
         clock: &C,
         commands: &[Command],
@@ -79,31 +95,5 @@ impl<L: CoordinatorLink, T: PortalTransport> CoordinatedExecutor<L, T> {
                     .await
             }
         }
-    }
-
-    fn warn<C: Clock>(&self, clock: &C) {
-        let now = clock.monotonic();
-        let due = self
-            .warned_at
-            .get()
-            .is_none_or(|at| now.saturating_sub(at) >= WARN_EVERY);
-        if due {
-            self.warned_at.set(Some(now));
-            tracing::warn!(
-                "portal coordinator unreachable: this isolate answers on its fallback budget share"
-            );
-        }
-    }
-}
-
-impl<L: CoordinatorLink, T: PortalTransport> Executor for CoordinatedExecutor<L, T> {
-    fn execute<C: Clock>(
-        &self,
-        clock: &C,
-        commands: &[Command],
-        urgency: Urgency,
-        deadline: Duration,
-    ) -> impl Future<Output = Executed> {
-        self.run(clock, commands, urgency, deadline)
     }
 }

@@ -112,7 +112,63 @@ impl<T: PortalTransport> PortalExecutor<T> {
         }
     }
 
-    async fn run<C: Clock>(
+    fn observe<C: Clock>(&self, clock: &C, operating: OperatingTime, blocked: bool) {
+        self.operating
+            .observe(operating, blocked, clock.unix_time());
+    }
+
+    /// One log line per kind of refusal in an exchange (never the portal's text); the webhook
+    /// is reloaded after a credentials refusal.
+    fn report(&self, slots: &[Result<Read, Refusal>]) {
+        let mut seen: Vec<Refusal> = Vec::new();
+        for refusal in slots.iter().filter_map(|s| s.as_ref().err()) {
+            if seen.contains(refusal) {
+                continue;
+            }
+            seen.push(*refusal);
+            if *refusal == Refusal::Credentials {
+                self.transport.credentials_rejected();
+            }
+            if refusal.is_configuration_problem() {
+                tracing::error!(
+                    problem = refusal.as_str(),
+                    "portal refused the gateway; fix the webhook or its permissions"
+                );
+            } else {
+                tracing::warn!(problem = refusal.as_str(), "portal call failed");
+            }
+        }
+    }
+
+    fn public_error<C: Clock>(
+        &self,
+        clock: &C,
+        refusal: Refusal,
+        operating: OperatingTime,
+    ) -> ApiError {
+        let retry_after_secs = match refusal {
+            Refusal::QueryLimit => QUERY_LIMIT_RETRY_SECS,
+            Refusal::OperationTimeLimit => {
+                let now = clock.unix_time().as_secs() as i64;
+                operating
+                    .reset_at_unix
+                    .map(|reset| {
+                        reset
+                            .saturating_sub(now)
+                            .clamp(1, OPERATION_LIMIT_RETRY_SECS as i64)
+                            as u64
+                    })
+                    .unwrap_or(OPERATION_LIMIT_RETRY_SECS)
+            }
+            Refusal::Overload => OVERLOAD_RETRY_SECS,
+            _ => return ApiError::UpstreamError,
+        };
+        ApiError::UpstreamBusy { retry_after_secs }
+    }
+}
+
+impl<T: PortalTransport> Executor for PortalExecutor<T> {
+    async fn execute<C: Clock>(
         &self,
         clock: &C,
         commands: &[Command],
@@ -215,72 +271,6 @@ impl<T: PortalTransport> PortalExecutor<T> {
                 .collect();
             return Executed::fresh(outcomes, calls);
         }
-    }
-
-    fn observe<C: Clock>(&self, clock: &C, operating: OperatingTime, blocked: bool) {
-        self.operating
-            .observe(operating, blocked, clock.unix_time());
-    }
-
-    /// One log line per kind of refusal in an exchange (never the portal's text); the webhook
-    /// is reloaded after a credentials refusal.
-    fn report(&self, slots: &[Result<Read, Refusal>]) {
-        let mut seen: Vec<Refusal> = Vec::new();
-        for refusal in slots.iter().filter_map(|s| s.as_ref().err()) {
-            if seen.contains(refusal) {
-                continue;
-            }
-            seen.push(*refusal);
-            if *refusal == Refusal::Credentials {
-                self.transport.credentials_rejected();
-            }
-            if refusal.is_configuration_problem() {
-                tracing::error!(
-                    problem = refusal.as_str(),
-                    "portal refused the gateway; fix the webhook or its permissions"
-                );
-            } else {
-                tracing::warn!(problem = refusal.as_str(), "portal call failed");
-            }
-        }
-    }
-
-    fn public_error<C: Clock>(
-        &self,
-        clock: &C,
-        refusal: Refusal,
-        operating: OperatingTime,
-    ) -> ApiError {
-        let retry_after_secs = match refusal {
-            Refusal::QueryLimit => QUERY_LIMIT_RETRY_SECS,
-            Refusal::OperationTimeLimit => {
-                let now = clock.unix_time().as_secs() as i64;
-                operating
-                    .reset_at_unix
-                    .map(|reset| {
-                        reset
-                            .saturating_sub(now)
-                            .clamp(1, OPERATION_LIMIT_RETRY_SECS as i64)
-                            as u64
-                    })
-                    .unwrap_or(OPERATION_LIMIT_RETRY_SECS)
-            }
-            Refusal::Overload => OVERLOAD_RETRY_SECS,
-            _ => return ApiError::UpstreamError,
-        };
-        ApiError::UpstreamBusy { retry_after_secs }
-    }
-}
-
-impl<T: PortalTransport> Executor for PortalExecutor<T> {
-    fn execute<C: Clock>(
-        &self,
-        clock: &C,
-        commands: &[Command],
-        urgency: Urgency,
-        deadline: Duration,
-    ) -> impl Future<Output = Executed> {
-        self.run(clock, commands, urgency, deadline)
     }
 
     fn budget_level(&self, now: Duration) -> Option<f64> {

@@ -392,70 +392,50 @@ mod tests {
         );
     }
 
+    type Shared = Arc<Batcher<Result<bool, ApiError>>>;
+
+    /// One caller reading `id` in a task of its own, with a deadline a second away.
+    fn reader(
+        batcher: &Shared,
+        executor: &Arc<Recorder>,
+        id: u64,
+    ) -> tokio::task::JoinHandle<Gathered<Result<bool, ApiError>>> {
+        let (batcher, executor) = (batcher.clone(), executor.clone());
+        tokio::spawn(async move {
+            let clock = TokioClock::default();
+            let deadline = clock.monotonic() + SECOND;
+            batcher
+                .read(
+                    &*executor,
+                    &clock,
+                    &[record(id)],
+                    Urgency::Caller,
+                    deadline,
+                    &settle,
+                )
+                .await
+        })
+    }
+
     #[tokio::test]
     async fn a_request_that_goes_away_withdraws_its_commands_and_followers_take_over() {
         for waiting in [Waiting::Woken, Waiting::Polling(Duration::from_millis(5))] {
-            let batcher = Arc::new(Batcher::new(
+            let batcher: Shared = Arc::new(Batcher::new(
                 Duration::from_millis(500),
                 5 * SECOND,
                 waiting,
             ));
             let executor = Arc::new(Recorder::default());
             // Something under way, so the next miss waits the (long) window.
-            let busy = {
-                let batcher = batcher.clone();
-                let slow = Arc::new(Recorder {
-                    pause: Duration::from_millis(300),
-                    ..Recorder::default()
-                });
-                tokio::spawn(async move {
-                    let clock = TokioClock::default();
-                    batcher
-                        .read(
-                            &*slow,
-                            &clock,
-                            &[record(99)],
-                            Urgency::Caller,
-                            clock.monotonic() + SECOND,
-                            &settle,
-                        )
-                        .await
-                })
-            };
+            let slow = Arc::new(Recorder {
+                pause: Duration::from_millis(300),
+                ..Recorder::default()
+            });
+            let busy = reader(&batcher, &slow, 99);
             tokio::time::sleep(Duration::from_millis(20)).await;
-            let leader = {
-                let (batcher, executor) = (batcher.clone(), executor.clone());
-                tokio::spawn(async move {
-                    let clock = TokioClock::default();
-                    batcher
-                        .read(
-                            &*executor,
-                            &clock,
-                            &[record(7)],
-                            Urgency::Caller,
-                            clock.monotonic() + SECOND,
-                            &settle,
-                        )
-                        .await
-                })
-            };
+            let leader = reader(&batcher, &executor, 7);
             tokio::time::sleep(Duration::from_millis(20)).await;
-            let follower = {
-                let (batcher, executor) = (batcher.clone(), executor.clone());
-                tokio::spawn(async move {
-                    let clock = TokioClock::default();
-                    batcher
-                        .read(
-                            &*executor,
-                            &clock,
-                            &[record(7)],
-                            Urgency::Caller,
-                            clock.monotonic() + SECOND,
-                            &settle,
-                        )
-                        .await
-                })
-            };
+            let follower = reader(&batcher, &executor, 7);
             tokio::time::sleep(Duration::from_millis(20)).await;
             leader.abort();
             let answer = tokio::time::timeout(Duration::from_millis(900), follower)
