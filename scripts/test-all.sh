@@ -13,6 +13,7 @@ cargo --version
 
 step "format and lints"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 timeout 900 cargo clippy --locked --all-targets -- -D warnings
 
 step "core: platform-free, builds for wasm32"
@@ -20,6 +21,9 @@ timeout 900 bash scripts/check-core.sh
 
 step "unit, property and contract tests against the local server"
 timeout 1200 cargo test --locked
+
+step "fuzz targets: seed corpus replay, then a few seconds each (cargo-fuzz, pinned nightly)"
+timeout 2400 bash scripts/fuzz.sh --smoke
 
 step "the README's run command resolves to the gateway binary"
 timeout 600 cargo run --locked --quiet -- --version
