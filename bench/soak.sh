@@ -33,7 +33,8 @@
 #    ids, every fault id). Phase 1 runs all but the last tenth (at least 5 s); phase 2 adds the
 #    ten-minute operating-time faults, so the gateway ends the run with its portal calls paused;
 #  - a sandbox control loop switching a fault on for every call for 3 s, in turn (busy,
-#    reset, HTML, broken JSON, truncated, slow, trickle, …), during phase 1;
+#    reset, HTML, broken JSON, truncated, slow, trickle, …): all of them once during the
+#    warm-up, then one every 8-30 s during phase 1;
 #  - callers that go away mid-request: curl with a deadline shorter than a slow or trickling
 #    answer, and raw sockets that send half a request and close;
 #  - bench/soak_sample.py (the recorder) and bench/soak_verdict.py (the checks).
@@ -102,13 +103,23 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 
 
-# A fault for every call, 3 s at a time, in turn; every period seconds during phase 1.
+# A fault for every call, 3 s at a time, in turn. First every fault once, back to back, inside
+# the warm-up: slow and trickle hold every miss for the whole upstream deadline, and the
+# memory that peak of concurrency takes stays with the process (the allocator keeps it), so
+# it belongs to the warm-up, not to the trend. Then one every `period` seconds in phase 1.
 toggle_faults() {
   local faults=(busy reset html_error broken_json truncated overload internal_error
     service_not_found empty_body_200 wrong_shape string_numbers trickle slow huge redirect
     invalid_credentials)
   local period=$(( DURATION / 20 < 8 ? 8 : DURATION / 20 > 30 ? 30 : DURATION / 20 ))
-  local end=$(( SECONDS + PHASE1 - 5 )) i=0
+  local warm_end=$(( SECONDS + WARMUP - 8 )) end=$(( SECONDS + PHASE1 - 5 )) i=0 fault
+  for fault in "${faults[@]}"; do
+    (( SECONDS + 3 < warm_end )) || break
+    control "{\"fault\": \"$fault\"}"
+    sleep 3
+    control '{"fault": null}'
+    sleep 3
+  done
   while (( i < 1000 )); do
     sleep "$period"
     (( SECONDS + 3 < end )) || break
