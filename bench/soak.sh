@@ -24,10 +24,10 @@
 #    budget of 500/s with a burst of 500 (a QUERY_LIMIT_EXCEEDED fault spends it for ~1 s),
 #    default cache settings and 3 s upstream deadline. The unknown ids come from a bounded
 #    set (bench/soak.lua), so the caches reach their final size within the warm-up. (Tried
-#    here: with unknown ids drawn from millions, RSS climbed from 11 to 20 MiB over the first
+#    here: with unknown ids drawn from millions, RSS climbed from 11 to 19.6 MiB over the first
 #    7 minutes while the 10,000-entry caches were still filling; with caches of 1,000 or 2,000,
-#    full at once, evictions made more misses, more of them shared a batch with a slow fault
-#    id, and the rate fell to a few hundred requests/s);
+#    full at once, the rate fell to a few hundred requests/s: more misses, and more 504s from
+#    batches that a slow fault id spoiled);
 #  - wrk, 2 threads, SOAK_CONNECTIONS connections each pausing ~SOAK_PAUSE_MS between requests
 #    (bench/soak.lua: records, id lists, products, Bitrix get and batch, unknown and invalid
 #    ids, every fault id). Phase 1 runs all but the last tenth (at least 5 s); phase 2 adds the
