@@ -13,6 +13,7 @@ cargo --version
 
 step "format and lints"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 timeout 900 cargo clippy --locked --all-targets -- -D warnings
 
 step "core: platform-free, builds for wasm32"
@@ -26,6 +27,12 @@ bash scripts/openapi.sh
 
 step "the stock badge in headless Chromium against the local server"
 bash scripts/test-browser.sh
+
+step "fuzz targets: seed corpus replay, then a few seconds each (cargo-fuzz, pinned nightly)"
+timeout 2400 bash scripts/fuzz.sh --smoke
+
+step "soak, short: 30 s of mixed load with every sandbox fault id (debug build, >= 500 requests/s)"
+SOAK_PROFILE=debug SOAK_MIN_RATE=500 SOAK_SAMPLE_SECS=5 timeout 900 bash bench/soak.sh 30
 
 step "the README's run command resolves to the gateway binary"
 timeout 600 cargo run --locked --quiet -- --version

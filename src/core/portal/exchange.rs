@@ -224,12 +224,7 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
                     return all(ApiError::UpstreamError, calls);
                 }
             };
-            let read = if commands.len() == 1 {
-                read_single(commands[0], reply.status, &reply.body)
-            } else {
-                read_many(commands, reply.status, &reply.body)
-            };
-            let (slots, operating) = match read {
+            let (slots, operating) = match read_reply(commands, reply.status, &reply.body) {
                 Ok(read) => read,
                 Err((Classified::Refused(Refusal::QueryLimit), operating)) => {
                     self.budget.saturate(clock.monotonic());
@@ -278,7 +273,21 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
     }
 }
 
-type Slots = (Vec<Result<Read, Refusal>>, OperatingTime);
+/// One slot per command, and the operating time the answer reported.
+pub type Slots = (Vec<Result<Read, Refusal>>, OperatingTime);
+
+/// Reads the portal's reply to `commands` as one exchange sent them: a plain call's answer for
+/// one command, a `batch` answer for several. Public so the fuzz targets reach the same path.
+pub fn read_reply(
+    commands: &[Command],
+    status: u16,
+    body: &[u8],
+) -> Result<Slots, (Classified, OperatingTime)> {
+    match commands {
+        [one] => read_single(*one, status, body),
+        many => read_many(many, status, body),
+    }
+}
 
 /// A plain call's answer, as the one command's slot.
 fn read_single(
