@@ -46,13 +46,15 @@ HP=$(free_port); "$HELLO" "127.0.0.1:$HP" >/dev/null 2>&1 & pids+=($!); wait_up 
 SP=$(free_port); start_sandbox "$SP" 1000000000 1000000000
 curl -fs -X POST -H 'content-type: application/json' -d '{"operatingCostSecs": 0}' \
   "http://127.0.0.1:$SP/_sandbox/control" >/dev/null
-GP=$(free_port); start_gateway "$GP" "$SP" STOCK_RATE_LIMIT_PER_MIN=0 STOCK_CACHE_TTL_SECS=3600 STOCK_PORTAL_RATE_PER_SEC=1000 STOCK_PORTAL_BURST=100000
+GP=$(free_port); start_gateway "$GP" "$SP" STOCK_RATE_LIMIT_PER_MIN=0 STOCK_CACHE_TTL_SECS=3600 STOCK_PORTAL_RATE_PER_SEC=10000 STOCK_PORTAL_BURST=1000000
 curl -fs "http://127.0.0.1:$GP/v1/store-products/13" >/dev/null
 hello=$(wrk -t2 -c64 -d"${DURATION}s" --latency "http://127.0.0.1:$HP/" | summary)
 hits=$(wrk -t2 -c64 -d"${DURATION}s" --latency "http://127.0.0.1:$GP/v1/store-products/13" | summary)
 
 # 2. Miss latency: every request a portal call (TTL 0), one connection, vs the sandbox directly.
-MP=$(free_port); start_gateway "$MP" "$SP" STOCK_RATE_LIMIT_PER_MIN=0 STOCK_CACHE_TTL_SECS=0 STOCK_PORTAL_RATE_PER_SEC=1000 STOCK_PORTAL_BURST=100000
+# The gateway's own budget is set to its maximum, 10,000/s with a burst of 1,000,000: at ~10,000
+# misses a second a smaller one fills within the run and the test would measure its queue.
+MP=$(free_port); start_gateway "$MP" "$SP" STOCK_RATE_LIMIT_PER_MIN=0 STOCK_CACHE_TTL_SECS=0 STOCK_PORTAL_RATE_PER_SEC=10000 STOCK_PORTAL_BURST=1000000
 direct=$(wrk -t1 -c1 -d"${DURATION}s" --latency -s bench/direct-post.lua \
   "http://127.0.0.1:$SP/rest/1/benchcode1234/catalog.storeproduct.get" | summary)
 miss=$(wrk -t1 -c1 -d"${DURATION}s" --latency "http://127.0.0.1:$MP/v1/store-products/13" | summary)

@@ -14,7 +14,9 @@ DURATION=${1:-10}
 log() { printf '[worker-vs-js] %s\n' "$*" >&2; }
 # shellcheck source=scripts/worker-dev.sh
 source "$ROOT/scripts/worker-dev.sh"
-trap 'dev_cleanup "$?"' EXIT
+JS_PID=""
+# dev_cleanup stops the sandbox and the session it started; the JS Worker's session is ours.
+trap 'rc=$?; dev_stop "$JS_PID"; dev_cleanup "$rc"' EXIT
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 bash scripts/install-worker-tools.sh >&2
 # shellcheck source=/dev/null
