@@ -6,7 +6,8 @@
 #      sandbox webhook as its secret (scripts/worker-dev.sh)
 #   4. the shared contract suite, unchanged, against it (CONTRACT_BASE_URL, ..._LOG_FILE)
 #   5. what only the Worker has: concurrent misses for one id all answer, the Cache API serves
-#      a repeat, the [[ratelimits]] binding refuses a caller past its limit, a missing secret 500
+#      a repeat, the [[ratelimits]] binding refuses a caller past its limit (and is off with
+#      STOCK_RATE_LIMIT_PER_MIN=0, in step 6), a missing secret 500
 #      `misconfigured` with an error line (JSON logs here) naming the variable
 # Everything it starts is stopped on exit, whatever happens. Every wait has a bound.
 #
@@ -83,7 +84,9 @@ log "concurrent misses for one id all answered ($(dev_since "$t")s)"
 dev_stop "$WRANGLER_PID"
 t=$(dev_now)
 # No per-isolate cache (STOCK_CACHE_MAX_ENTRIES=0): a repeat can only come from the Cache API.
-DEV_NAME=limited DEV_RATE_LIMIT=3 dev_start_wrangler "${settings[@]}" STOCK_CACHE_MAX_ENTRIES=0
+# A per-caller limit on (the contract settings turn it off), so the binding decides.
+DEV_NAME=limited DEV_RATE_LIMIT=3 dev_start_wrangler "${settings[@]}" STOCK_CACHE_MAX_ENTRIES=0 \
+  STOCK_RATE_LIMIT_PER_MIN=600
 dev_wait_ok "http://127.0.0.1:$WORKER_PORT/healthz" "${WORKER_READY_TIMEOUT:-120}" "$WRANGLER_PID"
 head_of() { curl -s -D - -o /dev/null --max-time 10 "$1" | tr -d '\r' | tr 'A-Z' 'a-z'; }
 replies=()
@@ -114,6 +117,18 @@ json_error_line() {
 for _ in $(seq 30); do json_error_line && break; sleep 0.1; done
 json_error_line || { log "no JSON error line naming B24_WEBHOOK_URL"; exit 1; }
 log "missing secret: 500 misconfigured, a JSON error line names the variable ($(dev_since "$t")s)"
+dev_stop "$WRANGLER_PID"
+t=$(dev_now)
+# Log settings the native adapters refuse at start-up: refused here too (the Worker cannot stop).
+DEV_NAME=badlog dev_start_wrangler "${settings[@]}" STOCK_LOG_FORMAT=xml
+dev_wait_listening "$WORKER_PORT" "${WORKER_READY_TIMEOUT:-120}" "$WRANGLER_PID"
+for _ in $(seq 600); do grep -q 'Ready on' "$DEV_WORK/badlog-full.log" && break; sleep 0.1; done
+body=$(curl -s --max-time 10 "http://127.0.0.1:$WORKER_PORT/v1/store-products/13")
+[[ "$body" == *'"code":"misconfigured"'* ]] || { log "STOCK_LOG_FORMAT=xml: got $body"; exit 1; }
+for _ in $(seq 30); do grep -q 'variable=STOCK_LOG_FORMAT' "$DEV_WORK/badlog.log" && break; sleep 0.1; done
+grep -q 'variable=STOCK_LOG_FORMAT' "$DEV_WORK/badlog.log" \
+  || { log "no error line naming STOCK_LOG_FORMAT"; exit 1; }
+log "STOCK_LOG_FORMAT=xml: 500 misconfigured, the error line names the variable ($(dev_since "$t")s)"
 
 # ---- 6. a storefront burst against the portal's real bucket; stale-while-revalidate ----------
 dev_stop "$WRANGLER_PID"
@@ -121,7 +136,8 @@ dev_stop "$SANDBOX_PID"
 t=$(dev_now)
 DEV_SANDBOX_DRAIN=2 DEV_SANDBOX_BURST=50 dev_start_sandbox
 # Default settings (no warehouse filter, default budget share), a short TTL for the refresh.
-DEV_NAME=burst dev_start_wrangler STOCK_RATE_LIMIT_PER_MIN=0 STOCK_CACHE_TTL_SECS=2 \
+# STOCK_RATE_LIMIT_PER_MIN=0 turns the binding off too: its limit of 3 would refuse the burst.
+DEV_NAME=burst DEV_RATE_LIMIT=3 dev_start_wrangler STOCK_RATE_LIMIT_PER_MIN=0 STOCK_CACHE_TTL_SECS=2 \
   STOCK_METRICS_INTERVAL_SECS=0
 dev_wait_ok "http://127.0.0.1:$WORKER_PORT/healthz" "${WORKER_READY_TIMEOUT:-120}" "$WRANGLER_PID"
 BURST_BASE_URL="http://127.0.0.1:$WORKER_PORT" BURST_SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT" \

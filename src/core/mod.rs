@@ -18,6 +18,7 @@ pub mod digest;
 pub mod gateway;
 pub mod http_url;
 pub mod join;
+pub mod log_settings;
 pub mod lookup;
 pub mod metrics;
 pub mod portal;

@@ -8,7 +8,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 
 use super::clock::JsClock;
 use super::transport::FetchPortal;
-use super::{env_text, logging, metrics};
+use super::{env_text, log_settings, logging, metrics};
 use crate::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
 use crate::core::coordination::coordinator::Coordinator;
 use crate::core::digest::fnv1a;
@@ -35,12 +35,8 @@ pub struct PortalCoordinator {
 
 impl DurableObject for PortalCoordinator {
     fn new(_state: State, env: Env) -> Self {
-        logging::init(|| {
-            (
-                logging::level_from(env_text(&env, "RUST_LOG").as_deref()),
-                env_text(&env, "STOCK_LOG_FORMAT").as_deref() == Some("json"),
-            )
-        });
+        // Invalid log settings are the isolates' to report (500 misconfigured).
+        logging::init(|| log_settings(&env).unwrap_or_default());
         let coordinator = Settings::from_lookup(|name| env_text(&env, name)).and_then(|settings| {
             let secret = env.secret(WEBHOOK_VAR).ok().map(|s| s.to_string());
             let webhook = webhook_from(WEBHOOK_VAR, secret.as_deref())?;

@@ -11,7 +11,10 @@ use std::fmt::{self, Write};
 use std::sync::{Mutex, Once};
 
 use serde_json::{Map, Value};
+
+use crate::core::log_settings::LogSettings;
 use tracing::field::{Field, Visit};
+use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
@@ -32,13 +35,13 @@ struct Spans {
 }
 
 pub struct ConsoleSubscriber {
-    max_level: Level,
+    max_level: LevelFilter,
     json: bool,
     spans: Mutex<Spans>,
 }
 
 impl ConsoleSubscriber {
-    pub fn new(max_level: Level, json: bool) -> Self {
+    pub fn new(max_level: LevelFilter, json: bool) -> Self {
         Self {
             max_level,
             json,
@@ -144,13 +147,11 @@ impl Subscriber for ConsoleSubscriber {
     }
 
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        *metadata.level() <= self.max_level
+        metadata.level() <= &self.max_level
     }
 
-    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
-        Some(tracing::level_filters::LevelFilter::from_level(
-            self.max_level,
-        ))
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(self.max_level)
     }
 
     fn new_span(&self, attributes: &Attributes<'_>) -> Id {
@@ -235,28 +236,14 @@ fn emit(level: Level, text: &str) {
     }
 }
 
-/// `RUST_LOG` as a plain level (`error` … `trace`); the last bare level in a comma list wins.
-/// Anything else means `info`.
-pub fn level_from(filter: Option<&str>) -> Level {
-    filter
-        .into_iter()
-        .flat_map(|f| f.split(','))
-        .filter_map(|part| {
-            let level = part.rsplit('=').next()?.trim();
-            level.parse::<Level>().ok()
-        })
-        .next_back()
-        .unwrap_or(Level::INFO)
-}
-
 static INIT: Once = Once::new();
 
 /// Installs the console subscriber once per isolate; `json` for one JSON object per line
 /// (`STOCK_LOG_FORMAT=json`), which Workers Logs indexes field by field.
-/// `settings` (level, json) is read only on the first call.
-pub fn init(settings: impl FnOnce() -> (Level, bool)) {
+/// `settings` is read only on the first call.
+pub fn init(settings: impl FnOnce() -> LogSettings) {
     INIT.call_once(|| {
-        let (max_level, json) = settings();
+        let LogSettings { max_level, json } = settings();
         let _ = tracing::subscriber::set_global_default(ConsoleSubscriber::new(max_level, json));
     });
 }

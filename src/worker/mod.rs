@@ -34,6 +34,7 @@ use crate::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
 use crate::core::coordination::client::CoordinatedExecutor;
 use crate::core::gateway::store_filter;
 use crate::core::gateway::Gateway;
+use crate::core::log_settings::LogSettings;
 use crate::core::lookup::refresh::Refresh;
 use crate::core::portal::exchange::PortalExecutor;
 use crate::core::protection::budget::PortalBudget;
@@ -70,12 +71,8 @@ async fn fetch(
     env: Env,
     ctx: Context,
 ) -> worker::Result<worker::Response> {
-    logging::init(|| {
-        (
-            logging::level_from(env_text(&env, "RUST_LOG").as_deref()),
-            env_text(&env, "STOCK_LOG_FORMAT").as_deref() == Some("json"),
-        )
-    });
+    // Invalid log settings log with the defaults; isolate_gateway then refuses them.
+    logging::init(|| log_settings(&env).unwrap_or_default());
     let gateway = match isolate_gateway(&env) {
         Ok(gateway) => gateway,
         Err(error) => {
@@ -113,6 +110,7 @@ fn isolate_gateway(env: &Env) -> Result<Rc<WorkerGateway>, ConfigError> {
     if let Some(gateway) = GATEWAY.with(|g| g.borrow().clone()) {
         return Ok(gateway);
     }
+    log_settings(env)?;
     let settings = Settings::from_lookup(|name| env_text(env, name))?;
     let webhook = {
         let secret = env.secret(WEBHOOK_VAR).ok().map(|s| s.to_string());
@@ -140,6 +138,13 @@ fn isolate_gateway(env: &Env) -> Result<Rc<WorkerGateway>, ConfigError> {
     );
     GATEWAY.with(|g| *g.borrow_mut() = Some(gateway.clone()));
     Ok(gateway)
+}
+
+pub(super) fn log_settings(env: &Env) -> Result<LogSettings, ConfigError> {
+    LogSettings::from_values(
+        env_text(env, "RUST_LOG").as_deref(),
+        env_text(env, "STOCK_LOG_FORMAT").as_deref(),
+    )
 }
 
 /// The portal budget this isolate spends through: the coordinator's when its binding exists

@@ -1,6 +1,7 @@
 //! Per-caller limits with the `[[ratelimits]]` binding, keyed by `CF-Connecting-IP` (IPv6 by
 //! its /64, like every limiter: the core's [`caller_key`]), or the core's in-process limiter
-//! (`STOCK_RATE_LIMIT_PER_MIN`) where the binding is absent.
+//! (`STOCK_RATE_LIMIT_PER_MIN`) where the binding is absent. `STOCK_RATE_LIMIT_PER_MIN=0` turns
+//! the per-caller limit off on every adapter, so it bypasses the binding too.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -28,14 +29,15 @@ impl CallerLimit {
     pub fn new(binding: Option<worker::RateLimiter>, per_minute: u32) -> Self {
         let fallback = InProcessLimiter::new(per_minute);
         match binding {
-            Some(binding) => CallerLimit::Binding { binding, fallback },
-            None => CallerLimit::InProcess(fallback),
+            Some(binding) if per_minute > 0 => CallerLimit::Binding { binding, fallback },
+            _ => CallerLimit::InProcess(fallback),
         }
     }
 
     pub fn describe(&self) -> &'static str {
         match self {
             CallerLimit::Binding { .. } => "ratelimits binding",
+            CallerLimit::InProcess(limiter) if limiter.is_off() => "off",
             CallerLimit::InProcess(_) => "in-process",
         }
     }
