@@ -461,6 +461,27 @@ async fn every_fault_class_maps_to_a_stable_error() {
 }
 
 #[tokio::test]
+async fn a_connection_closed_before_the_answer_is_tried_once_more() {
+    // 990031 drops the connection on its first exchange, answers on its second. Alone, so no
+    // other id shares (and is counted in) its exchanges.
+    let _alone = GATEWAY_STATE.write().await;
+    let calls = || async {
+        contract_target().sandbox_stats().await["getCallsById"]["990031"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = calls().await;
+    let reply = send_unlocked(Method::GET, "/v1/store-products/990031", &[], None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.starts_with(r#"{"id":990031,"#), "{}", reply.body);
+    assert_eq!(
+        calls().await - before,
+        2,
+        "one dropped exchange, one answered"
+    );
+}
+
+#[tokio::test]
 async fn numbers_sent_as_strings_are_read_as_numbers() {
     // 990029: every number quoted, amount 7.5, reserved 2.5, in warehouse 11.
     let reply = get("/v1/store-products/990029").await;

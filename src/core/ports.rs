@@ -32,6 +32,10 @@ pub enum TransportError {
     Connect,
     #[error("the connection to the portal broke")]
     Broken,
+    /// The connection closed before any answer: typically a kept-alive connection the portal
+    /// had just closed, so the request never reached it. Worth one more try.
+    #[error("the connection to the portal closed before it answered")]
+    Dropped,
     #[error("the webhook secret is not available")]
     SecretUnavailable,
 }

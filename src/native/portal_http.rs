@@ -46,7 +46,7 @@ impl PortalHttp {
                 .timeout(deadline)
                 .send()
                 .await
-                .map_err(strip)?;
+                .map_err(|error| strip_sent(&error))?;
             let status = response.status().as_u16();
             if (300..400).contains(&status) {
                 return Err(TransportError::Redirect);
@@ -59,7 +59,7 @@ impl PortalHttp {
             }
             let mut response = response;
             let mut buffer = BytesMut::new();
-            while let Some(chunk) = response.chunk().await.map_err(strip)? {
+            while let Some(chunk) = response.chunk().await.map_err(|e| strip(&e))? {
                 if buffer.len() + chunk.len() > MAX_PORTAL_ANSWER_BYTES {
                     return Err(TransportError::TooLarge);
                 }
@@ -83,8 +83,35 @@ impl Default for PortalHttp {
     }
 }
 
+/// An error before the answer's head: [`TransportError::Dropped`] when the connection closed
+/// or was reset before any of the answer came (hyper's "incomplete message", or a reset while
+/// writing the request or waiting for the answer).
+fn strip_sent(error: &reqwest::Error) -> TransportError {
+    use std::io::ErrorKind;
+    if error.is_timeout() || error.is_connect() {
+        return strip(error);
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let incomplete = cause
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message);
+        let closed = cause.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
+            )
+        });
+        if incomplete || closed {
+            return TransportError::Dropped;
+        }
+        source = cause.source();
+    }
+    strip(error)
+}
+
 /// reqwest's errors print the request URL, which holds the secret: keep only the kind.
-fn strip(error: reqwest::Error) -> TransportError {
+fn strip(error: &reqwest::Error) -> TransportError {
     if error.is_timeout() {
         TransportError::Timeout
     } else if error.is_connect() {

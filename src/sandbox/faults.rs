@@ -4,8 +4,8 @@
 //! Inside a `batch`, a fault plays by its class: a Bitrix error envelope becomes that command's
 //! `result_error` entry; an odd record (wrong shape, wrong record, negative reserved, huge
 //! amount, string numbers) becomes its `result`; a fault that breaks the exchange (slow, trickle,
-//! HTML page, broken JSON, truncated, reset, redirect, huge, empty body) plays over the whole batch
-//! answer, the first such command deciding.
+//! HTML page, broken JSON, truncated, reset, redirect, huge, empty body, dropped connection) plays
+//! over the whole batch answer, the first such command deciding.
 
 use serde::{Deserialize, Serialize};
 
@@ -63,12 +63,16 @@ pub enum Fault {
     /// Status 200 with an empty body.
     #[serde(rename = "empty_body_200")]
     EmptyBody200,
+    /// Closes the connection without answering on every other exchange it plays in (the first,
+    /// the third, ...) and answers normally in between: a kept-alive connection the portal
+    /// dropped just as the request went out.
+    DroppedConnection,
 }
 
 /// Reserved ids: asking for `FAULT_ID_BASE + n` plays the n-th fault. The list is the
 /// sandbox's documentation for tests.
 pub const FAULT_ID_BASE: u32 = 990_000;
-pub const FAULTS_BY_ID: [Fault; 30] = [
+pub const FAULTS_BY_ID: [Fault; 31] = [
     Fault::Slow,
     Fault::Trickle,
     Fault::HtmlError,
@@ -99,6 +103,7 @@ pub const FAULTS_BY_ID: [Fault; 30] = [
     Fault::MillisReset,
     Fault::StringNumbers,
     Fault::EmptyBody200,
+    Fault::DroppedConnection,
 ];
 
 /// The fault a reserved id plays (`990001` is the first).
@@ -166,6 +171,7 @@ impl Fault {
                 | Fault::Redirect
                 | Fault::Huge
                 | Fault::EmptyBody200
+                | Fault::DroppedConnection
         )
     }
 }
@@ -181,7 +187,8 @@ mod tests {
         assert_eq!(fault_for_id(990_023), Some(Fault::WrongRecord));
         assert_eq!(fault_for_id(990_024), Some(Fault::NegativeReserved));
         assert_eq!(fault_for_id(990_030), Some(Fault::EmptyBody200));
-        assert_eq!(fault_for_id(990_031), None);
+        assert_eq!(fault_for_id(990_031), Some(Fault::DroppedConnection));
+        assert_eq!(fault_for_id(990_032), None);
     }
 
     #[test]

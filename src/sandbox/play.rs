@@ -1,6 +1,7 @@
 //! Playing a fault instead of answering normally: as one call's outcome, and, for the faults
 //! that break the exchange, over the whole HTTP answer (a direct call's or a batch's).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -106,6 +107,15 @@ pub async fn exchange(fault: Fault, good: Vec<u8>, kill: ConnectionKill) -> Resp
         Fault::Reset => {
             kill.0.notify_one();
             std::future::pending::<Response>().await
+        }
+        Fault::DroppedConnection => {
+            static PLAYED: AtomicU64 = AtomicU64::new(0);
+            if PLAYED.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
+                kill.0.notify_one();
+                std::future::pending::<Response>().await
+            } else {
+                json_bytes(200, good)
+            }
         }
         Fault::Redirect => Response::builder()
             .status(302)

@@ -68,10 +68,12 @@ async fn exchange(
     // because JS error messages may quote the URL.
     let request = worker::Request::new_with_init(webhook.method_url(method).expose_secret(), &init)
         .map_err(|_| TransportError::Connect)?;
+    // workerd does not say why a fetch failed before any answer (refused, reset, a pooled
+    // connection the portal had closed): worth one more try, as on the native adapters.
     let mut response = Fetch::Request(request)
         .send_with_signal(&signal)
         .await
-        .map_err(|_| TransportError::Connect)?;
+        .map_err(|_| TransportError::Dropped)?;
     let status = response.status_code();
     if (300..400).contains(&status) {
         return Err(TransportError::Redirect);

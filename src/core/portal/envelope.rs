@@ -46,6 +46,9 @@ pub struct Opened {
 /// Opens one answer. An error envelope, a non-JSON body, or a non-2xx status without an
 /// envelope is returned as its classification, with whatever operating time it carried.
 pub fn open(status: u16, body: &[u8]) -> Result<Opened, (Classified, OperatingTime)> {
+    // A self-hosted Bitrix with a PHP file saved with a byte order mark prints it before every
+    // answer; the JSON after it is sound.
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let Ok(Value::Object(root)) = serde_json::from_slice::<Value>(body) else {
         return Err((
             Classified::Refused(Refusal::BadAnswer),
@@ -99,11 +102,19 @@ mod tests {
             (200, b""),
             (200, b"[1]"),
             (502, b"{}"),
+            (200, b"\xEF\xBB"),
+            (200, b"\xEF\xBB\xBF\xEF\xBB\xBF{}"),
         ] {
             assert_eq!(
                 open(status, body).unwrap_err().0,
                 Classified::Refused(Refusal::BadAnswer)
             );
         }
+    }
+
+    #[test]
+    fn reads_past_a_byte_order_mark() {
+        let opened = open(200, b"\xEF\xBB\xBF{\"result\":{\"storeProduct\":null}}").unwrap();
+        assert!(opened.root.contains_key("result"));
     }
 }

@@ -191,6 +191,7 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
         let mut backoff = FIRST_BACKOFF;
         let mut calls = 0;
         let mut retrying = false;
+        let mut redialled = false;
         loop {
             let Some(remaining) = deadline
                 .checked_sub(clock.monotonic())
@@ -218,6 +219,13 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
                         "portal call failed"
                     );
                     return all(ApiError::UpstreamTimeout, calls);
+                }
+                Err(TransportError::Dropped) if !redialled => {
+                    // Most likely a kept-alive connection the portal had just closed: the
+                    // request never reached it. Once, through the budget like any call.
+                    tracing::info!("portal connection closed before an answer, trying once more");
+                    redialled = true;
+                    continue;
                 }
                 Err(error) => {
                     tracing::warn!(problem = %error, commands = commands.len(), "portal call failed");
