@@ -63,7 +63,7 @@ impl Policy {
     }
 }
 
-/// Stock figures derived from one record.
+/// Stock figures derived from one record, each rounded to 6 decimals.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Figures {
     pub amount: f64,
@@ -76,9 +76,11 @@ pub struct Figures {
 impl Figures {
     pub fn of(record: &StoreProduct) -> Self {
         let reserved = record.quantity_reserved.unwrap_or(0.0);
+        // All three at the same precision: a denormal amount (1e-320) reads as 0, like its
+        // `available`.
         Self {
-            amount: record.amount,
-            reserved,
+            amount: round6(record.amount),
+            reserved: round6(reserved),
             available: round6((record.amount - reserved).max(0.0)),
         }
     }
@@ -146,6 +148,11 @@ mod tests {
         assert_eq!(Figures::of(&record(1, 14.0, None)).available, 14.0);
         assert_eq!(Figures::of(&record(1, 3.0, Some(5.0))).available, 0.0);
         assert_eq!(Figures::of(&record(1, 14.3, Some(0.1))).available, 14.2);
+        let tiny = Figures::of(&record(1, 1e-320, Some(1e-9)));
+        assert_eq!(
+            (tiny.amount, tiny.reserved, tiny.available),
+            (0.0, 0.0, 0.0)
+        );
         assert_eq!(Figures::of(&record(1, 2.5, Some(0.5))).reserved, 0.5);
         let sum = Figures::sum([
             Figures::of(&record(1, 0.1, None)),
