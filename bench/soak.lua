@@ -38,7 +38,7 @@ end
 --   rarely; the rest often.
 local blocking_faults = { 990010, 990027, 990028 }
 local quick_faults = {}
-for id = 990003, 990030 do
+for id = 990003, 990031 do
   if id ~= 990008 and id ~= 990010 and id ~= 990027 and id ~= 990028 then
     table.insert(quick_faults, id)
   end
