@@ -93,11 +93,14 @@ wait_up "$SANDBOX/_sandbox/health"
 control '{"operatingCostSecs": 0}'
 
 GP=$(free_port)
+MP=$(free_port)
 GATEWAY=http://127.0.0.1:$GP
+# The metrics listener gives the recorder the caches' entry count.
 env -i PATH="$PATH" RUST_LOG=info STOCK_RATE_LIMIT_PER_MIN=0 \
   STOCK_PORTAL_RATE_PER_SEC=500 STOCK_PORTAL_BURST=500 \
   B24_WEBHOOK_URL="http://127.0.0.1:$SP/rest/1/$CODE/" \
-  "$BIN" serve --listen "127.0.0.1:$GP" --json-logs >"$OUT/gateway.log" 2>&1 &
+  "$BIN" serve --listen "127.0.0.1:$GP" --json-logs --metrics-listen "127.0.0.1:$MP" \
+  >"$OUT/gateway.log" 2>&1 &
 GATEWAY_PID=$!
 pids+=("$GATEWAY_PID")
 wait_up "$GATEWAY/healthz"
@@ -153,7 +156,8 @@ walk_away() {
 }
 
 # The recorder's last sample falls at DURATION, while wrk still runs (it runs 2 s longer).
-python3 bench/soak_sample.py "$GATEWAY_PID" "$OUT/gateway.log" "$SANDBOX" "$OUT/samples.csv" \
+SOAK_METRICS_URL="http://127.0.0.1:$MP/metrics" \
+  python3 bench/soak_sample.py "$GATEWAY_PID" "$OUT/gateway.log" "$SANDBOX" "$OUT/samples.csv" \
   "$EVERY" "$DURATION" &
 SAMPLER=$!
 pids+=("$SAMPLER")

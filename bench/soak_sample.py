@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The soak's recorder: every EVERY seconds, the gateway's RSS and open file descriptors, the
-requests it logged so far by status, and the portal requests the sandbox counted; one CSV row
-and one printed table row each time. It also searches every new log line for the webhook code.
+requests it logged so far by status, the portal requests the sandbox counted and the entries
+in the gateway's caches (from SOAK_METRICS_URL, its Prometheus metrics); one CSV row and one
+printed table row each time. It also searches every new log line for the webhook code.
 
     SOAK_WEBHOOK_CODE=... soak_sample.py PID LOG SANDBOX_URL CSV EVERY MAX_SECS
 
@@ -18,7 +19,8 @@ import time
 import urllib.request
 
 COLUMNS = ["t_s", "rss_kb", "fds", "requests", "rps", "s2xx", "s4xx", "s500", "s502", "s503",
-           "s504", "s5xx_other", "portal_requests", "log_leaks"]
+           "s504", "s5xx_other", "portal_requests", "log_leaks", "cache_entries"]
+CACHE_ENTRIES = re.compile(rb"^b24_gateway_cache_entries (\d+)$", re.M)
 STATUS = re.compile(rb'"message":"request".*?"status":(\d+)')
 
 
@@ -62,6 +64,18 @@ def portal_requests(sandbox):
         return -1  # the sandbox was busy past the timeout: a gap, not a zero
 
 
+def cache_entries():
+    url = os.environ.get("SOAK_METRICS_URL")
+    if not url:
+        return -1
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            found = CACHE_ENTRIES.search(answer.read())
+            return int(found.group(1)) if found else -1
+    except OSError:
+        return -1  # a gap, not a zero
+
+
 def main():
     pid, log, sandbox, csv_path = sys.argv[1:5]
     every, max_secs = float(sys.argv[5]), float(sys.argv[6])
@@ -92,6 +106,7 @@ def main():
                 "s504": five.get(504, 0),
                 "s5xx_other": sum(n for code, n in five.items() if code not in (500, 502, 503, 504)),
                 "portal_requests": portal_requests(sandbox), "log_leaks": counter.leaks,
+                "cache_entries": cache_entries(),
             }
             previous = (now, requests)
             csv.write(",".join(str(row[c]) for c in COLUMNS) + "\n")

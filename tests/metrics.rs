@@ -82,6 +82,8 @@ async fn counters_on_a_private_listener() {
     assert_eq!(value("b24_gateway_batch_commands_count"), 3.0);
     assert_eq!(value("b24_gateway_batch_commands_sum"), 5.0);
     assert_eq!(value(r#"b24_gateway_batch_commands_bucket{le="1.0"}"#), 2.0);
+    // 13, 14 and 15, and 99999's "not found"; the portal error for 990019 is not kept.
+    assert_eq!(value("b24_gateway_cache_entries"), 4.0);
     let level = value("b24_gateway_portal_budget_level");
     assert!((0.0..=1.0).contains(&level), "{level}");
     assert!(!text.contains(&sandbox.code), "metrics show the webhook");

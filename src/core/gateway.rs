@@ -203,11 +203,14 @@ impl<E, C, L, S> Gateway<E, C, L, S> {
 impl<E: Executor, C: Clock, L, S> Gateway<E, C, L, S> {
     /// Everything counted since start, and the budget level now.
     pub fn metrics(&self) -> Snapshot {
-        Snapshot::read(
-            &self.request_stats,
-            self.batcher.stats(),
-            self.executor.budget_level(self.clock.monotonic()),
-        )
+        Snapshot {
+            cache_entries: (self.records.len() + self.products.len()) as u64,
+            ..Snapshot::read(
+                &self.request_stats,
+                self.batcher.stats(),
+                self.executor.budget_level(self.clock.monotonic()),
+            )
+        }
     }
 }
 

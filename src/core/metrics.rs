@@ -118,6 +118,9 @@ pub struct Snapshot {
     pub batch_commands: u64,
     /// How full the local portal budget is, 0 to 1 (absent when another instance holds it).
     pub budget_level: Option<f64>,
+    /// Entries in this instance's answer caches now (records and products; held until a full
+    /// cache frees room, so this rises to a plateau and stays there).
+    pub cache_entries: u64,
 }
 
 impl Snapshot {
@@ -148,6 +151,7 @@ impl Snapshot {
             batch_buckets: array(load(&exchanges.batch_buckets)),
             batch_commands: exchanges.batch_commands.load(Ordering::Relaxed),
             budget_level,
+            cache_entries: 0,
         }
     }
 
@@ -175,6 +179,7 @@ impl Snapshot {
             batch_buckets: [buckets[0], buckets[1], buckets[2], buckets[3], buckets[4]],
             batch_commands: self.batch_commands.saturating_sub(earlier.batch_commands),
             budget_level: self.budget_level,
+            cache_entries: self.cache_entries,
         }
     }
 

@@ -87,6 +87,12 @@ impl Collector for GatewayCollector {
                 &buckets,
                 None,
             )?;
+        ConstGauge::new(snapshot.cache_entries as i64).encode(encoder.encode_descriptor(
+            "b24_gateway_cache_entries",
+            "Answers held in this instance's caches (records and products)",
+            None,
+            MetricType::Gauge,
+        )?)?;
         if let Some(level) = snapshot.budget_level {
             ConstGauge::new(level).encode(encoder.encode_descriptor(
                 "b24_gateway_portal_budget_level",
