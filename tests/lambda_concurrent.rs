@@ -285,7 +285,11 @@ async fn one_environment_serves_invocations_at_once_and_shares_portal_calls() {
     );
     api.wait_for_polls(CONCURRENCY).await;
 
-    // 400 reads of one cold id, all queued at once: one portal call.
+    // 400 reads of one cold id, all queued at once: one portal call. The portal takes 300 ms
+    // to answer, so every poller's first invocation arrives while the call is in flight.
+    sandbox
+        .control(serde_json::json!({"answerDelayMs": 300}))
+        .await;
     let started = Instant::now();
     let answers = api
         .invoke_all(vec![get_event("/v1/store-products/42"); 400])
@@ -325,6 +329,10 @@ async fn one_environment_serves_invocations_at_once_and_shares_portal_calls() {
         misses >= 2,
         "only {misses} invocation(s) waited for the shared call"
     );
+
+    sandbox
+        .control(serde_json::json!({"answerDelayMs": 0}))
+        .await;
 
     // Distinct cold ids arriving together go to the portal in fewer requests than ids
     // (misses that wait at the same moment share a batch).

@@ -549,6 +549,27 @@ async fn direct_calls_and_batched_gets_are_told_apart() {
 }
 
 #[tokio::test]
+async fn an_answer_delay_holds_every_call_until_reset() {
+    let sandbox = spawn_sandbox(100.0, 1000.0);
+    let get = format!("/rest/1/{}/catalog.storeproduct.get", sandbox.code);
+    let timed = || async {
+        let started = std::time::Instant::now();
+        let (status, _) = call(&sandbox.base, &get, json!({"id": 13})).await;
+        assert_eq!(status, 200);
+        started.elapsed()
+    };
+    sandbox.control(json!({"answerDelayMs": 300})).await;
+    assert!(timed().await >= Duration::from_millis(300));
+    let reset = client()
+        .post(format!("{}/_sandbox/reset", sandbox.base))
+        .send()
+        .await
+        .expect("reset");
+    assert!(reset.status().is_success());
+    assert!(timed().await < Duration::from_millis(300));
+}
+
+#[tokio::test]
 async fn operating_time_is_charged_per_command() {
     let sandbox = spawn_sandbox(100.0, 1000.0);
     sandbox

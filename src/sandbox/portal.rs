@@ -58,6 +58,9 @@ async fn control(State(state): State<Shared>, Json(control): Json<Map<String, Va
     if let Some(limit) = control.get("operatingLimitSecs").and_then(Value::as_f64) {
         inner.operating_limit_secs = limit;
     }
+    if let Some(ms) = control.get("answerDelayMs").and_then(Value::as_u64) {
+        inner.answer_delay = std::time::Duration::from_millis(ms.min(10_000));
+    }
     Json(json!({"fault": inner.fault, "operatingUsed": inner.operating_used})).into_response()
 }
 
@@ -83,6 +86,10 @@ async fn call(
             "Invalid request credentials",
             None,
         );
+    }
+    let delay = state.lock().answer_delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
     let name = method.strip_suffix(".json").unwrap_or(&method);
     if name == "batch" {

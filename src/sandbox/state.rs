@@ -73,6 +73,9 @@ pub struct Inner {
     pub operating_since: Instant,
     pub operating_cost_secs: f64,
     pub operating_limit_secs: f64,
+    /// Every authenticated call waits this long before it is handled (tests that need a
+    /// portal call to stay in flight while others arrive).
+    pub answer_delay: Duration,
 }
 
 pub struct SandboxState {
@@ -97,6 +100,7 @@ impl SandboxState {
             operating_since: Instant::now(),
             operating_cost_secs: config.operating_cost_secs,
             operating_limit_secs: config.operating_limit_secs,
+            answer_delay: Duration::ZERO,
         };
         Self {
             config,
@@ -154,6 +158,7 @@ impl Inner {
         self.stats = Stats::default();
         self.operating_used = 0.0;
         self.operating_since = Instant::now();
+        self.answer_delay = Duration::ZERO;
     }
 }
 
