@@ -256,6 +256,22 @@ fn get_event(path: &str) -> String {
     event(Kind::FunctionUrl, &Call::get(path))
 }
 
+/// Invokes one read per id, all queued at once; every answer must be 200. Returns the HTTP
+/// requests the portal counted meanwhile (a batch is one).
+async fn portal_requests_for_cold_ids(
+    api: &RuntimeApi,
+    sandbox: &Sandbox,
+    ids: std::ops::Range<usize>,
+) -> usize {
+    let before = sandbox.stats().await["requests"].as_u64().unwrap();
+    let events = ids
+        .map(|id| get_event(&format!("/v1/store-products/{id}")))
+        .collect();
+    let answers = api.invoke_all(events).await;
+    assert!(answers.iter().all(|a| a["statusCode"] == 200));
+    (sandbox.stats().await["requests"].as_u64().unwrap() - before) as usize
+}
+
 fn header<'a>(answer: &'a Value, name: &str) -> Option<&'a str> {
     answer["headers"][name].as_str()
 }
@@ -337,18 +353,10 @@ async fn one_environment_serves_invocations_at_once_and_shares_portal_calls() {
     // Distinct cold ids arriving together go to the portal in fewer requests than ids
     // (misses that wait at the same moment share a batch).
     api.wait_for_polls(CONCURRENCY).await;
-    let before = sandbox.stats().await["requests"].as_u64().unwrap();
-    let ids: Vec<String> = (101..101 + CONCURRENCY)
-        .map(|id| format!("/v1/store-products/{id}"))
-        .collect();
-    let answers = api
-        .invoke_all(ids.iter().map(|p| get_event(p)).collect())
-        .await;
-    assert!(answers.iter().all(|a| a["statusCode"] == 200));
-    let requests = sandbox.stats().await["requests"].as_u64().unwrap() - before;
+    let requests = portal_requests_for_cold_ids(&api, &sandbox, 101..101 + CONCURRENCY).await;
     eprintln!("{CONCURRENCY} distinct cold ids at once: {requests} portal requests");
     assert!(
-        (requests as usize) < CONCURRENCY,
+        requests < CONCURRENCY,
         "{requests} portal requests for {CONCURRENCY} ids: no batching across invocations"
     );
 
@@ -385,15 +393,7 @@ async fn without_the_variable_one_invocation_at_a_time() {
         .count();
     assert_eq!(misses, 1, "only the first read waits for the portal");
 
-    let before = sandbox.stats().await["requests"].as_u64().unwrap();
-    let ids: Vec<String> = (101..109)
-        .map(|id| format!("/v1/store-products/{id}"))
-        .collect();
-    let answers = api
-        .invoke_all(ids.iter().map(|p| get_event(p)).collect())
-        .await;
-    assert!(answers.iter().all(|a| a["statusCode"] == 200));
-    let requests = sandbox.stats().await["requests"].as_u64().unwrap() - before;
+    let requests = portal_requests_for_cold_ids(&api, &sandbox, 101..109).await;
     assert_eq!(requests, 8, "one portal request per id, one after another");
     let log = check_log(&function, &sandbox);
     assert!(!log.contains("invocations at once"));
