@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use b24_stock_gateway::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
+use b24_stock_gateway::core::domain::webhook::WebhookUrl;
 use b24_stock_gateway::core::gateway::Gateway;
-use b24_stock_gateway::core::secret::WebhookUrl;
+use b24_stock_gateway::core::source::on_demand::PortalSource;
 use b24_stock_gateway::native::clock::SystemClock;
 use b24_stock_gateway::native::logging::{self, LogFormat, LogSettings};
 use b24_stock_gateway::native::portal_http::StaticWebhookPortal;
@@ -260,11 +261,9 @@ async fn serve(
             Err(error) => return fail(&format!("cannot listen on {at} for metrics: {error}")),
         },
     };
-    let gateway = Gateway::new(
-        settings,
-        StaticWebhookPortal::new(webhook),
-        SystemClock::default(),
-    );
+    let clock = SystemClock::default();
+    let source = PortalSource::over_portal(&settings, StaticWebhookPortal::new(webhook), clock);
+    let gateway = Gateway::new(settings, source, clock);
     let served = Served {
         gateway: Arc::new(gateway),
         trusted_proxy_header: server.trusted_proxy_header,

@@ -11,13 +11,15 @@ use std::time::Duration;
 
 use b24_stock_gateway::core::api::request::InboundBody;
 use b24_stock_gateway::core::config::Settings;
-use b24_stock_gateway::core::coordination::client::{CoordinatedExecutor, CoordinatorLink};
 use b24_stock_gateway::core::coordination::coordinator::Coordinator;
-use b24_stock_gateway::core::gateway::{store_filter, Gateway};
+use b24_stock_gateway::core::coordination::upstream::CoordinatorUpstream;
+use b24_stock_gateway::core::domain::webhook::WebhookUrl;
+use b24_stock_gateway::core::gateway::Gateway;
 use b24_stock_gateway::core::portal::exchange::PortalExecutor;
-use b24_stock_gateway::core::protection::budget::PortalBudget;
-use b24_stock_gateway::core::protection::operating_time::OperatingGuard;
-use b24_stock_gateway::core::secret::WebhookUrl;
+use b24_stock_gateway::core::ports::CoordinatorLink;
+use b24_stock_gateway::core::source::flights::Waiting;
+use b24_stock_gateway::core::source::on_demand::OnDemand;
+use b24_stock_gateway::core::source::upstream::PortalUpstream;
 use b24_stock_gateway::native::clock::SystemClock;
 use b24_stock_gateway::native::portal_http::StaticWebhookPortal;
 use bytes::Bytes;
@@ -25,7 +27,7 @@ use support::spawn_sandbox;
 
 /// Calls the coordinator in process; can be cut to play an unreachable object.
 struct InProcess<'a> {
-    coordinator: &'a Coordinator<StaticWebhookPortal>,
+    coordinator: &'a Local,
     cut: Cell<bool>,
 }
 
@@ -36,10 +38,7 @@ impl CoordinatorLink for InProcess<'_> {
             if cut {
                 return Err(());
             }
-            self.coordinator
-                .answer(&SystemClock::default(), &body)
-                .await
-                .ok_or(())
+            self.coordinator.answer(&body).await.ok_or(())
         }
     }
 }
@@ -53,35 +52,36 @@ fn settings(vars: &[(&str, &str)]) -> Settings {
     .unwrap()
 }
 
-type Isolate<'a> = Gateway<CoordinatedExecutor<InProcess<'a>, StaticWebhookPortal>, SystemClock>;
+type Local = Coordinator<StaticWebhookPortal, SystemClock>;
+type Upstream<'a> = CoordinatorUpstream<InProcess<'a>, PortalExecutor<StaticWebhookPortal>>;
+type Isolate<'a> = Gateway<OnDemand<Upstream<'a>, SystemClock>, SystemClock>;
 
 /// A gateway whose misses go to `coordinator`, or, with `cut`, to its fallback share.
 fn isolate<'a>(
     settings: &Settings,
     webhook: &WebhookUrl,
-    coordinator: &'a Coordinator<StaticWebhookPortal>,
+    coordinator: &'a Local,
     cut: bool,
 ) -> Isolate<'a> {
-    let fallback = PortalExecutor::new(
-        StaticWebhookPortal::new(webhook.clone()),
-        PortalBudget::new(settings.fallback_budget),
-        OperatingGuard::new(settings.operating_limit_secs),
-        store_filter(settings),
-    );
+    let transport = StaticWebhookPortal::new(webhook.clone());
+    let fallback = PortalExecutor::from_settings(settings, transport, settings.fallback_budget);
     let link = InProcess {
         coordinator,
         cut: Cell::new(cut),
     };
-    Gateway::with_executor(
-        settings.clone(),
-        CoordinatedExecutor::new(link, fallback),
-        SystemClock::default(),
-    )
+    let upstream = CoordinatorUpstream::new(
+        link,
+        PortalUpstream::new(settings, fallback, Waiting::Woken),
+    );
+    let clock = SystemClock::default();
+    let source = OnDemand::new(settings, upstream, clock, Waiting::Woken);
+    Gateway::new(settings.clone(), source, clock)
 }
 
 async fn status(gateway: &Isolate<'_>, path: &str) -> u16 {
     let request = http::Request::get(path).body(InboundBody::Empty).unwrap();
-    gateway.handle(request).await.status().as_u16()
+    let (response, _refresh) = gateway.handle(request).await.into_parts();
+    response.status().as_u16()
 }
 
 #[tokio::test]
@@ -89,7 +89,11 @@ async fn isolates_share_one_budget_and_one_flight_per_id() {
     let sandbox = spawn_sandbox(2.0, 50.0);
     let webhook = WebhookUrl::parse(&sandbox.webhook()).unwrap();
     let settings = settings(&[("STOCK_RATE_LIMIT_PER_MIN", "0")]);
-    let coordinator = Coordinator::new(&settings, StaticWebhookPortal::new(webhook.clone()));
+    let coordinator = Coordinator::new(
+        &settings,
+        StaticWebhookPortal::new(webhook.clone()),
+        SystemClock::default(),
+    );
     let (a, b) = (
         isolate(&settings, &webhook, &coordinator, false),
         isolate(&settings, &webhook, &coordinator, false),
@@ -98,7 +102,7 @@ async fn isolates_share_one_budget_and_one_flight_per_id() {
     let reads: Vec<_> = (0..400)
         .map(|n| status(if n % 2 == 0 { &a } else { &b }, "/v1/store-products/42"))
         .collect();
-    let statuses = b24_stock_gateway::core::join::join_all(reads).await;
+    let statuses = b24_stock_gateway::core::kit::join::join_all(reads).await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     assert_eq!(
         sandbox.get_calls(42).await,
@@ -114,7 +118,7 @@ async fn isolates_share_one_budget_and_one_flight_per_id() {
             async move { status(gateway, &path).await }
         })
         .collect();
-    let statuses = b24_stock_gateway::core::join::join_all(reads).await;
+    let statuses = b24_stock_gateway::core::kit::join::join_all(reads).await;
     let answered = statuses.iter().filter(|s| [200, 404].contains(*s)).count();
     assert!(answered >= 297, "{answered} of 300 answered 200/404");
     let stats = sandbox.stats().await;
@@ -130,7 +134,11 @@ async fn an_unreachable_coordinator_leaves_a_small_share() {
         ("STOCK_RATE_LIMIT_PER_MIN", "0"),
         ("STOCK_BATCH_WINDOW_MS", "0"),
     ]);
-    let coordinator = Coordinator::new(&settings, StaticWebhookPortal::new(webhook.clone()));
+    let coordinator = Coordinator::new(
+        &settings,
+        StaticWebhookPortal::new(webhook.clone()),
+        SystemClock::default(),
+    );
     let a = isolate(&settings, &webhook, &coordinator, true);
     let mut statuses = Vec::new();
     for id in 1..=12u32 {

@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 use b24_stock_gateway::core::api::request::id_from_bitrix_call;
-use b24_stock_gateway::core::stock::id::RecordId;
+use b24_stock_gateway::core::domain::id::RecordId;
 use b24_stock_gateway_fuzz::caller_parts;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 
-use b24_stock_gateway::core::lookup::cached::Cached;
+use b24_stock_gateway::core::publish::cached::Cached;
 
 fuzz_target!(|data: &[u8]| {
     let bytes = Bytes::copy_from_slice(data);

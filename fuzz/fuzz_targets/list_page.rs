@@ -5,9 +5,9 @@
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
+use b24_stock_gateway::core::domain::id::ProductId;
 use b24_stock_gateway::core::portal::command::LIST_PAGE_ROWS;
 use b24_stock_gateway::core::portal::page::read_page;
-use b24_stock_gateway::core::stock::id::ProductId;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(answer) = serde_json::from_slice::<Value>(data) else {

@@ -8,9 +8,10 @@
 
 use libfuzzer_sys::fuzz_target;
 
-use b24_stock_gateway::core::portal::command::{Command, LIST_PAGE_ROWS};
-use b24_stock_gateway::core::portal::exchange::{read_reply, Read};
-use b24_stock_gateway::core::stock::id::{ProductId, RecordId};
+use b24_stock_gateway::core::domain::id::{ProductId, RecordId};
+use b24_stock_gateway::core::domain::reads::{Command, Read};
+use b24_stock_gateway::core::portal::command::LIST_PAGE_ROWS;
+use b24_stock_gateway::core::portal::exchange::read_reply;
 use b24_stock_gateway_fuzz::status;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-use b24_stock_gateway::core::stock::id::{ProductId, RecordId, MAX_RECORD_ID};
+use b24_stock_gateway::core::domain::id::{ProductId, RecordId, MAX_RECORD_ID};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::core::api::api_error::ApiError;
-use crate::core::portal::exchange::Outcome;
-use crate::core::protection::cache::CacheStatus;
+use crate::core::domain::error::ApiError;
+use crate::core::domain::freshness::CacheStatus;
+use crate::core::domain::reads::Outcome;
+use crate::core::kit::lock::lock;
 
 /// Upper bounds of the batch-size buckets (commands per portal exchange).
 pub const BATCH_BUCKETS: [u64; 5] = [1, 5, 10, 25, 50];
@@ -86,9 +87,7 @@ pub struct RequestStats {
 
 impl RequestStats {
     pub fn record(&self, route: &'static str, status: u16, cache: Option<CacheStatus>) {
-        if let Ok(mut requests) = self.requests.lock() {
-            *requests.entry((route, status)).or_default() += 1;
-        }
+        *lock(&self.requests).entry((route, status)).or_default() += 1;
         if let Some(cache) = cache {
             self.cache[cache_index(cache)].fetch_add(1, Ordering::Relaxed);
         }
@@ -123,36 +122,28 @@ pub struct Snapshot {
     pub cache_entries: u64,
 }
 
-impl Snapshot {
-    pub fn read(
-        requests: &RequestStats,
-        exchanges: &ExchangeStats,
-        budget_level: Option<f64>,
-    ) -> Self {
-        let load = |counters: &[AtomicU64]| -> Vec<u64> {
-            counters.iter().map(|c| c.load(Ordering::Relaxed)).collect()
-        };
-        let array = |v: Vec<u64>| -> [u64; 5] {
-            let mut out = [0; 5];
-            out[..v.len().min(5)].copy_from_slice(&v[..v.len().min(5)]);
-            out
-        };
-        let cache = load(&requests.cache);
-        let outcomes = load(&exchanges.outcomes);
-        Self {
-            requests: requests
-                .requests
-                .lock()
-                .map(|r| r.clone())
-                .unwrap_or_default(),
-            cache: [cache[0], cache[1], cache[2]],
-            exchanges: [outcomes[0], outcomes[1], outcomes[2], outcomes[3]],
-            portal_requests: exchanges.portal_requests.load(Ordering::Relaxed),
-            batch_buckets: array(load(&exchanges.batch_buckets)),
-            batch_commands: exchanges.batch_commands.load(Ordering::Relaxed),
-            budget_level,
-            cache_entries: 0,
+impl RequestStats {
+    /// Adds the requests and cache results counted so far.
+    pub fn report(&self, snapshot: &mut Snapshot) {
+        snapshot.requests = lock(&self.requests).clone();
+        for (total, counter) in snapshot.cache.iter_mut().zip(&self.cache) {
+            *total += counter.load(Ordering::Relaxed);
         }
+    }
+}
+
+impl Snapshot {
+    /// Adds one batcher's exchanges (a source may have several: its own, and a fallback's).
+    pub fn add_exchanges(&mut self, exchanges: &ExchangeStats) {
+        let add = |totals: &mut [u64], counters: &[AtomicU64]| {
+            for (total, counter) in totals.iter_mut().zip(counters) {
+                *total += counter.load(Ordering::Relaxed);
+            }
+        };
+        add(&mut self.exchanges, &exchanges.outcomes);
+        add(&mut self.batch_buckets, &exchanges.batch_buckets);
+        self.portal_requests += exchanges.portal_requests.load(Ordering::Relaxed);
+        self.batch_commands += exchanges.batch_commands.load(Ordering::Relaxed);
     }
 
     /// What happened between `earlier` and this snapshot (counters only; the level is now's).
@@ -199,7 +190,13 @@ mod tests {
         requests.record("v1.store_product", 200, Some(CacheStatus::Miss));
         exchanges.record(1, 1, ExchangeOutcome::Ok);
         exchanges.record(37, 2, ExchangeOutcome::Busy);
-        let first = Snapshot::read(&requests, &exchanges, Some(0.25));
+        let read = |requests: &RequestStats, exchanges: &ExchangeStats| {
+            let mut snapshot = Snapshot::default();
+            requests.report(&mut snapshot);
+            snapshot.add_exchanges(exchanges);
+            snapshot
+        };
+        let first = read(&requests, &exchanges);
         assert_eq!(first.requests[&("v1.store_product", 200)], 2);
         assert_eq!(first.cache, [1, 1, 0]);
         assert_eq!(first.exchanges, [1, 1, 0, 0]);
@@ -207,7 +204,7 @@ mod tests {
         assert_eq!(first.batch_buckets, [1, 0, 0, 0, 1]);
         assert_eq!(first.batch_commands, 38);
         requests.record("healthz", 200, None);
-        let delta = Snapshot::read(&requests, &exchanges, None).since(&first);
+        let delta = read(&requests, &exchanges).since(&first);
         assert_eq!(delta.requests.len(), 1);
         assert_eq!(delta.requests[&("healthz", 200)], 1);
         assert_eq!(delta.portal_requests, 0);
@@ -219,7 +216,7 @@ mod tests {
         assert_eq!(ExchangeOutcome::of(&[]), ExchangeOutcome::Ok);
         assert_eq!(
             ExchangeOutcome::of(&[
-                Ok(crate::core::portal::exchange::Read::Record(None)),
+                Ok(crate::core::domain::reads::Read::Record(None)),
                 Err(ApiError::UpstreamTimeout)
             ]),
             ExchangeOutcome::Timeout

@@ -1,31 +1,30 @@
-//! The platform-free core: everything but the runtime's own pieces (see `ports`).
+//! The platform-free core: everything but the runtime's own pieces, in floors. Each module
+//! imports only from the floors below its own (`tests/floor_plan.rs` holds this):
 //!
-//! - [`api`]: the public routes, reading callers' requests, rendering answers and errors, CORS.
-//! - [`portal`]: the Bitrix24 wire format, reading its answers, and running commands against it.
-//! - [`protection`]: what keeps the portal safe: caches, coalescing, batching, budget,
-//!   operating time, per-caller limits.
-//! - [`lookup`]: finding answers: cache, shared cache, then the portal through the batcher.
-//! - [`coordination`]: one portal budget for many instances (a Durable Object coordinator).
-//! - [`stock`]: ids, the operator's publishing policy, stock figures and product totals.
-//! - [`metrics`]: what the gateway counts for its operator.
-//! - [`gateway`] and [`answers`]: the request-to-response function that ties them together.
+//! 0. [`kit`]: small helpers that know nothing of stock or portals.
+//! 1. [`domain`]: ids, the stock record, figures and product totals under the publishing
+//!    policy, error kinds, the reads the portal answers, callers, the webhook credential.
+//! 2. [`config`] (settings from `STOCK_*` variables), [`ports`] (every trait a platform fills,
+//!    with its contract), [`publish`] (the JSON callers are served, made once) and
+//!    [`metrics`] (what the gateway counts).
+//! 3. [`portal`]: the Bitrix24 wire format, reading its answers, the budgeted executor.
+//! 4. [`source`]: stock sources: how a record or product is found (caches, coalescing,
+//!    batching, the upstream).
+//! 5. [`api`] (routes, parsing, rendering around published records, CORS, Bitrix
+//!    compatibility) and [`coordination`] (one portal budget for many instances).
+//! 6. [`gateway`]: one request in, one answer out: routes, the caller limit, answers, headers
+//!    and the request log.
 
-pub mod answers;
 pub mod api;
 pub mod config;
 pub mod coordination;
-pub mod digest;
+pub mod domain;
 pub mod gateway;
-pub mod http_url;
-pub mod join;
-pub mod log_settings;
-pub mod lookup;
+pub mod kit;
 pub mod metrics;
 pub mod portal;
 pub mod ports;
-pub mod protection;
-pub mod request_id;
-pub mod secret;
-pub mod stock;
+pub mod publish;
+pub mod source;
 #[cfg(all(test, feature = "native"))]
 pub mod testing;

@@ -1,12 +1,25 @@
-//! What the core needs from a platform: an outbound call to the portal and a clock.
+//! Every trait the core leaves to others, each with its contract, in one place:
+//!
+//! - [`PortalTransport`]: one outbound HTTP call to the portal (reqwest, `fetch`);
+//! - [`Clock`]: time and timers (std + tokio, the JS clock);
+//! - [`Executor`]: runs commands at the portal (the portal behind a transport, or the portal
+//!   coordinator in front of it);
+//! - [`SharedCache`]: a cache level shared between instances (the Worker's Cache API);
+//! - [`CallerLimiter`]: how many requests one caller may send (in-process, a platform binding);
+//! - [`CoordinatorLink`]: the way to the deployment's portal coordinator (a Durable Object).
 //!
 //! Futures are not required to be `Send`: Worker futures are not. Native adapters use concrete
 //! types whose futures are `Send`, and the compiler sees that through these signatures.
 
+use std::fmt;
 use std::future::Future;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
+
+use crate::core::domain::id::{ProductId, RecordId};
+use crate::core::domain::reads::{Command, Outcome, Urgency};
 
 /// The largest portal answer read into memory; a longer one is a bad answer.
 pub const MAX_PORTAL_ANSWER_BYTES: usize = 1024 * 1024;
@@ -64,4 +77,100 @@ pub trait Clock {
     /// A clock that never goes back, for TTLs, deadlines and latencies.
     fn monotonic(&self) -> Duration;
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()>;
+}
+
+/// Runs commands against the portal. The local implementation is `portal::exchange::
+/// PortalExecutor`; a coordinator in front of it is another.
+pub trait Executor {
+    /// Runs `commands` (at most a batch's worth) and answers one outcome per command, in
+    /// order, by `deadline` (on the clock's monotonic scale). Must: spend the portal budget it
+    /// holds for every HTTP request it sends, and never answer after `deadline`.
+    fn execute<C: Clock>(
+        &self,
+        clock: &C,
+        commands: &[Command],
+        urgency: Urgency,
+        deadline: Duration,
+    ) -> impl Future<Output = Executed>;
+
+    /// How full the portal budget this executor spends is, 0 to 1; `None` when it is held
+    /// elsewhere (a coordinator).
+    fn budget_level(&self, _now: Duration) -> Option<f64> {
+        None
+    }
+}
+
+/// The outcomes of one exchange, one per command, how old each answer is (zero when it comes
+/// straight from the portal), and how many portal requests it took.
+#[derive(Debug)]
+pub struct Executed {
+    pub outcomes: Vec<Outcome>,
+    pub ages: Vec<Duration>,
+    pub calls: u32,
+}
+
+impl Executed {
+    /// Outcomes straight from the portal.
+    pub fn fresh(outcomes: Vec<Outcome>, calls: u32) -> Self {
+        Self {
+            ages: vec![Duration::ZERO; outcomes.len()],
+            outcomes,
+            calls,
+        }
+    }
+}
+
+/// What a shared cache entry is about. Never anything from the webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CacheKey {
+    Record(RecordId),
+    Product(ProductId),
+}
+
+impl fmt::Display for CacheKey {
+    /// `record/13`, `product/6973`: a path-safe name.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CacheKey::Record(id) => write!(f, "record/{id}"),
+            CacheKey::Product(id) => write!(f, "product/{id}"),
+        }
+    }
+}
+
+/// A second cache level shared between instances where the platform has one (the Worker's
+/// Cache API). The store keeps opaque bytes under a key; the core owns their format, so a
+/// platform only moves bytes. Must: answer only entries stored by this deployment (keys carry
+/// `config::fingerprint`), never one past its `ttl`, and give up rather than wait long (a miss
+/// is always a correct answer).
+pub trait SharedCache {
+    /// The entry and how long ago it was stored, if still fresh.
+    fn get(&self, key: CacheKey) -> impl Future<Output = Option<(Bytes, Duration)>>;
+    fn put(&self, key: CacheKey, value: Bytes, ttl: Duration) -> impl Future<Output = ()>;
+}
+
+/// No shared level (native adapters: the in-process cache is the only one).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSharedCache;
+
+impl SharedCache for NoSharedCache {
+    fn get(&self, _key: CacheKey) -> impl Future<Output = Option<(Bytes, Duration)>> {
+        std::future::ready(None)
+    }
+
+    fn put(&self, _key: CacheKey, _value: Bytes, _ttl: Duration) -> impl Future<Output = ()> {
+        std::future::ready(())
+    }
+}
+
+/// Decides whether one more request from `ip` may pass. `Err` carries Retry-After seconds.
+/// Must: count by `domain::caller::caller_key` (an IPv6 caller by its /64).
+pub trait CallerLimiter {
+    fn check(&self, ip: IpAddr, now: Duration) -> impl Future<Output = Result<(), u64>>;
+}
+
+/// The way to the portal coordinator (a Durable Object stub on Cloudflare). Must: answer the
+/// coordinator's bytes, or `Err` when it cannot be reached or answered nothing usable, within
+/// `deadline`.
+pub trait CoordinatorLink {
+    fn ask(&self, body: Bytes, deadline: Duration) -> impl Future<Output = Result<Bytes, ()>>;
 }

@@ -11,7 +11,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 
 use crate::core::api::request::InboundBody;
-use crate::core::protection::client_ip::{from_proxy_header_lines, ClientIp};
+use crate::core::domain::caller::{from_proxy_header_lines, ClientIp};
 
 /// The core's view of a Lambda request.
 pub fn to_core(request: lambda_http::Request) -> http::Request<InboundBody> {

@@ -18,14 +18,13 @@ use std::convert::Infallible;
 
 use crate::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
 use crate::core::gateway::Gateway;
-use crate::core::lookup::refresh::Refresh;
-use crate::core::portal::exchange::PortalExecutor;
+use crate::core::source::on_demand::PortalSource;
 use crate::native::clock::SystemClock;
 
 pub use secret::SECRET_ARN_VAR;
 pub use transport::LambdaPortal;
 
-pub type LambdaGateway = Gateway<PortalExecutor<LambdaPortal>, SystemClock>;
+pub type LambdaGateway = Gateway<PortalSource<LambdaPortal, SystemClock>, SystemClock>;
 
 /// Builds the gateway from environment-style variables. Nothing here touches the network:
 /// the secret and the HTTP client wait for the first call that needs them.
@@ -49,7 +48,9 @@ pub fn gateway_from_lookup(
             }
         },
     };
-    Ok(Gateway::new(settings, transport, SystemClock::default()))
+    let clock = SystemClock::default();
+    let source = PortalSource::over_portal(&settings, transport, clock);
+    Ok(Gateway::new(settings, source, clock))
 }
 
 /// One invocation: event in, answer out. Never fails: errors are answers.
@@ -61,10 +62,8 @@ pub async fn handle(
     request: lambda_http::Request,
 ) -> lambda_http::Response<lambda_http::Body> {
     let head = request.method() == http::Method::HEAD;
-    let mut answer = gateway.handle(event::to_core(request)).await;
-    if let Some(refresh) = answer.extensions_mut().remove::<Refresh>() {
-        gateway.refresh(refresh).await;
-    }
+    let (answer, refresh) = gateway.handle(event::to_core(request)).await.into_parts();
+    gateway.refresh(refresh).await;
     metrics::flush(gateway);
     event::from_core(answer, head)
 }

@@ -17,7 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::core::config::ConfigError;
-use crate::core::secret::{WebhookUrl, WebhookUrlError};
+use crate::core::domain::webhook::{WebhookUrl, WebhookUrlError};
 
 /// Names the Secrets Manager secret (ARN or name) that holds the webhook.
 pub const SECRET_ARN_VAR: &str = "B24_WEBHOOK_SECRET_ARN";

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::secret::SecretsExtension;
+use crate::core::domain::webhook::WebhookUrl;
 use crate::core::ports::{PortalReply, PortalTransport, TransportError};
-use crate::core::secret::WebhookUrl;
 use crate::native::portal_http::PortalHttp;
 
 /// Where the webhook comes from.

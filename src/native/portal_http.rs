@@ -6,8 +6,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use secrecy::ExposeSecret;
 
+use crate::core::domain::webhook::WebhookUrl;
 use crate::core::ports::{PortalReply, PortalTransport, TransportError, MAX_PORTAL_ANSWER_BYTES};
-use crate::core::secret::WebhookUrl;
 
 /// A reqwest client set up for the portal; share one per process.
 #[derive(Debug, Clone)]

@@ -20,16 +20,15 @@ use hyper::body::{Body as _, Incoming};
 use tokio::net::TcpListener;
 
 use crate::core::api::request::{InboundBody, MAX_REQUEST_BODY_BYTES};
+use crate::core::domain::caller::{from_proxy_header_lines, ClientIp};
 use crate::core::gateway::Gateway;
-use crate::core::lookup::refresh::Refresh;
-use crate::core::portal::exchange::PortalExecutor;
-use crate::core::protection::client_ip::{from_proxy_header_lines, ClientIp};
+use crate::core::source::on_demand::PortalSource;
 use crate::native::clock::SystemClock;
 use crate::native::portal_http::StaticWebhookPortal;
 
 pub use settings::{ConnectionLimits, ServerSettings};
 
-pub type LocalGateway = Gateway<PortalExecutor<StaticWebhookPortal>, SystemClock>;
+pub type LocalGateway = Gateway<PortalSource<StaticWebhookPortal, SystemClock>, SystemClock>;
 
 /// The server's shared state.
 #[derive(Clone)]
@@ -77,11 +76,12 @@ pub async fn handle(
         .and_then(|name| from_proxy_header_lines(parts.headers.get_all(name).iter()))
         .unwrap_or(peer.ip());
     parts.extensions.insert(ClientIp(client));
-    let mut response = served
+    let (response, refresh) = served
         .gateway
         .handle(http::Request::from_parts(parts, body))
-        .await;
-    if let Some(refresh) = response.extensions_mut().remove::<Refresh>() {
+        .await
+        .into_parts();
+    if !refresh.is_empty() {
         // After answering: the caller never waits for a refresh.
         let gateway = served.gateway.clone();
         tokio::spawn(async move { gateway.refresh(refresh).await });

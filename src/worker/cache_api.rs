@@ -1,6 +1,6 @@
 //! The Cache API as the core's shared cache level: the core's bytes stored in the data centre's
 //! cache under a synthetic key that never holds the webhook, only what the entry is about and a
-//! fingerprint of the deployment (`core::protection::shared_cache_key`: release, policy, TTLs,
+//! fingerprint of the deployment (`core::config::fingerprint`: release, policy, TTLs,
 //! and a digest of the portal host and user): a policy change never serves old answers, and two
 //! deployments in one zone never read each other's entries.
 //!
@@ -13,10 +13,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use wasm_bindgen::JsValue;
 
+use crate::core::config::fingerprint::deployment_fingerprint;
 use crate::core::config::Settings;
-use crate::core::protection::shared_cache::{CacheKey, SharedCache};
-use crate::core::protection::shared_cache_key::deployment_fingerprint;
-use crate::core::secret::WebhookUrl;
+use crate::core::domain::webhook::WebhookUrl;
+use crate::core::ports::{CacheKey, SharedCache};
 
 const KEY_BASE: &str = "https://b24-stock-gateway.invalid/v1/";
 const STORED_AT: &str = "x-stock-stored-at-ms";

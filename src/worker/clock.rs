@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::core::ports::Clock;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct JsClock {
     origin_ms: f64,
     last_ms: Cell<f64>,

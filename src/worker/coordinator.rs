@@ -11,9 +11,9 @@ use super::transport::FetchPortal;
 use super::{env_text, log_settings, logging, metrics};
 use crate::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
 use crate::core::coordination::coordinator::Coordinator;
-use crate::core::digest::fnv1a;
+use crate::core::domain::webhook::WebhookUrl;
+use crate::core::kit::digest::fnv1a;
 use crate::core::ports::Clock;
-use crate::core::secret::WebhookUrl;
 
 /// The binding's name in wrangler.toml.
 pub const BINDING: &str = "PORTAL_COORDINATOR";
@@ -28,7 +28,7 @@ pub fn object_name(webhook: &WebhookUrl) -> String {
 
 #[durable_object(fetch)]
 pub struct PortalCoordinator {
-    coordinator: std::result::Result<Coordinator<FetchPortal>, ConfigError>,
+    coordinator: std::result::Result<Coordinator<FetchPortal, JsClock>, ConfigError>,
     clock: JsClock,
     metrics: metrics::MetricsLog,
 }
@@ -40,7 +40,11 @@ impl DurableObject for PortalCoordinator {
         let coordinator = Settings::from_lookup(|name| env_text(&env, name)).and_then(|settings| {
             let secret = env.secret(WEBHOOK_VAR).ok().map(|s| s.to_string());
             let webhook = webhook_from(WEBHOOK_VAR, secret.as_deref())?;
-            Ok(Coordinator::new(&settings, FetchPortal::new(webhook)))
+            Ok(Coordinator::new(
+                &settings,
+                FetchPortal::new(webhook),
+                JsClock::new(),
+            ))
         });
         if let Err(error) = &coordinator {
             tracing::error!(
@@ -64,9 +68,9 @@ impl DurableObject for PortalCoordinator {
             return Response::error("misconfigured", 500);
         };
         let body = Bytes::from(request.bytes().await?);
-        let answer = coordinator.answer(&self.clock, &body).await;
+        let answer = coordinator.answer(&body).await;
         self.metrics
-            .maybe_log(self.clock.monotonic(), || coordinator.metrics(&self.clock));
+            .maybe_log(self.clock.monotonic(), || coordinator.metrics());
         match answer {
             Some(told) => Response::from_bytes(told.to_vec()),
             None => Response::error("bad request", 400),

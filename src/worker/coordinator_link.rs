@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures_util::future::{select, Either};
 use worker::{Delay, Method, ObjectNamespace, Request, RequestInit};
 
-use crate::core::coordination::client::CoordinatorLink;
+use crate::core::ports::CoordinatorLink;
 
 /// Any URL will do: the stub routes by object, not by host.
 const ASK_URL: &str = "https://portal-coordinator.invalid/ask";

@@ -12,7 +12,7 @@ use std::sync::{Mutex, Once};
 
 use serde_json::{Map, Value};
 
-use crate::core::log_settings::LogSettings;
+use crate::core::config::log_settings::LogSettings;
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};

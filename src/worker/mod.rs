@@ -10,11 +10,11 @@ mod cache_api;
 mod clock;
 mod coordinator;
 mod coordinator_link;
-mod executor;
 mod logging;
 mod metrics;
 mod ratelimit;
 mod transport;
+mod upstream;
 
 use std::cell::RefCell;
 use std::net::IpAddr;
@@ -29,31 +29,33 @@ use wasm_bindgen::JsValue;
 use worker::{event, Context, Env};
 
 use crate::core::api::request::{InboundBody, HEADERS_READ, MAX_REQUEST_BODY_BYTES};
-use crate::core::config::CoordinatorMode;
-use crate::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
-use crate::core::coordination::client::CoordinatedExecutor;
-use crate::core::gateway::store_filter;
+use crate::core::config::log_settings::LogSettings;
+use crate::core::config::{webhook_from, ConfigError, CoordinatorMode, Settings, WEBHOOK_VAR};
+use crate::core::coordination::upstream::CoordinatorUpstream;
+use crate::core::domain::caller::ClientIp;
+use crate::core::domain::webhook::WebhookUrl;
 use crate::core::gateway::Gateway;
-use crate::core::log_settings::LogSettings;
-use crate::core::lookup::refresh::Refresh;
 use crate::core::portal::exchange::PortalExecutor;
-use crate::core::protection::budget::PortalBudget;
-use crate::core::protection::client_ip::ClientIp;
-use crate::core::protection::flights::Waiting;
-use crate::core::protection::operating_time::OperatingGuard;
-use crate::core::secret::WebhookUrl;
+use crate::core::source::flights::Waiting;
+use crate::core::source::on_demand::OnDemand;
+use crate::core::source::upstream::PortalUpstream;
 
 use cache_api::CacheApi;
 use clock::JsClock;
 use coordinator_link::DurableObjectLink;
-use executor::IsolateExecutor;
 use metrics::MetricsLog;
 use ratelimit::CallerLimit;
 use transport::FetchPortal;
+use upstream::IsolateUpstream;
 
 pub use coordinator::PortalCoordinator;
 
-type WorkerGateway = Gateway<IsolateExecutor, JsClock, CallerLimit, CacheApi>;
+type WorkerGateway = Gateway<OnDemand<IsolateUpstream, JsClock, CacheApi>, JsClock, CallerLimit>;
+
+/// A request woken by another one resumes in that one's I/O context and could not answer
+/// ("Cannot perform I/O on behalf of a different request"): waiters for a shared portal call
+/// look for its result on their own timer.
+const WAITING: Waiting = Waiting::Polling(Duration::from_millis(10));
 
 thread_local! {
     static GATEWAY: RefCell<Option<Rc<WorkerGateway>>> = const { RefCell::new(None) };
@@ -87,7 +89,7 @@ async fn fetch(
     };
     let head = request.method() == worker::Method::Head;
     let inbound = inbound(request).await;
-    let mut answer = gateway.handle(inbound).await;
+    let (answer, refresh) = gateway.handle(inbound).await.into_parts();
     METRICS_LOG.with(|log| {
         let log = log.get_or_init(|| {
             MetricsLog::new(metrics::interval_from(
@@ -96,7 +98,7 @@ async fn fetch(
         });
         log.maybe_log(js_clock_now(), || gateway.metrics());
     });
-    if let Some(refresh) = answer.extensions_mut().remove::<Refresh>() {
+    if !refresh.is_empty() {
         // Runs after the answer is sent, in this request's own context.
         let gateway = gateway.clone();
         ctx.wait_until(async move { gateway.refresh(refresh).await });
@@ -121,21 +123,16 @@ fn isolate_gateway(env: &Env) -> Result<Rc<WorkerGateway>, ConfigError> {
         settings.rate_limit_per_min,
     );
     let shared_cache = CacheApi::new(&settings, &webhook);
-    let executor = isolate_executor(env, &settings, webhook)?;
+    let upstream = isolate_upstream(env, &settings, webhook)?;
     tracing::info!(
         caller_limit = limiter.describe(),
-        portal_budget = executor.describe(),
+        portal_budget = upstream.describe(),
         "gateway ready in this isolate"
     );
-    let gateway = Rc::new(
-        Gateway::with_executor(settings, executor, JsClock::new())
-            // A request woken by another one resumes in that one's I/O context and could not
-            // answer ("Cannot perform I/O on behalf of a different request"): waiters for a
-            // shared portal call look for its result on their own timer.
-            .with_waiting(Waiting::Polling(Duration::from_millis(10)))
-            .with_limiter(limiter)
-            .with_shared_cache(shared_cache),
-    );
+    let clock = JsClock::new();
+    let source =
+        OnDemand::new(&settings, upstream, clock.clone(), WAITING).with_shared_cache(shared_cache);
+    let gateway = Rc::new(Gateway::new(settings, source, clock).with_limiter(limiter));
     GATEWAY.with(|g| *g.borrow_mut() = Some(gateway.clone()));
     Ok(gateway)
 }
@@ -149,25 +146,22 @@ pub(super) fn log_settings(env: &Env) -> Result<LogSettings, ConfigError> {
 
 /// The portal budget this isolate spends through: the coordinator's when its binding exists
 /// (or `STOCK_PORTAL_COORDINATOR=durable_object` demands it), else its own share.
-fn isolate_executor(
+fn isolate_upstream(
     env: &Env,
     settings: &Settings,
     webhook: WebhookUrl,
-) -> Result<IsolateExecutor, ConfigError> {
+) -> Result<IsolateUpstream, ConfigError> {
     let own = |budget| {
-        PortalExecutor::new(
-            FetchPortal::new(webhook.clone()),
-            PortalBudget::new(budget),
-            OperatingGuard::new(settings.operating_limit_secs),
-            store_filter(settings),
-        )
+        let executor =
+            PortalExecutor::from_settings(settings, FetchPortal::new(webhook.clone()), budget);
+        PortalUpstream::new(settings, executor, WAITING)
     };
     let binding = env.durable_object(coordinator::BINDING).ok();
     match (settings.coordinator, binding) {
         (CoordinatorMode::Isolate, _) | (CoordinatorMode::Auto, None) => {
-            Ok(IsolateExecutor::Isolate(own(settings.budget)))
+            Ok(IsolateUpstream::Isolate(own(settings.budget)))
         }
-        (_, Some(namespace)) => Ok(IsolateExecutor::Coordinated(CoordinatedExecutor::new(
+        (_, Some(namespace)) => Ok(IsolateUpstream::Coordinated(CoordinatorUpstream::new(
             DurableObjectLink::new(namespace, coordinator::object_name(&webhook)),
             own(settings.fallback_budget),
         ))),

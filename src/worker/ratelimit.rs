@@ -7,8 +7,9 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::core::protection::caller_limit::{CallerLimiter, InProcessLimiter};
-use crate::core::protection::client_ip::caller_key;
+use crate::core::domain::caller::caller_key;
+use crate::core::gateway::caller_limit::InProcessLimiter;
+use crate::core::ports::CallerLimiter;
 
 /// The binding's name in wrangler.toml.
 pub const BINDING: &str = "CALLER_RATE_LIMIT";

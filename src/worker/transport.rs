@@ -12,8 +12,8 @@ use futures_util::StreamExt;
 use secrecy::ExposeSecret;
 use worker::{AbortController, AbortSignal, Delay, Fetch, Headers, Method, RequestInit};
 
+use crate::core::domain::webhook::WebhookUrl;
 use crate::core::ports::{PortalReply, PortalTransport, TransportError, MAX_PORTAL_ANSWER_BYTES};
-use crate::core::secret::WebhookUrl;
 
 /// The portal behind the webhook from `env.secret("B24_WEBHOOK_URL")`.
 pub struct FetchPortal {

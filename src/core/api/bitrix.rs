@@ -4,9 +4,10 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
 
-use super::api_error::ApiError;
 use super::bitrix_time::Timing;
-use super::render::to_bytes;
+use crate::core::api::http_error::HttpError;
+use crate::core::domain::error::ApiError;
+use crate::core::publish::render::to_bytes;
 
 /// `{"result":{"storeProduct":{…}},"time":{…}}` around a cached result object.
 pub fn single(result: &[u8], timing: Timing) -> Bytes {

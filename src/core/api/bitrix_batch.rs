@@ -8,10 +8,10 @@
 
 use serde_json::Value;
 
-use super::api_error::{ApiError, BatchProblem};
 use super::request::InboundBody;
+use crate::core::domain::error::{ApiError, BatchProblem};
+use crate::core::domain::id::{IdError, RecordId};
 use crate::core::portal::command::MAX_BATCH_COMMANDS;
-use crate::core::stock::id::{IdError, RecordId};
 
 /// The longest command key we echo back.
 const MAX_KEY_CHARS: usize = 64;

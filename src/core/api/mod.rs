@@ -1,12 +1,12 @@
-//! The public API: routes, reading callers' requests, rendering answers (v1 and the portal's
-//! own shapes) and errors, CORS, and the embedded storefront files (OpenAPI document, badge
-//! script, demo page).
+//! Floor 5: the public API over a stock source: routes, reading callers' requests, the JSON
+//! around published records (lists, errors, the portal's own shapes), HTTP statuses, CORS,
+//! and the embedded storefront files (OpenAPI document, badge script, demo page).
 
-pub mod api_error;
 pub mod bitrix;
 pub mod bitrix_batch;
 pub mod bitrix_time;
 pub mod cors;
+pub mod http_error;
 pub mod render;
 pub mod request;
 pub mod response;

@@ -3,8 +3,8 @@
 use bytes::Bytes;
 use serde::Deserialize;
 
-use crate::core::api::api_error::ApiError;
-use crate::core::stock::id::{IdError, RecordId};
+use crate::core::domain::error::ApiError;
+use crate::core::domain::id::{IdError, RecordId};
 
 /// Every request header the core reads. An adapter that pays for each header it copies (the
 /// Worker crosses into JavaScript for each) may hand over only these.

@@ -4,11 +4,12 @@ use bytes::Bytes;
 use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use http::{Response, StatusCode};
 
-use super::api_error::ApiError;
 use super::bitrix;
 use super::bitrix_time::Timing;
 use super::render::render_v1_error;
 use super::routes::Route;
+use crate::core::api::http_error::HttpError;
+use crate::core::domain::error::ApiError;
 
 const JSON: &str = "application/json; charset=utf-8";
 

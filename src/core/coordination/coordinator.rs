@@ -1,133 +1,105 @@
 //! The coordinator: one per portal (a Durable Object on Cloudflare), the only caller of the
-//! portal for the whole deployment. It owns the full budget share, the leaky bucket and the
-//! operating-time pause; it gathers misses from every isolate and runs them through the same
-//! batching as a gateway; and it keeps a small cache of answers, so one isolate's miss is
-//! often another's hit.
+//! portal for the whole deployment. It is an on-demand stock source like any gateway's, with
+//! the deployment's full budget share and a small cache of its own (isolates keep larger ones
+//! in front), so one isolate's miss is often another's hit; this module only reads isolates'
+//! asks and writes the source's answers back.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::wire::{Ask, Told, WireOutcome};
+use super::wire::{Ask, Asked, Told, WireAnswer};
 use crate::core::config::Settings;
-use crate::core::gateway::store_filter;
-use crate::core::metrics::{RequestStats, Snapshot};
-use crate::core::portal::command::Command;
-use crate::core::portal::exchange::{Executor, Outcome, PortalExecutor, Read, Urgency};
-use crate::core::ports::{Clock, PortalTransport};
-use crate::core::protection::batcher::Batcher;
-use crate::core::protection::budget::PortalBudget;
-use crate::core::protection::cache::TtlCache;
-use crate::core::protection::flights::Waiting;
-use crate::core::protection::operating_time::OperatingGuard;
+use crate::core::domain::reads::Urgency;
+use crate::core::metrics::Snapshot;
+use crate::core::portal::exchange::PortalExecutor;
+use crate::core::ports::{CacheKey, Clock, PortalTransport};
+use crate::core::source::flights::Waiting;
+use crate::core::source::on_demand::{OnDemand, PortalSource};
+use crate::core::source::upstream::{Aged, Fetched, PortalUpstream};
+use crate::core::source::{Looked, StockSource, Trace};
 
 /// Answers kept by the coordinator: isolates keep their own, larger caches in front.
 const MAX_ANSWERS: usize = 4096;
-/// How often coordinator requests waiting on a shared exchange look for its result.
+/// How often requests to the coordinator waiting on a shared read look for its result: each
+/// request to the object must resume in its own context.
 const POLL: Duration = Duration::from_millis(5);
-/// A flight whose sender vanished is taken over this long after the deadline.
-const FLIGHT_MARGIN: Duration = Duration::from_secs(1);
 
-pub struct Coordinator<T> {
-    executor: PortalExecutor<T>,
-    batcher: Batcher<Outcome>,
-    answers: TtlCache<Command, Outcome>,
-    cache_ttl: Duration,
-    negative_ttl: Duration,
-    upstream_timeout: Duration,
+pub struct Coordinator<T, C> {
+    source: PortalSource<T, C>,
 }
 
-impl<T: PortalTransport> Coordinator<T> {
-    pub fn new(settings: &Settings, transport: T) -> Self {
+impl<T: PortalTransport, C: Clock> Coordinator<T, C> {
+    pub fn new(settings: &Settings, transport: T, clock: C) -> Self {
+        let own = Settings {
+            cache_max_entries: MAX_ANSWERS.min(settings.cache_max_entries),
+            // Never a stale stand-in: an isolate would keep it as new. Isolates keep their own
+            // last good answers.
+            stale_if_error: Duration::ZERO,
+            ..settings.clone()
+        };
+        let waiting = Waiting::Polling(POLL);
+        let executor = PortalExecutor::from_settings(&own, transport, own.budget);
+        let upstream = PortalUpstream::new(&own, executor, waiting);
         Self {
-            executor: PortalExecutor::new(
-                transport,
-                PortalBudget::new(settings.budget),
-                OperatingGuard::new(settings.operating_limit_secs),
-                store_filter(settings),
-            ),
-            // Polling: each request to the object waits on its own timer.
-            batcher: Batcher::new(
-                settings.batch_window,
-                settings.upstream_timeout + FLIGHT_MARGIN,
-                Waiting::Polling(POLL),
-            ),
-            answers: TtlCache::new(MAX_ANSWERS.min(settings.cache_max_entries), Duration::ZERO),
-            cache_ttl: settings.cache_ttl,
-            negative_ttl: settings.negative_ttl,
-            upstream_timeout: settings.upstream_timeout,
+            source: OnDemand::new(&own, upstream, clock, waiting),
         }
     }
 
-    /// One isolate's request: JSON commands in, JSON outcomes out. `None` for a request that is
-    /// not one (the object answers 400).
-    pub async fn answer<C: Clock>(&self, clock: &C, request: &[u8]) -> Option<Bytes> {
+    /// One isolate's ask: JSON ids in, JSON answers out. `None` for a request that is not one
+    /// (the object answers 400).
+    pub async fn answer(&self, request: &[u8]) -> Option<Bytes> {
         let ask: Ask = serde_json::from_slice(request).ok()?;
-        let commands: Vec<Command> = ask
-            .commands
-            .iter()
-            .map(|c| c.to_command())
-            .collect::<Option<_>>()?;
-        let now = clock.monotonic();
-        let deadline = now + Duration::from_millis(ask.deadline_ms).min(self.upstream_timeout);
-        let urgency = ask.urgency();
-        let mut ages = vec![Duration::ZERO; commands.len()];
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; commands.len()];
-        // A refresh wants the portal's answer, not this cache's.
-        if urgency == Urgency::Caller {
-            for (i, command) in commands.iter().enumerate() {
-                if let Some(hit) = self.answers.fresh(*command, now) {
-                    ages[i] = hit.age;
-                    outcomes[i] = Some(hit.value);
+        let asked = ask.asked()?;
+        let answers: Vec<WireAnswer> = match ask.urgency() {
+            // A refresh wants the portal's answer, not this cache's.
+            Urgency::Background => {
+                let keys: Vec<CacheKey> = match &asked {
+                    Asked::Records(ids) => ids.iter().map(|id| CacheKey::Record(*id)).collect(),
+                    Asked::Products(ids) => ids.iter().map(|id| CacheKey::Product(*id)).collect(),
+                };
+                let mut answers = Vec::with_capacity(keys.len());
+                for key in keys {
+                    let fetched = self.source.fetch(&[key], Urgency::Background).await;
+                    answers.extend(fetched.iter().map(WireAnswer::from_fetched));
                 }
+                answers
             }
-        }
-        let missed: Vec<usize> = (0..commands.len())
-            .filter(|&i| outcomes[i].is_none())
-            .collect();
-        if !missed.is_empty() {
-            let misses: Vec<Command> = missed.iter().map(|&i| commands[i]).collect();
-            let settle = |command: Command, outcome: Outcome, _age: Duration| {
-                self.keep(clock, command, &outcome);
-                outcome
-            };
-            let gathered = self
-                .batcher
-                .read(&self.executor, clock, &misses, urgency, deadline, &settle)
-                .await;
-            for (&index, outcome) in missed.iter().zip(gathered) {
-                outcomes[index] = outcome;
+            Urgency::Caller => {
+                // The coordinator's hits are its own business, not an isolate's.
+                let mut trace = Trace::default();
+                let looked = match &asked {
+                    Asked::Records(ids) => self.source.records(ids, &mut trace).await,
+                    Asked::Products(ids) => {
+                        let mut looked = Vec::with_capacity(ids.len());
+                        for id in ids {
+                            looked.push(self.source.product(*id, &mut trace).await);
+                        }
+                        looked
+                    }
+                };
+                looked
+                    .into_iter()
+                    .map(|l| WireAnswer::from_fetched(&aged(l)))
+                    .collect()
             }
-        }
-        let told = Told {
-            outcomes: outcomes
-                .iter()
-                .map(|o| match o {
-                    Some(outcome) => WireOutcome::from_outcome(outcome),
-                    None => WireOutcome::TimedOut,
-                })
-                .collect(),
-            ages_ms: ages.iter().map(|age| age.as_millis() as u64).collect(),
         };
-        serde_json::to_vec(&told).ok().map(Bytes::from)
+        serde_json::to_vec(&Told { answers }).ok().map(Bytes::from)
     }
 
     /// The object's exchanges with the portal since start, and its budget level now.
-    pub fn metrics<C: Clock>(&self, clock: &C) -> Snapshot {
-        Snapshot::read(
-            &RequestStats::default(),
-            self.batcher.stats(),
-            self.executor.budget_level(clock.monotonic()),
-        )
+    pub fn metrics(&self) -> Snapshot {
+        let mut snapshot = Snapshot::default();
+        self.source.report(&mut snapshot);
+        snapshot
     }
+}
 
-    fn keep<C: Clock>(&self, clock: &C, command: Command, outcome: &Outcome) {
-        let ttl = match outcome {
-            Ok(Read::Record(None)) => self.negative_ttl,
-            Ok(_) => self.cache_ttl,
-            Err(_) => return,
-        };
-        self.answers
-            .store(command, outcome.clone(), clock.monotonic(), ttl);
-    }
+/// A looked-up answer as an upstream answer: its value and age (the coordinator keeps no stale
+/// stand-ins, so every success is fresh).
+fn aged(looked: Looked) -> Fetched {
+    looked.map(|found| Aged {
+        value: found.value,
+        age: found.age.unwrap_or_default(),
+    })
 }

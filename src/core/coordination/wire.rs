@@ -1,50 +1,54 @@
-//! What isolates and the coordinator say to each other: commands in, outcomes out, as JSON.
-//! Only validated integers travel; the portal's text never does.
+//! What isolates and the coordinator say to each other, as JSON: the ids an isolate missed in,
+//! the coordinator's answers out (already rendered, as its own source keeps them, with their
+//! age). Only validated integers travel toward the portal; the portal's text never travels.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::core::api::api_error::ApiError;
-use crate::core::portal::command::Command;
-use crate::core::portal::exchange::{Outcome, Read, Urgency};
-use crate::core::portal::page::Page;
-use crate::core::portal::record::StoreProduct;
-use crate::core::stock::id::{ProductId, RecordId};
+use crate::core::domain::error::ApiError;
+use crate::core::domain::id::{ProductId, RecordId};
+use crate::core::domain::reads::Urgency;
+use crate::core::publish::cached::Cached;
+use crate::core::publish::render::RenderedRecord;
+use crate::core::source::upstream::{Aged, Fetched};
 
-#[derive(Debug, Serialize, Deserialize)]
+/// An isolate's misses: records, or products (one kind per ask).
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Ask {
-    pub commands: Vec<WireCommand>,
+    #[serde(default)]
+    pub records: Vec<u32>,
+    #[serde(default)]
+    pub products: Vec<u32>,
+    /// A refresh: read past the coordinator's cache, at background urgency.
     #[serde(default)]
     pub background: bool,
-    /// Time left for the answer, in milliseconds.
-    #[serde(rename = "deadlineMs")]
-    pub deadline_ms: u64,
 }
 
+/// One answer per id asked, records first, in the order asked.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Told {
-    pub outcomes: Vec<WireOutcome>,
-    /// How old each answer is, in milliseconds (the coordinator may answer from its cache).
-    #[serde(default, rename = "agesMs")]
-    pub ages_ms: Vec<u64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum WireCommand {
-    Record(u32),
-    ProductPage { product: u32, start: u32 },
+    pub answers: Vec<WireAnswer>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum WireOutcome {
-    /// The record, or `null` when there is none.
-    Record(Option<Value>),
-    Page {
-        rows: Vec<Value>,
-        total: Option<u32>,
-        next: Option<u32>,
+pub enum WireAnswer {
+    /// A record's two published renderings.
+    Record {
+        v1: String,
+        bitrix: String,
+        #[serde(rename = "ageMs")]
+        age_ms: u64,
+    },
+    /// A product's published stock.
+    Product {
+        body: String,
+        #[serde(rename = "ageMs")]
+        age_ms: u64,
+    },
+    /// No such record or product (or none the policy shows).
+    Missing {
+        #[serde(rename = "ageMs")]
+        age_ms: u64,
     },
     Busy {
         #[serde(rename = "retryAfterSecs")]
@@ -54,94 +58,26 @@ pub enum WireOutcome {
     TimedOut,
 }
 
-impl WireCommand {
-    pub fn from_command(command: Command) -> Self {
-        match command {
-            Command::Record(id) => WireCommand::Record(id.get()),
-            Command::ProductPage { product, start } => WireCommand::ProductPage {
-                product: product.get(),
-                start,
-            },
-        }
-    }
-
-    /// `None` for an id no caller could have sent (the coordinator re-validates everything).
-    pub fn to_command(self) -> Option<Command> {
-        Some(match self {
-            WireCommand::Record(id) => Command::Record(RecordId::from_u64(id.into()).ok()?),
-            WireCommand::ProductPage { product, start } => Command::ProductPage {
-                product: ProductId::from_u64(product.into()).ok()?,
-                start,
-            },
-        })
-    }
-}
-
-impl WireOutcome {
-    pub fn from_outcome(outcome: &Outcome) -> Self {
-        match outcome {
-            Ok(Read::Record(record)) => WireOutcome::Record(record.as_ref().map(record_json)),
-            Ok(Read::Page(page)) => WireOutcome::Page {
-                rows: page.rows.iter().map(record_json).collect(),
-                total: page.total,
-                next: page.next,
-            },
-            Err(ApiError::UpstreamBusy { retry_after_secs }) => WireOutcome::Busy {
-                retry_after_secs: *retry_after_secs,
-            },
-            Err(ApiError::UpstreamTimeout) => WireOutcome::TimedOut,
-            Err(_) => WireOutcome::Failed,
-        }
-    }
-
-    /// Read back with the same bounds as the portal's own answers.
-    pub fn to_outcome(&self, command: Command) -> Outcome {
-        match (self, command) {
-            (WireOutcome::Record(None), Command::Record(_)) => Ok(Read::Record(None)),
-            (WireOutcome::Record(Some(value)), Command::Record(id)) => StoreProduct::read(value)
-                .filter(|record| record.id == id)
-                .map(|record| Read::Record(Some(record)))
-                .ok_or(ApiError::UpstreamError),
-            (WireOutcome::Page { rows, total, next }, Command::ProductPage { product, .. }) => rows
-                .iter()
-                .map(|row| StoreProduct::read(row).filter(|r| r.product_id == product))
-                .collect::<Option<Vec<_>>>()
-                .map(|rows| {
-                    Read::Page(Page {
-                        rows,
-                        total: *total,
-                        next: *next,
-                    })
-                })
-                .ok_or(ApiError::UpstreamError),
-            (WireOutcome::Busy { retry_after_secs }, _) => Err(ApiError::UpstreamBusy {
-                retry_after_secs: (*retry_after_secs).clamp(1, 600),
-            }),
-            (WireOutcome::TimedOut, _) => Err(ApiError::UpstreamTimeout),
-            _ => Err(ApiError::UpstreamError),
-        }
-    }
-}
-
-fn record_json(record: &StoreProduct) -> Value {
-    serde_json::json!({
-        "id": record.id.get(),
-        "productId": record.product_id.get(),
-        "storeId": record.store_id,
-        "amount": record.amount,
-        "quantityReserved": record.quantity_reserved,
-    })
+/// What is asked for, in the types the source takes.
+pub enum Asked {
+    Records(Vec<RecordId>),
+    Products(Vec<ProductId>),
 }
 
 impl Ask {
-    pub fn new(commands: &[Command], urgency: Urgency, deadline_ms: u64) -> Self {
+    pub fn records(ids: &[RecordId], urgency: Urgency) -> Self {
         Self {
-            commands: commands
-                .iter()
-                .map(|c| WireCommand::from_command(*c))
-                .collect(),
+            records: ids.iter().map(|id| id.get()).collect(),
             background: urgency == Urgency::Background,
-            deadline_ms,
+            ..Self::default()
+        }
+    }
+
+    pub fn product(id: ProductId, urgency: Urgency) -> Self {
+        Self {
+            products: vec![id.get()],
+            background: urgency == Urgency::Background,
+            ..Self::default()
         }
     }
 
@@ -152,68 +88,154 @@ impl Ask {
             Urgency::Caller
         }
     }
+
+    /// The ids, validated again (the coordinator trusts nothing it is sent); `None` for an id
+    /// no caller could have sent, or an ask of both kinds.
+    pub fn asked(&self) -> Option<Asked> {
+        match (self.records.is_empty(), self.products.is_empty()) {
+            (false, true) => self
+                .records
+                .iter()
+                .map(|n| RecordId::from_u64((*n).into()).ok())
+                .collect::<Option<_>>()
+                .map(Asked::Records),
+            (true, false) => self
+                .products
+                .iter()
+                .map(|n| ProductId::from_u64((*n).into()).ok())
+                .collect::<Option<_>>()
+                .map(Asked::Products),
+            _ => None,
+        }
+    }
+}
+
+impl WireAnswer {
+    pub fn from_fetched(fetched: &Fetched) -> Self {
+        match fetched {
+            Ok(aged) => {
+                let age_ms = aged.age.as_millis() as u64;
+                match &aged.value {
+                    Cached::Record(record) => WireAnswer::Record {
+                        v1: text(&record.v1),
+                        bitrix: text(&record.bitrix),
+                        age_ms,
+                    },
+                    Cached::Product(body) => WireAnswer::Product {
+                        body: text(body),
+                        age_ms,
+                    },
+                    Cached::Missing => WireAnswer::Missing { age_ms },
+                }
+            }
+            Err(ApiError::UpstreamBusy { retry_after_secs }) => WireAnswer::Busy {
+                retry_after_secs: *retry_after_secs,
+            },
+            Err(ApiError::UpstreamTimeout) => WireAnswer::TimedOut,
+            Err(_) => WireAnswer::Failed,
+        }
+    }
+
+    /// Read back; an answer of another kind than asked (`product`: whether a product was) is a
+    /// failure.
+    pub fn to_fetched(&self, product: bool) -> Fetched {
+        let aged = |value: Cached, age_ms: u64| {
+            Ok(Aged {
+                value,
+                age: std::time::Duration::from_millis(age_ms),
+            })
+        };
+        match (self, product) {
+            (WireAnswer::Record { v1, bitrix, age_ms }, false) => aged(
+                Cached::Record(RenderedRecord {
+                    v1: v1.clone().into(),
+                    bitrix: bitrix.clone().into(),
+                }),
+                *age_ms,
+            ),
+            (WireAnswer::Product { body, age_ms }, true) => {
+                aged(Cached::Product(body.clone().into()), *age_ms)
+            }
+            (WireAnswer::Missing { age_ms }, _) => aged(Cached::Missing, *age_ms),
+            (WireAnswer::Busy { retry_after_secs }, _) => Err(ApiError::UpstreamBusy {
+                retry_after_secs: (*retry_after_secs).clamp(1, 600),
+            }),
+            (WireAnswer::TimedOut, _) => Err(ApiError::UpstreamTimeout),
+            _ => Err(ApiError::UpstreamError),
+        }
+    }
+}
+
+/// Published bodies are JSON, always UTF-8.
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    fn aged(value: Cached) -> Fetched {
+        Ok(Aged {
+            value,
+            age: Duration::from_millis(1500),
+        })
+    }
 
     #[test]
-    fn outcomes_round_trip() {
-        let id = RecordId::from_u64(13).unwrap();
-        let product = ProductId::from_u64(6973).unwrap();
-        let record = StoreProduct {
-            id,
-            product_id: product,
-            store_id: 11,
-            amount: 2.5,
-            quantity_reserved: Some(0.5),
-        };
-        let cases: Vec<(Command, Outcome)> = vec![
-            (Command::Record(id), Ok(Read::Record(Some(record.clone())))),
-            (Command::Record(id), Ok(Read::Record(None))),
+    fn answers_round_trip() {
+        let record = aged(Cached::Record(RenderedRecord {
+            v1: r#"{"id":13,"amount":2.5}"#.into(),
+            bitrix: r#"{"storeProduct":{"id":13}}"#.into(),
+        }));
+        let product = aged(Cached::Product(r#"{"productId":6973}"#.into()));
+        let cases = [
+            (record, false),
+            (aged(Cached::Missing), false),
+            (product, true),
+            (aged(Cached::Missing), true),
             (
-                Command::ProductPage { product, start: 0 },
-                Ok(Read::Page(Page {
-                    rows: vec![record],
-                    total: Some(1),
-                    next: None,
-                })),
-            ),
-            (
-                Command::Record(id),
                 Err(ApiError::UpstreamBusy {
                     retry_after_secs: 7,
                 }),
+                false,
             ),
-            (Command::Record(id), Err(ApiError::UpstreamTimeout)),
-            (Command::Record(id), Err(ApiError::UpstreamError)),
+            (Err(ApiError::UpstreamTimeout), true),
+            (Err(ApiError::UpstreamError), false),
         ];
-        for (command, outcome) in cases {
-            let wire = WireOutcome::from_outcome(&outcome);
+        for (fetched, is_product) in cases {
+            let wire = WireAnswer::from_fetched(&fetched);
             let text = serde_json::to_string(&wire).unwrap();
-            let back: WireOutcome = serde_json::from_str(&text).unwrap();
-            assert_eq!(back.to_outcome(command), outcome, "{text}");
+            let back: WireAnswer = serde_json::from_str(&text).unwrap();
+            assert_eq!(back.to_fetched(is_product), fetched, "{text}");
         }
     }
 
     #[test]
-    fn nothing_out_of_bounds_or_mismatched_passes() {
-        let id = RecordId::from_u64(13).unwrap();
-        let other = WireOutcome::Record(Some(
-            serde_json::json!({"id":14,"productId":1,"storeId":1,"amount":1}),
-        ));
-        assert_eq!(
-            other.to_outcome(Command::Record(id)),
-            Err(ApiError::UpstreamError)
-        );
-        let absurd = WireOutcome::Record(Some(
-            serde_json::json!({"id":13,"productId":1,"storeId":1,"amount":1e300}),
-        ));
-        assert_eq!(
-            absurd.to_outcome(Command::Record(id)),
-            Err(ApiError::UpstreamError)
-        );
-        assert_eq!(WireCommand::Record(0).to_command(), None);
+    fn nothing_mismatched_or_invalid_passes() {
+        let record = WireAnswer::Record {
+            v1: "{}".into(),
+            bitrix: "{}".into(),
+            age_ms: 0,
+        };
+        assert_eq!(record.to_fetched(true), Err(ApiError::UpstreamError));
+        let product = WireAnswer::Product {
+            body: "{}".into(),
+            age_ms: 0,
+        };
+        assert_eq!(product.to_fetched(false), Err(ApiError::UpstreamError));
+        let zero = Ask {
+            records: vec![13, 0],
+            ..Ask::default()
+        };
+        assert!(zero.asked().is_none());
+        let both = Ask {
+            records: vec![13],
+            products: vec![6973],
+            ..Ask::default()
+        };
+        assert!(both.asked().is_none());
+        assert!(Ask::default().asked().is_none());
     }
 }

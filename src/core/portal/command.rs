@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::core::stock::id::{ProductId, RecordId};
+use crate::core::domain::reads::Command;
 
 pub const GET_METHOD: &str = "catalog.storeproduct.get";
 pub const LIST_METHOD: &str = "catalog.storeproduct.list";
@@ -16,15 +16,6 @@ pub const LIST_PAGE_ROWS: u32 = 50;
 /// The fields a product read needs, and no more.
 const LIST_FIELDS: [&str; 5] = ["id", "productId", "storeId", "amount", "quantityReserved"];
 
-/// One read at the portal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Command {
-    /// `catalog.storeproduct.get?id=N`
-    Record(RecordId),
-    /// One page of `catalog.storeproduct.list` filtered by product, from row `start`.
-    ProductPage { product: ProductId, start: u32 },
-}
-
 /// How product reads narrow the warehouses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreFilter {
@@ -32,52 +23,51 @@ pub struct StoreFilter {
     pub stores: Vec<i64>,
 }
 
-impl Command {
-    pub fn method(self) -> &'static str {
-        match self {
-            Command::Record(_) => GET_METHOD,
-            Command::ProductPage { .. } => LIST_METHOD,
+/// The REST method that runs `command`.
+pub fn method(command: Command) -> &'static str {
+    match command {
+        Command::Record(_) => GET_METHOD,
+        Command::ProductPage { .. } => LIST_METHOD,
+    }
+}
+
+/// The JSON body of a single call.
+pub fn json_body(command: Command, filter: &StoreFilter) -> String {
+    match command {
+        Command::Record(id) => format!("{{\"id\":{id}}}"),
+        Command::ProductPage { product, start } => {
+            let mut body = format!("{{\"filter\":{{\"productId\":{product}");
+            if !filter.stores.is_empty() {
+                body.push_str(",\"@storeId\":[");
+                for (i, store) in filter.stores.iter().enumerate() {
+                    let _ = write!(body, "{}{store}", if i > 0 { "," } else { "" });
+                }
+                body.push(']');
+            }
+            body.push_str("},\"select\":[");
+            for (i, field) in LIST_FIELDS.iter().enumerate() {
+                let _ = write!(body, "{}\"{field}\"", if i > 0 { "," } else { "" });
+            }
+            let _ = write!(body, "],\"order\":{{\"id\":\"ASC\"}},\"start\":{start}}}");
+            body
         }
     }
+}
 
-    /// The JSON body of a single call.
-    pub fn json_body(self, filter: &StoreFilter) -> String {
-        match self {
-            Command::Record(id) => format!("{{\"id\":{id}}}"),
-            Command::ProductPage { product, start } => {
-                let mut body = format!("{{\"filter\":{{\"productId\":{product}");
-                if !filter.stores.is_empty() {
-                    body.push_str(",\"@storeId\":[");
-                    for (i, store) in filter.stores.iter().enumerate() {
-                        let _ = write!(body, "{}{store}", if i > 0 { "," } else { "" });
-                    }
-                    body.push(']');
-                }
-                body.push_str("},\"select\":[");
-                for (i, field) in LIST_FIELDS.iter().enumerate() {
-                    let _ = write!(body, "{}\"{field}\"", if i > 0 { "," } else { "" });
-                }
-                let _ = write!(body, "],\"order\":{{\"id\":\"ASC\"}},\"start\":{start}}}");
-                body
+/// The command as one entry of a `batch`: `method?query`, parameters in PHP form.
+pub fn batch_text(command: Command, filter: &StoreFilter) -> String {
+    match command {
+        Command::Record(id) => format!("{GET_METHOD}?id={id}"),
+        Command::ProductPage { product, start } => {
+            let mut text = format!("{LIST_METHOD}?filter[productId]={product}");
+            for store in &filter.stores {
+                let _ = write!(text, "&filter[@storeId][]={store}");
             }
-        }
-    }
-
-    /// The command as one entry of a `batch`: `method?query`, parameters in PHP form.
-    pub fn batch_text(self, filter: &StoreFilter) -> String {
-        match self {
-            Command::Record(id) => format!("{GET_METHOD}?id={id}"),
-            Command::ProductPage { product, start } => {
-                let mut text = format!("{LIST_METHOD}?filter[productId]={product}");
-                for store in &filter.stores {
-                    let _ = write!(text, "&filter[@storeId][]={store}");
-                }
-                for field in LIST_FIELDS {
-                    let _ = write!(text, "&select[]={field}");
-                }
-                let _ = write!(text, "&order[id]=ASC&start={start}");
-                text
+            for field in LIST_FIELDS {
+                let _ = write!(text, "&select[]={field}");
             }
+            let _ = write!(text, "&order[id]=ASC&start={start}");
+            text
         }
     }
 }
@@ -100,7 +90,7 @@ pub fn batch_body(commands: &[Command], filter: &StoreFilter) -> String {
             body,
             "\"{}\":\"{}\"",
             batch_key(i),
-            command.batch_text(filter)
+            batch_text(*command, filter)
         );
     }
     body.push_str("}}");
@@ -110,6 +100,7 @@ pub fn batch_body(commands: &[Command], filter: &StoreFilter) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::domain::id::{ProductId, RecordId};
 
     fn product_page(start: u32) -> Command {
         Command::ProductPage {
@@ -124,10 +115,10 @@ mod tests {
             stores: vec![1, 11],
         };
         assert_eq!(
-            Command::Record(RecordId::from_u64(13).unwrap()).json_body(&filter),
+            json_body(Command::Record(RecordId::from_u64(13).unwrap()), &filter),
             r#"{"id":13}"#
         );
-        let body = product_page(50).json_body(&filter);
+        let body = json_body(product_page(50), &filter);
         let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(
             parsed,
@@ -139,7 +130,7 @@ mod tests {
             })
         );
         let open: serde_json::Value =
-            serde_json::from_str(&product_page(0).json_body(&StoreFilter::default())).unwrap();
+            serde_json::from_str(&json_body(product_page(0), &StoreFilter::default())).unwrap();
         assert_eq!(open["filter"], serde_json::json!({"productId": 6973}));
     }
 
@@ -149,7 +140,7 @@ mod tests {
             stores: vec![1, 11],
         };
         assert_eq!(
-            product_page(100).batch_text(&filter),
+            batch_text(product_page(100), &filter),
             "catalog.storeproduct.list?filter[productId]=6973&filter[@storeId][]=1&filter[@storeId][]=11\
              &select[]=id&select[]=productId&select[]=storeId&select[]=amount&select[]=quantityReserved\
              &order[id]=ASC&start=100"

@@ -3,21 +3,22 @@
 //! retries a rate-limit refusal while the deadline allows, and turns every failure into a
 //! public error, per command.
 
-use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
 
 use super::batch_answer::{read_batch, Slot};
-use super::command::{batch_body, batch_key, Command, StoreFilter, BATCH_METHOD};
+use super::budget::{PortalBudget, MAX_QUEUE_WAIT};
+use super::command::{batch_body, batch_key, json_body, method, StoreFilter, BATCH_METHOD};
 use super::envelope::{open, OperatingTime};
-use super::page::{read_page, Page};
-use super::record::{read_get_result, StoreProduct};
+use super::operating_time::OperatingGuard;
+use super::page::read_page;
+use super::record::read_get_result;
 use super::refusal::{Classified, Refusal};
-use crate::core::api::api_error::ApiError;
-use crate::core::ports::{Clock, PortalTransport, TransportError};
-use crate::core::protection::budget::{PortalBudget, MAX_QUEUE_WAIT};
-use crate::core::protection::operating_time::OperatingGuard;
+use crate::core::config::{BudgetLimits, ListStoreFilter, Settings};
+use crate::core::domain::error::ApiError;
+use crate::core::domain::reads::{Command, Read, Urgency};
+use crate::core::ports::{Clock, Executed, Executor, PortalTransport, TransportError};
 
 /// First pause after `QUERY_LIMIT_EXCEEDED`; doubled for each further try. The portal drains
 /// its bucket at 2 requests/s, so half a second usually frees a slot.
@@ -29,66 +30,6 @@ const OPERATION_LIMIT_RETRY_SECS: u64 = 600;
 /// `OVERLOAD_LIMIT` gives no hint; a minute keeps callers from hammering.
 const OVERLOAD_RETRY_SECS: u64 = 60;
 
-/// What the portal gave for one command.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Read {
-    /// `None`: no such record.
-    Record(Option<StoreProduct>),
-    Page(Page),
-}
-
-pub type Outcome = Result<Read, ApiError>;
-
-/// Who is waiting for an exchange.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Urgency {
-    /// A caller: may queue briefly for a budget slot and retry a rate-limit refusal.
-    Caller,
-    /// A background refresh: only a free slot, no retries; callers come first.
-    Background,
-}
-
-/// The outcomes of one exchange, one per command, how old each answer is (zero when it comes
-/// straight from the portal; a coordinator may answer from its cache), and how many portal
-/// requests it took.
-#[derive(Debug)]
-pub struct Executed {
-    pub outcomes: Vec<Outcome>,
-    pub ages: Vec<Duration>,
-    pub calls: u32,
-}
-
-impl Executed {
-    /// Outcomes straight from the portal.
-    pub fn fresh(outcomes: Vec<Outcome>, calls: u32) -> Self {
-        Self {
-            ages: vec![Duration::ZERO; outcomes.len()],
-            outcomes,
-            calls,
-        }
-    }
-}
-
-/// Runs commands against the portal. The local implementation is [`PortalExecutor`]; a
-/// coordinator in front of it (a Durable Object) is another.
-pub trait Executor {
-    /// Runs `commands` (at most a batch's worth) and answers one outcome per command, in
-    /// order, by `deadline` (on the clock's monotonic scale).
-    fn execute<C: Clock>(
-        &self,
-        clock: &C,
-        commands: &[Command],
-        urgency: Urgency,
-        deadline: Duration,
-    ) -> impl Future<Output = Executed>;
-
-    /// How full the portal budget this executor spends is, 0 to 1; `None` when it is held
-    /// elsewhere (a coordinator).
-    fn budget_level(&self, _now: Duration) -> Option<f64> {
-        None
-    }
-}
-
 /// The portal behind a transport, with the instance's share of its budget.
 pub struct PortalExecutor<T> {
     transport: T,
@@ -98,6 +39,18 @@ pub struct PortalExecutor<T> {
 }
 
 impl<T: PortalTransport> PortalExecutor<T> {
+    /// The portal behind `transport`, spending `budget` (this instance's share, or an
+    /// isolate's fallback share), with the operating-time guard and the warehouse filter the
+    /// settings ask for.
+    pub fn from_settings(settings: &Settings, transport: T, budget: BudgetLimits) -> Self {
+        Self::new(
+            transport,
+            PortalBudget::new(budget),
+            OperatingGuard::new(settings.operating_limit_secs),
+            store_filter(settings),
+        )
+    }
+
     pub fn new(
         transport: T,
         budget: PortalBudget,
@@ -184,7 +137,7 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
             return all(ApiError::UpstreamBusy { retry_after_secs }, 0);
         }
         let (method, body) = match commands {
-            [one] => (one.method(), one.json_body(&self.filter)),
+            [one] => (method(*one), json_body(*one, &self.filter)),
             many => (BATCH_METHOD, batch_body(many, &self.filter)),
         };
         let body = Bytes::from(body);
@@ -281,6 +234,17 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
     }
 }
 
+/// The warehouses product reads ask the portal for: the public ones, or all of them when the
+/// portal refuses `@storeId` and the gateway filters instead.
+pub fn store_filter(settings: &Settings) -> StoreFilter {
+    StoreFilter {
+        stores: match settings.list_store_filter {
+            ListStoreFilter::Portal => settings.policy.allowed_stores.clone(),
+            ListStoreFilter::Gateway => Vec::new(),
+        },
+    }
+}
+
 /// One slot per command, and the operating time the answer reported.
 pub type Slots = (Vec<Result<Read, Refusal>>, OperatingTime);
 
@@ -363,7 +327,7 @@ fn read_slot(command: Command, slot: Slot) -> Result<Read, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::stock::id::{ProductId, RecordId};
+    use crate::core::domain::id::{ProductId, RecordId};
 
     fn get(n: u64) -> Command {
         Command::Record(RecordId::from_u64(n).unwrap())

@@ -4,18 +4,9 @@ use serde_json::Value;
 
 use super::command::LIST_PAGE_ROWS;
 use super::numbers::count;
-use super::record::StoreProduct;
-use crate::core::stock::id::ProductId;
-
-/// The rows of one page, and what the portal said about the rest.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Page {
-    pub rows: Vec<StoreProduct>,
-    /// Rows matching the filter in all (absent when the portal skipped counting).
-    pub total: Option<u32>,
-    /// The `start` of the next page; absent on the last page.
-    pub next: Option<u32>,
-}
+use super::record::read_record;
+use crate::core::domain::id::ProductId;
+use crate::core::domain::reads::Page;
 
 /// Reads a list result (`{"storeProducts": [...]}`) with its `total` and `next`. Every row must
 /// be a readable record of `product`; a page longer than the portal's page size is refused.
@@ -42,7 +33,7 @@ pub fn read_page(
     }
     let rows = rows
         .into_iter()
-        .map(|row| StoreProduct::read(row).filter(|r| r.product_id == product))
+        .map(|row| read_record(row).filter(|r| r.product_id == product))
         .collect::<Option<Vec<_>>>()?;
     let number = |v: Option<&Value>| -> Result<Option<u32>, ()> {
         match v {

@@ -4,40 +4,29 @@
 use serde_json::Value;
 
 use super::numbers::{amount, positive_id, reserved};
-use crate::core::stock::id::{ProductId, RecordId};
+use crate::core::domain::id::{ProductId, RecordId};
+use crate::core::domain::record::StoreProduct;
 
-/// One stock record: one product in one warehouse.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoreProduct {
-    pub id: RecordId,
-    pub product_id: ProductId,
-    pub store_id: i64,
-    pub amount: f64,
-    pub quantity_reserved: Option<f64>,
-}
-
-impl StoreProduct {
-    /// Reads one record object; `None` when a field is missing, not a number, or out of bounds.
-    pub fn read(value: &Value) -> Option<Self> {
-        let obj = value.as_object()?;
-        let quantity_reserved = match obj.get("quantityReserved") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(reserved(v)?),
-        };
-        Some(Self {
-            id: RecordId::from_u64(positive_id(obj.get("id")?)?.into()).ok()?,
-            product_id: ProductId::from_u64(positive_id(obj.get("productId")?)?.into()).ok()?,
-            store_id: positive_id(obj.get("storeId")?)?.into(),
-            amount: amount(obj.get("amount")?)?,
-            quantity_reserved,
-        })
-    }
+/// Reads one record object; `None` when a field is missing, not a number, or out of bounds.
+pub fn read_record(value: &Value) -> Option<StoreProduct> {
+    let obj = value.as_object()?;
+    let quantity_reserved = match obj.get("quantityReserved") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(reserved(v)?),
+    };
+    Some(StoreProduct {
+        id: RecordId::from_u64(positive_id(obj.get("id")?)?.into()).ok()?,
+        product_id: ProductId::from_u64(positive_id(obj.get("productId")?)?.into()).ok()?,
+        store_id: positive_id(obj.get("storeId")?)?.into(),
+        amount: amount(obj.get("amount")?)?,
+        quantity_reserved,
+    })
 }
 
 /// The record in a `catalog.storeproduct.get` result (`{"storeProduct": {...}}`); a record with
 /// another id than the one asked for is not an answer.
 pub fn read_get_result(result: &Value, expected: RecordId) -> Option<StoreProduct> {
-    StoreProduct::read(result.get("storeProduct")?).filter(|r| r.id == expected)
+    read_record(result.get("storeProduct")?).filter(|r| r.id == expected)
 }
 
 #[cfg(test)]

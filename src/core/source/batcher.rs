@@ -15,14 +15,16 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::core::metrics::{ExchangeOutcome, ExchangeStats};
-use crate::core::portal::command::{Command, MAX_BATCH_COMMANDS};
-use crate::core::portal::exchange::{Executor, Outcome, Urgency};
-use crate::core::ports::Clock;
-use crate::core::protection::flights::{Flight, Flights, Joined, Lead, Waiting};
+
+use crate::core::domain::reads::{Command, Outcome, Urgency};
+use crate::core::kit::lock::lock;
+use crate::core::portal::command::MAX_BATCH_COMMANDS;
+use crate::core::ports::{Clock, Executor};
+use crate::core::source::flights::{Flight, Flights, Joined, Lead, Waiting};
 
 /// Queues, groups and sends commands; `V` is what a settled command leaves in its flight.
 pub struct Batcher<V> {
@@ -251,16 +253,13 @@ impl<V> Drop for Withdraw<'_, V> {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::api::api_error::ApiError;
-    use crate::core::portal::exchange::{Executed, Read};
-    use crate::core::stock::id::RecordId;
+    use crate::core::domain::error::ApiError;
+    use crate::core::domain::id::RecordId;
+    use crate::core::domain::reads::Read;
+    use crate::core::ports::Executed;
     use crate::core::testing::TokioClock;
     use std::future::Future;
     use std::sync::Mutex as StdMutex;

@@ -3,9 +3,9 @@
 //! two Workers, staging and production): entries are only ever read by a gateway that would
 //! have stored the same bytes for the same portal.
 
-use crate::core::config::Settings;
-use crate::core::digest::fnv1a;
-use crate::core::secret::WebhookUrl;
+use super::Settings;
+use crate::core::domain::webhook::WebhookUrl;
+use crate::core::kit::digest::fnv1a;
 
 /// A short hex digest of everything that decides what an entry holds: the crate version (a
 /// release may render differently), the policy (it shapes the bytes), both TTLs (an entry's
@@ -27,7 +27,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::core::stock::policy::Exposure;
+    use crate::core::domain::policy::Exposure;
 
     fn hook(url: &str) -> WebhookUrl {
         WebhookUrl::parse(url).unwrap()

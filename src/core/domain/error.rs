@@ -1,6 +1,7 @@
-//! The public error vocabulary: stable codes, our own messages, never upstream text.
+//! The public error vocabulary: stable codes, our own messages, never upstream text. How each
+//! is answered over HTTP (status, the Bitrix envelope) is `api::http_error`'s.
 
-use crate::core::stock::id::IdError;
+use super::id::IdError;
 
 /// Why a Bitrix `batch` from a caller is refused whole (nothing reaches the portal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,23 +49,6 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn status(self) -> u16 {
-        match self {
-            ApiError::InvalidId(_)
-            | ApiError::InvalidBody
-            | ApiError::TooManyIds
-            | ApiError::InvalidBatch(_) => 400,
-            ApiError::NotFound | ApiError::RouteNotFound => 404,
-            ApiError::MethodNotAllowed => 405,
-            ApiError::PayloadTooLarge => 413,
-            ApiError::UnsupportedMediaType => 415,
-            ApiError::RateLimited { .. } => 429,
-            ApiError::UpstreamError => 502,
-            ApiError::UpstreamBusy { .. } => 503,
-            ApiError::UpstreamTimeout => 504,
-        }
-    }
-
     pub fn code(self) -> &'static str {
         match self {
             ApiError::InvalidId(_) => "invalid_id",
@@ -134,29 +118,6 @@ impl ApiError {
             ApiError::UpstreamBusy { retry_after_secs }
             | ApiError::RateLimited { retry_after_secs } => Some(retry_after_secs.max(1)),
             _ => None,
-        }
-    }
-
-    /// The `error` value of the Bitrix-compatible envelope: the portal's own code where one
-    /// exists (`100` for a missing id, `QUERY_LIMIT_EXCEEDED` so SDKs back off), else ours in
-    /// upper case.
-    pub fn bitrix_code(self) -> serde_json::Value {
-        match self {
-            ApiError::InvalidId(IdError::Missing) => serde_json::Value::from(100),
-            ApiError::InvalidBatch(BatchProblem::TooLong) => "ERROR_BATCH_LENGTH_EXCEEDED".into(),
-            ApiError::InvalidBatch(BatchProblem::MethodNotAllowed) => {
-                "ERROR_BATCH_METHOD_NOT_ALLOWED".into()
-            }
-            ApiError::UpstreamBusy { .. } => "QUERY_LIMIT_EXCEEDED".into(),
-            other => other.code().to_ascii_uppercase().into(),
-        }
-    }
-
-    /// Bitrix answers method errors (missing parameter, missing record) with 400.
-    pub fn bitrix_status(self) -> u16 {
-        match self {
-            ApiError::NotFound => 400,
-            other => other.status(),
         }
     }
 }

@@ -8,17 +8,12 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::core::api::api_error::ApiError;
+use crate::core::config::BudgetLimits;
+use crate::core::domain::error::ApiError;
 use crate::core::ports::Clock;
 
 /// The longest a caller waits in line for a portal slot before getting 503.
 pub const MAX_QUEUE_WAIT: Duration = Duration::from_millis(250);
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BudgetLimits {
-    pub drain_per_sec: f64,
-    pub burst: f64,
-}
 
 #[derive(Debug)]
 pub struct PortalBudget {

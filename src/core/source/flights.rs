@@ -7,12 +7,13 @@ use std::collections::HashMap;
 use std::future::{poll_fn, Future};
 use std::hash::Hash;
 use std::pin::pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use crate::core::kit::lock::lock;
 use crate::core::ports::Clock;
 
 /// How a follower learns that a flight landed.
@@ -201,11 +202,6 @@ async fn first_of(a: impl Future<Output = ()>, b: impl Future<Output = ()>) {
         }
     })
     .await
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every update is a single assignment: the data stays consistent after a panic.
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

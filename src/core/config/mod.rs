@@ -2,10 +2,12 @@
 
 use std::time::Duration;
 
-use crate::core::http_url::HttpUrl;
-use crate::core::protection::budget::BudgetLimits;
-use crate::core::secret::WebhookUrl;
-use crate::core::stock::policy::{Exposure, Policy};
+use crate::core::domain::policy::{Exposure, Policy};
+use crate::core::domain::webhook::WebhookUrl;
+use crate::core::kit::http_url::HttpUrl;
+
+pub mod fingerprint;
+pub mod log_settings;
 
 pub const WEBHOOK_VAR: &str = "B24_WEBHOOK_URL";
 
@@ -37,6 +39,13 @@ pub struct Settings {
     pub list_store_filter: ListStoreFilter,
     /// Whether `/` answers the demo page (`STOCK_DEMO_PAGE`; `serve --demo` turns it on).
     pub demo_page: bool,
+}
+
+/// A leaky bucket: the portal's (its plan), or a share of it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BudgetLimits {
+    pub drain_per_sec: f64,
+    pub burst: f64,
 }
 
 /// `STOCK_PORTAL_COORDINATOR`: who holds the portal budget on the Worker.

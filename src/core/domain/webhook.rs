@@ -4,7 +4,7 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::core::http_url::HttpUrl;
+use crate::core::kit::http_url::HttpUrl;
 
 /// `https://PORTAL/rest/USER/CODE/`. Whoever sees it owns the portal, so `Debug` and
 /// `Display` print `[redacted]`, and the only way to the text is [`WebhookUrl::method_url`],

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::id::ProductId;
 use super::policy::{Figures, Policy};
-use crate::core::portal::record::StoreProduct;
+use crate::core::domain::record::StoreProduct;
 
 /// A product's figures per public warehouse (sorted by warehouse id) and in total.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +50,7 @@ pub fn product_stock(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::stock::id::RecordId;
+    use crate::core::domain::id::RecordId;
 
     fn row(id: u64, store_id: i64, amount: f64, reserved: Option<f64>) -> StoreProduct {
         StoreProduct {

@@ -9,12 +9,8 @@ use std::time::Duration;
 
 use lru::LruCache;
 
-use crate::core::protection::client_ip::{caller_key, CallerKey};
-
-/// Decides whether one more request from `ip` may pass. `Err` carries Retry-After seconds.
-pub trait CallerLimiter {
-    fn check(&self, ip: IpAddr, now: Duration) -> impl Future<Output = Result<(), u64>>;
-}
+use crate::core::domain::caller::{caller_key, CallerKey};
+use crate::core::ports::CallerLimiter;
 
 /// In-process GCRA: `per_minute` requests a minute, all of them allowed in a burst.
 /// Per instance: N instances allow N times as much. `per_minute == 0` disables it.

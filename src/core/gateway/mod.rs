@@ -8,7 +8,6 @@ use http::header::{HeaderName, HeaderValue, AGE, CONTENT_TYPE, ORIGIN, X_CONTENT
 use http::{Method, Request, Response};
 use tracing::Instrument;
 
-use crate::core::api::api_error::ApiError;
 use crate::core::api::bitrix_batch::parse_batch;
 use crate::core::api::bitrix_time::Timing;
 use crate::core::api::cors;
@@ -16,179 +15,78 @@ use crate::core::api::request::{id_from_bitrix_call, ids_from_query, InboundBody
 use crate::core::api::response::{self, max_age, ErrorStyle};
 use crate::core::api::routes::Route;
 use crate::core::api::storefront;
-use crate::core::config::{ListStoreFilter, Settings};
-use crate::core::lookup::cached::Cached;
-use crate::core::lookup::refresh::Refresh;
-use crate::core::lookup::Fetched;
+use crate::core::config::Settings;
+use crate::core::domain::caller::ClientIp;
+use crate::core::domain::error::ApiError;
+use crate::core::domain::freshness::CacheStatus;
+use crate::core::domain::id::{ProductId, RecordId};
+use crate::core::kit::request_id::RequestIds;
 use crate::core::metrics::{RequestStats, Snapshot};
-use crate::core::portal::command::StoreFilter;
-use crate::core::portal::exchange::{Executor, PortalExecutor};
-use crate::core::ports::{Clock, PortalTransport};
-use crate::core::protection::batcher::Batcher;
-use crate::core::protection::budget::PortalBudget;
-use crate::core::protection::cache::{CacheStatus, TtlCache};
-use crate::core::protection::caller_limit::{CallerLimiter, InProcessLimiter};
-use crate::core::protection::client_ip::ClientIp;
-use crate::core::protection::flights::{Flights, Waiting};
-use crate::core::protection::operating_time::OperatingGuard;
-use crate::core::protection::shared_cache::{NoSharedCache, SharedCache};
-use crate::core::request_id::RequestIds;
-use crate::core::stock::id::{ProductId, RecordId};
+use crate::core::ports::{CallerLimiter, Clock};
+use crate::core::source::{Refresh, StockSource, Trace};
+
+pub mod answers;
+pub mod caller_limit;
+
+use caller_limit::InProcessLimiter;
 
 /// Our own headers, parsed once.
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 
-/// A flight whose leader vanished is taken over this long after its deadline.
-const FLIGHT_MARGIN: Duration = Duration::from_secs(1);
-
-/// The gateway, generic over the platform's ports so each adapter gets concrete (and, on
-/// native, `Send`) futures. Build one per process (or isolate) and share it.
-pub struct Gateway<E, C, L = InProcessLimiter, S = NoSharedCache> {
-    pub(crate) settings: Settings,
-    pub(crate) executor: E,
-    pub(crate) clock: C,
+/// The gateway over a stock source `Src`, generic over the platform's ports so each adapter
+/// gets concrete (and, on native, `Send`) futures. Build one per process (or isolate) and
+/// share it.
+pub struct Gateway<Src, C, L = InProcessLimiter> {
+    settings: Settings,
+    source: Src,
+    clock: C,
     limiter: L,
-    pub(crate) shared_cache: S,
-    pub(crate) records: TtlCache<RecordId, Cached>,
-    pub(crate) products: TtlCache<ProductId, Cached>,
-    pub(crate) batcher: Batcher<Fetched>,
-    pub(crate) product_flights: Flights<ProductId, Result<Cached, ApiError>>,
-    pub(crate) waiting: Waiting,
     request_ids: RequestIds,
     request_stats: RequestStats,
     /// `Cache-Control` of a fresh answer, made once.
-    pub(crate) fresh_cache_control: HeaderValue,
+    fresh_cache_control: HeaderValue,
 }
 
-/// What one request cost, for its log line and headers.
-#[derive(Default)]
-pub(crate) struct Trace {
-    pub cache: Option<CacheStatus>,
-    pub age: Option<Duration>,
-    pub upstream: Option<Duration>,
-    pub refresh: Refresh,
-    /// When the request arrived (Unix time), for Bitrix `time` objects.
-    pub arrived: Duration,
+/// A request's answer, and the refresh it owes: send the response, then run the refresh
+/// ([`Gateway::refresh`]) in the background where the platform allows (a task on the local
+/// server, `ctx.wait_until` on the Worker), or in line (the Lambda, frozen between
+/// invocations).
+#[must_use = "send the response, then run the refresh it owes"]
+pub struct Answered {
+    response: Response<Bytes>,
+    refresh: Refresh,
 }
 
-impl Trace {
-    /// Folds one part's cache status into the answer's: a miss anywhere makes it a miss, else
-    /// a stale part makes it stale; the age is the oldest part's.
-    pub fn saw(&mut self, status: CacheStatus, age: Option<Duration>) {
-        self.cache = Some(match (self.cache, status) {
-            (Some(CacheStatus::Miss), _) | (_, CacheStatus::Miss) => CacheStatus::Miss,
-            (Some(CacheStatus::Stale), _) | (_, CacheStatus::Stale) => CacheStatus::Stale,
-            _ => CacheStatus::Hit,
-        });
-        self.age = match (self.cache, self.age, age) {
-            (Some(CacheStatus::Miss), _, _) => None,
-            (_, Some(a), Some(b)) => Some(a.max(b)),
-            (_, a, b) => a.or(b),
-        };
+impl Answered {
+    pub fn into_parts(self) -> (Response<Bytes>, Refresh) {
+        (self.response, self.refresh)
     }
 }
 
-impl<T: PortalTransport, C: Clock> Gateway<PortalExecutor<T>, C> {
-    /// A gateway that calls the portal itself, with the in-process caller limit
-    /// (`STOCK_RATE_LIMIT_PER_MIN`) and no shared cache; the `with_*` methods swap in a
-    /// platform's own pieces.
-    pub fn new(settings: Settings, transport: T, clock: C) -> Self {
-        let executor = PortalExecutor::new(
-            transport,
-            PortalBudget::new(settings.budget),
-            OperatingGuard::new(settings.operating_limit_secs),
-            store_filter(&settings),
-        );
-        Gateway::with_executor(settings, executor, clock)
-    }
-}
-
-/// The warehouses product reads ask the portal for.
-pub fn store_filter(settings: &Settings) -> StoreFilter {
-    StoreFilter {
-        stores: match settings.list_store_filter {
-            ListStoreFilter::Portal => settings.policy.allowed_stores.clone(),
-            ListStoreFilter::Gateway => Vec::new(),
-        },
-    }
-}
-
-impl<E: Executor, C: Clock> Gateway<E, C> {
-    /// A gateway whose portal reads go through `executor` (the portal itself, or a
-    /// coordinator in front of it).
-    pub fn with_executor(settings: Settings, executor: E, clock: C) -> Self {
-        let waiting = Waiting::Woken;
+impl<Src: StockSource, C: Clock> Gateway<Src, C> {
+    /// A gateway over `source`, with the in-process caller limit (`STOCK_RATE_LIMIT_PER_MIN`);
+    /// [`Gateway::with_limiter`] swaps in a platform's own.
+    pub fn new(settings: Settings, source: Src, clock: C) -> Self {
         Self {
-            records: TtlCache::new(settings.cache_max_entries, settings.stale_if_error),
-            products: TtlCache::new(settings.cache_max_entries, settings.stale_if_error),
-            batcher: batcher(&settings, waiting),
-            product_flights: Flights::new(product_flight_lifetime(&settings)),
-            waiting,
             request_ids: RequestIds::new(clock.unix_time()),
             request_stats: RequestStats::default(),
             limiter: InProcessLimiter::new(settings.rate_limit_per_min),
-            shared_cache: NoSharedCache,
             fresh_cache_control: max_age(settings.cache_ttl.as_secs()),
             settings,
-            executor,
+            source,
             clock,
         }
     }
 }
 
-fn batcher(settings: &Settings, waiting: Waiting) -> Batcher<Fetched> {
-    Batcher::new(
-        settings.batch_window,
-        settings.upstream_timeout + FLIGHT_MARGIN,
-        waiting,
-    )
-}
-
-/// A product read is two exchanges at most (the first page, then the rest in one batch).
-fn product_flight_lifetime(settings: &Settings) -> Duration {
-    settings.upstream_timeout * 2 + FLIGHT_MARGIN
-}
-
-impl<E, C, L, S> Gateway<E, C, L, S> {
-    pub fn with_limiter<L2: CallerLimiter>(self, limiter: L2) -> Gateway<E, C, L2, S> {
+impl<Src, C, L> Gateway<Src, C, L> {
+    pub fn with_limiter<L2: CallerLimiter>(self, limiter: L2) -> Gateway<Src, C, L2> {
         Gateway {
             settings: self.settings,
-            executor: self.executor,
+            source: self.source,
             clock: self.clock,
             limiter,
-            shared_cache: self.shared_cache,
-            records: self.records,
-            products: self.products,
-            batcher: self.batcher,
-            product_flights: self.product_flights,
-            waiting: self.waiting,
-            request_ids: self.request_ids,
-            request_stats: self.request_stats,
-            fresh_cache_control: self.fresh_cache_control,
-        }
-    }
-
-    /// How callers waiting for another caller's portal call learn its result; see
-    /// [`Waiting`] (the Worker needs [`Waiting::Polling`]).
-    pub fn with_waiting(mut self, waiting: Waiting) -> Self {
-        self.batcher = batcher(&self.settings, waiting);
-        self.waiting = waiting;
-        self
-    }
-
-    pub fn with_shared_cache<S2: SharedCache>(self, shared_cache: S2) -> Gateway<E, C, L, S2> {
-        Gateway {
-            settings: self.settings,
-            executor: self.executor,
-            clock: self.clock,
-            limiter: self.limiter,
-            shared_cache,
-            records: self.records,
-            products: self.products,
-            batcher: self.batcher,
-            product_flights: self.product_flights,
-            waiting: self.waiting,
             request_ids: self.request_ids,
             request_stats: self.request_stats,
             fresh_cache_control: self.fresh_cache_control,
@@ -198,27 +96,34 @@ impl<E, C, L, S> Gateway<E, C, L, S> {
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
+
+    pub fn source(&self) -> &Src {
+        &self.source
+    }
 }
 
-impl<E: Executor, C: Clock, L, S> Gateway<E, C, L, S> {
+impl<Src: StockSource, C, L> Gateway<Src, C, L> {
     /// Everything counted since start, and the budget level now.
     pub fn metrics(&self) -> Snapshot {
-        Snapshot {
-            cache_entries: (self.records.len() + self.products.len()) as u64,
-            ..Snapshot::read(
-                &self.request_stats,
-                self.batcher.stats(),
-                self.executor.budget_level(self.clock.monotonic()),
-            )
+        let mut snapshot = Snapshot::default();
+        self.request_stats.report(&mut snapshot);
+        self.source.report(&mut snapshot);
+        snapshot
+    }
+
+    /// Runs the refresh an answer owed.
+    pub async fn refresh(&self, owed: Refresh) {
+        if !owed.is_empty() {
+            self.source.refresh(owed).await;
         }
     }
 }
 
-impl<E: Executor, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<E, C, L, S> {
+impl<Src: StockSource, C: Clock, L: CallerLimiter> Gateway<Src, C, L> {
     /// Answers one request and writes one log line about it; every line logged meanwhile
-    /// carries the request id. An answer that used cached entries near their end carries a
-    /// [`Refresh`] extension: the adapter runs [`Gateway::refresh`] with it after answering.
-    pub async fn handle(&self, request: Request<InboundBody>) -> Response<Bytes> {
+    /// carries the request id. An answer that used cached entries near their end owes a
+    /// refresh ([`Answered`]).
+    pub async fn handle(&self, request: Request<InboundBody>) -> Answered {
         let request_id = self.request_ids.next_id();
         let span = tracing::info_span!("request", request_id = %request_id);
         self.handle_logged(request, request_id)
@@ -226,11 +131,7 @@ impl<E: Executor, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<E, C, L, S
             .await
     }
 
-    async fn handle_logged(
-        &self,
-        request: Request<InboundBody>,
-        request_id: String,
-    ) -> Response<Bytes> {
+    async fn handle_logged(&self, request: Request<InboundBody>, request_id: String) -> Answered {
         let started = self.clock.monotonic();
         let mut trace = Trace {
             arrived: self.clock.unix_time(),
@@ -266,11 +167,6 @@ impl<E: Executor, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<E, C, L, S
         if let Some(age) = trace.age {
             headers.insert(AGE, HeaderValue::from(age.as_secs()));
         }
-        if !trace.refresh.is_empty() {
-            answer
-                .extensions_mut()
-                .insert(std::mem::take(&mut trace.refresh));
-        }
         let route_name = route.map_or("unknown", Route::name);
         self.request_stats
             .record(route_name, answer.status().as_u16(), trace.cache);
@@ -284,7 +180,10 @@ impl<E: Executor, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<E, C, L, S
             cache = trace.cache.map(CacheStatus::as_str),
             "request"
         );
-        answer
+        Answered {
+            response: answer,
+            refresh: trace.refresh,
+        }
     }
 
     async fn route(
@@ -344,17 +243,12 @@ impl<E: Executor, C: Clock, L: CallerLimiter, S: SharedCache> Gateway<E, C, L, S
     }
 }
 
-impl<E, C: Clock, L, S> Gateway<E, C, L, S> {
-    pub(crate) fn error(
-        &self,
-        route: Route<'_>,
-        error: ApiError,
-        trace: &Trace,
-    ) -> Response<Bytes> {
+impl<Src, C: Clock, L> Gateway<Src, C, L> {
+    fn error(&self, route: Route<'_>, error: ApiError, trace: &Trace) -> Response<Bytes> {
         response::error(error, self.error_style(route, trace))
     }
 
-    pub(crate) fn error_style(&self, route: Route<'_>, trace: &Trace) -> ErrorStyle {
+    fn error_style(&self, route: Route<'_>, trace: &Trace) -> ErrorStyle {
         if route.speaks_bitrix() {
             ErrorStyle::Bitrix(self.timing(trace))
         } else {
@@ -365,7 +259,7 @@ impl<E, C: Clock, L, S> Gateway<E, C, L, S> {
     }
 
     /// The gateway's own timing of this request, for Bitrix `time` objects.
-    pub(crate) fn timing(&self, trace: &Trace) -> Timing {
+    fn timing(&self, trace: &Trace) -> Timing {
         Timing {
             start: trace.arrived,
             finish: self.clock.unix_time(),

@@ -7,23 +7,21 @@ use bytes::Bytes;
 use http::header::HeaderValue;
 use http::{Response, StatusCode};
 
-use crate::core::api::api_error::ApiError;
+use super::Gateway;
 use crate::core::api::bitrix::{self, Entry};
 use crate::core::api::bitrix_batch::{CallerBatch, Requested};
 use crate::core::api::render::render_id_lists;
 use crate::core::api::response::{self, max_age, ErrorStyle};
-use crate::core::gateway::{Gateway, Trace};
-use crate::core::lookup::cached::Cached;
-use crate::core::lookup::Found;
-use crate::core::portal::exchange::Executor;
+use crate::core::domain::error::ApiError;
+use crate::core::domain::freshness::CacheStatus;
+use crate::core::domain::id::{ProductId, RecordId};
 use crate::core::ports::Clock;
-use crate::core::protection::cache::CacheStatus;
-use crate::core::protection::shared_cache::SharedCache;
-use crate::core::stock::id::{ProductId, RecordId};
+use crate::core::publish::cached::Cached;
+use crate::core::source::{Found, StockSource, Trace};
 
 type Answer = Result<Response<Bytes>, ApiError>;
 
-impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
+impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
     /// `Cache-Control` of an answer served from `found`: a stale stand-in must not be kept.
     fn cache_control(&self, found: &Found) -> HeaderValue {
         if found.status == CacheStatus::Stale {
@@ -33,7 +31,7 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
         }
     }
 
-    pub(crate) async fn one_record(&self, id: RecordId, trace: &mut Trace) -> Answer {
+    pub(super) async fn one_record(&self, id: RecordId, trace: &mut Trace) -> Answer {
         let found = self.one(id, trace).await?;
         match &found.value {
             Cached::Record(record) => Ok(response::json(
@@ -59,7 +57,8 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
     }
 
     async fn one(&self, id: RecordId, trace: &mut Trace) -> Result<Found, ApiError> {
-        self.lookup_records(&[id], trace)
+        self.source
+            .records(&[id], trace)
             .await
             .pop()
             .unwrap_or(Err(ApiError::UpstreamError))
@@ -67,12 +66,12 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
 
     /// `{"items","notFound","unavailable"}`: every id in exactly one list. `Cache-Control` is
     /// the most restrictive of the parts: `no-store` when a part failed or is stale.
-    pub(crate) async fn many_records(
+    pub(super) async fn many_records(
         &self,
         ids: &[RecordId],
         trace: &mut Trace,
     ) -> Response<Bytes> {
-        let looked = self.lookup_records(ids, trace).await;
+        let looked = self.source.records(ids, trace).await;
         let (mut items, mut not_found, mut unavailable) = (Vec::new(), Vec::new(), Vec::new());
         let mut max_age_secs = u64::MAX;
         let mut keep = true;
@@ -109,8 +108,8 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
         )
     }
 
-    pub(crate) async fn product_stock(&self, id: ProductId, trace: &mut Trace) -> Answer {
-        let found = self.lookup_product(id, trace).await?;
+    pub(super) async fn product_stock(&self, id: ProductId, trace: &mut Trace) -> Answer {
+        let found = self.source.product(id, trace).await?;
         match &found.value {
             Cached::Product(body) => Ok(response::json(
                 StatusCode::OK,
@@ -121,7 +120,7 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
         }
     }
 
-    pub(crate) async fn bitrix_record(&self, id: RecordId, trace: &mut Trace) -> Answer {
+    pub(super) async fn bitrix_record(&self, id: RecordId, trace: &mut Trace) -> Answer {
         let found = self.one(id, trace).await?;
         match &found.value {
             Cached::Record(record) => Ok(response::json(
@@ -136,7 +135,7 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
 
     /// The portal's batch answer for a caller's batch. Each distinct id is looked up once; with
     /// `halt`, commands after the first failing one are left out, as the portal does.
-    pub(crate) async fn bitrix_batch(
+    pub(super) async fn bitrix_batch(
         &self,
         batch: CallerBatch,
         trace: &mut Trace,
@@ -161,7 +160,7 @@ impl<E: Executor, C: Clock, L, S: SharedCache> Gateway<E, C, L, S> {
         let looked: HashMap<RecordId, Result<Found, ApiError>> = ids
             .iter()
             .copied()
-            .zip(self.lookup_records(&ids, trace).await)
+            .zip(self.source.records(&ids, trace).await)
             .collect();
         let mut entries = Vec::with_capacity(asked);
         for (key, requested) in batch.commands.into_iter().take(asked) {

@@ -3,7 +3,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::core::api::render::RenderedRecord;
+use super::render::RenderedRecord;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cached {

@@ -1,6 +1,6 @@
 //! What the operator chose to publish: which warehouses, and exact amounts or only levels.
 
-use crate::core::portal::record::StoreProduct;
+use crate::core::domain::record::StoreProduct;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exposure {
@@ -119,12 +119,12 @@ fn round6(n: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::stock::id::RecordId;
+    use crate::core::domain::id::RecordId;
 
     fn record(store_id: i64, amount: f64, reserved: Option<f64>) -> StoreProduct {
         StoreProduct {
             id: RecordId::from_u64(1).unwrap(),
-            product_id: crate::core::stock::id::ProductId::from_u64(2).unwrap(),
+            product_id: crate::core::domain::id::ProductId::from_u64(2).unwrap(),
             store_id,
             amount,
             quantity_reserved: reserved,

@@ -4,7 +4,7 @@
 
 use tracing::level_filters::LevelFilter;
 
-use super::config::ConfigError;
+use super::ConfigError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogSettings {

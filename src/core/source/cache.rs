@@ -7,28 +7,13 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
+
+use crate::core::kit::lock::lock;
 use std::time::Duration;
 
 /// Past this share of its TTL, a hit asks for a background refresh (once).
 const REFRESH_AT: f64 = 0.8;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheStatus {
-    Hit,
-    Miss,
-    Stale,
-}
-
-impl CacheStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CacheStatus::Hit => "HIT",
-            CacheStatus::Miss => "MISS",
-            CacheStatus::Stale => "STALE",
-        }
-    }
-}
 
 struct Entry<V> {
     value: V,
@@ -129,11 +114,6 @@ impl<K: Eq + Hash + Copy, V: Clone> TtlCache<K, V> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The map stays consistent even if a holder panicked: every update is a single call.
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

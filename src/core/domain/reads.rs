@@ -1,0 +1,44 @@
+//! What the gateway asks of the portal, and what it learns: the vocabulary shared by the
+//! executor port and its implementations. How each is written on the wire is `portal`'s.
+
+use super::error::ApiError;
+use super::id::{ProductId, RecordId};
+use super::record::StoreProduct;
+
+/// One read at the portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Command {
+    /// `catalog.storeproduct.get?id=N`
+    Record(RecordId),
+    /// One page of `catalog.storeproduct.list` filtered by product, from row `start`.
+    ProductPage { product: ProductId, start: u32 },
+}
+
+/// The rows of one list page, and what the portal said about the rest.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Page {
+    pub rows: Vec<StoreProduct>,
+    /// Rows matching the filter in all (absent when the portal skipped counting).
+    pub total: Option<u32>,
+    /// The `start` of the next page; absent on the last page.
+    pub next: Option<u32>,
+}
+
+/// What the portal gave for one command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Read {
+    /// `None`: no such record.
+    Record(Option<StoreProduct>),
+    Page(Page),
+}
+
+pub type Outcome = Result<Read, ApiError>;
+
+/// Who is waiting for an exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Urgency {
+    /// A caller: may queue briefly for a budget slot and retry a rate-limit refusal.
+    Caller,
+    /// A background refresh: only a free slot, no retries; callers come first.
+    Background,
+}

@@ -1,0 +1,272 @@
+//! The records and products the operator publishes, rendered once as the JSON bodies callers
+//! get: the v1 object and the Bitrix result object of a record, and a product's stock. They
+//! are made when an answer enters a cache; every hit serves these bytes.
+
+use bytes::Bytes;
+use serde::{Serialize, Serializer};
+
+use crate::core::domain::policy::{Exposure, Figures, Policy};
+use crate::core::domain::product::ProductStock;
+use crate::core::domain::record::StoreProduct;
+
+/// A stock quantity: whole numbers print without a fraction (`14`, not `14.0`).
+#[derive(Debug, Clone, Copy)]
+struct Quantity(f64);
+
+impl Serialize for Quantity {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const EXACT_INT: f64 = 9_007_199_254_740_992.0; // 2^53
+        if self.0.fract() == 0.0 && self.0.abs() < EXACT_INT {
+            s.serialize_i64(self.0 as i64)
+        } else {
+            s.serialize_f64(self.0)
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExactV1 {
+    id: u32,
+    product_id: u32,
+    store_id: i64,
+    amount: Quantity,
+    reserved: Quantity,
+    available: Quantity,
+    in_stock: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LevelView {
+    id: u32,
+    product_id: u32,
+    store_id: i64,
+    availability: &'static str,
+    in_stock: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExactBitrix {
+    id: u32,
+    product_id: u32,
+    store_id: i64,
+    amount: Quantity,
+    quantity_reserved: Option<Quantity>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BitrixResult<T> {
+    store_product: T,
+}
+
+/// Both public renderings of one record, made once and reused for every hit: the v1 object,
+/// and the Bitrix result object (`{"storeProduct":{…}}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedRecord {
+    pub v1: Bytes,
+    pub bitrix: Bytes,
+}
+
+pub fn render_record(policy: &Policy, record: &StoreProduct) -> RenderedRecord {
+    let figures = Figures::of(record);
+    let (id, product_id, store_id) = (record.id.get(), record.product_id.get(), record.store_id);
+    match policy.exposure {
+        Exposure::Exact => RenderedRecord {
+            v1: to_bytes(&ExactV1 {
+                id,
+                product_id,
+                store_id,
+                amount: Quantity(figures.amount),
+                reserved: Quantity(figures.reserved),
+                available: Quantity(figures.available),
+                in_stock: figures.in_stock(),
+            }),
+            bitrix: to_bytes(&BitrixResult {
+                store_product: ExactBitrix {
+                    id,
+                    product_id,
+                    store_id,
+                    amount: Quantity(record.amount),
+                    quantity_reserved: record.quantity_reserved.map(Quantity),
+                },
+            }),
+        },
+        Exposure::Level => {
+            let level = LevelView {
+                id,
+                product_id,
+                store_id,
+                availability: policy.availability(figures.available).as_str(),
+                in_stock: figures.in_stock(),
+            };
+            RenderedRecord {
+                v1: to_bytes(&level),
+                bitrix: to_bytes(&BitrixResult {
+                    store_product: level,
+                }),
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExactProduct {
+    product_id: u32,
+    amount: Quantity,
+    reserved: Quantity,
+    available: Quantity,
+    in_stock: bool,
+    stores: Vec<ExactStore>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExactStore {
+    store_id: i64,
+    amount: Quantity,
+    reserved: Quantity,
+    available: Quantity,
+    in_stock: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LevelProduct {
+    product_id: u32,
+    availability: &'static str,
+    in_stock: bool,
+    stores: Vec<LevelStore>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LevelStore {
+    store_id: i64,
+    availability: &'static str,
+    in_stock: bool,
+}
+
+/// `{"productId","amount","reserved","available","inStock","stores":[…]}`, or with levels only.
+pub fn render_product(policy: &Policy, stock: &ProductStock) -> Bytes {
+    let product_id = stock.product_id.get();
+    match policy.exposure {
+        Exposure::Exact => to_bytes(&ExactProduct {
+            product_id,
+            amount: Quantity(stock.total.amount),
+            reserved: Quantity(stock.total.reserved),
+            available: Quantity(stock.total.available),
+            in_stock: stock.total.in_stock(),
+            stores: stock
+                .stores
+                .iter()
+                .map(|(store_id, f)| ExactStore {
+                    store_id: *store_id,
+                    amount: Quantity(f.amount),
+                    reserved: Quantity(f.reserved),
+                    available: Quantity(f.available),
+                    in_stock: f.in_stock(),
+                })
+                .collect(),
+        }),
+        Exposure::Level => to_bytes(&LevelProduct {
+            product_id,
+            availability: policy.availability(stock.total.available).as_str(),
+            in_stock: stock.total.in_stock(),
+            stores: stock
+                .stores
+                .iter()
+                .map(|(store_id, f)| LevelStore {
+                    store_id: *store_id,
+                    availability: policy.availability(f.available).as_str(),
+                    in_stock: f.in_stock(),
+                })
+                .collect(),
+        }),
+    }
+}
+
+pub fn to_bytes<T: Serialize>(value: &T) -> Bytes {
+    // Serializing these plain structs cannot fail: no maps with non-string keys, no I/O.
+    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::domain::id::{ProductId, RecordId};
+    use crate::core::domain::product::product_stock;
+
+    fn record(amount: f64, reserved: Option<f64>) -> StoreProduct {
+        StoreProduct {
+            id: RecordId::from_u64(13).unwrap(),
+            product_id: ProductId::from_u64(6973).unwrap(),
+            store_id: 11,
+            amount,
+            quantity_reserved: reserved,
+        }
+    }
+
+    #[test]
+    fn exact_matches_the_contract_byte_for_byte() {
+        let r = render_record(&Policy::default(), &record(14.0, None));
+        assert_eq!(
+            r.v1,
+            r#"{"id":13,"productId":6973,"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true}"#
+        );
+        assert_eq!(
+            r.bitrix,
+            r#"{"storeProduct":{"id":13,"productId":6973,"storeId":11,"amount":14,"quantityReserved":null}}"#
+        );
+    }
+
+    #[test]
+    fn fractions_stay_fractions() {
+        let r = render_record(&Policy::default(), &record(2.5, Some(0.5)));
+        assert_eq!(
+            r.v1,
+            r#"{"id":13,"productId":6973,"storeId":11,"amount":2.5,"reserved":0.5,"available":2,"inStock":true}"#
+        );
+    }
+
+    #[test]
+    fn level_hides_amounts_everywhere() {
+        let policy = Policy {
+            exposure: Exposure::Level,
+            ..Policy::default()
+        };
+        let r = render_record(&policy, &record(3.0, Some(1.0)));
+        assert_eq!(
+            r.v1,
+            r#"{"id":13,"productId":6973,"storeId":11,"availability":"low_stock","inStock":true}"#
+        );
+        assert!(!String::from_utf8_lossy(&r.bitrix).contains("amount"));
+        let stock = product_stock(
+            ProductId::from_u64(6973).unwrap(),
+            &[record(3.0, Some(1.0))],
+            &policy,
+        )
+        .unwrap();
+        assert_eq!(
+            render_product(&policy, &stock),
+            r#"{"productId":6973,"availability":"low_stock","inStock":true,"stores":[{"storeId":11,"availability":"low_stock","inStock":true}]}"#
+        );
+    }
+
+    #[test]
+    fn products() {
+        let stock = product_stock(
+            ProductId::from_u64(6973).unwrap(),
+            &[record(14.0, None)],
+            &Policy::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            render_product(&Policy::default(), &stock),
+            r#"{"productId":6973,"amount":14,"reserved":0,"available":14,"inStock":true,"stores":[{"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true}]}"#
+        );
+    }
+}

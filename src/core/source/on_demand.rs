@@ -1,0 +1,364 @@
+//! The on-demand source: every answer is looked up where it is cheapest and read from the
+//! portal only when nobody has it.
+//!
+//! For each id, in order: this instance's cache (a hit near the end of its life also asks for a
+//! background refresh), the shared cache (another instance's answer, kept here for what is left
+//! of its life), then the upstream. Misses are coalesced: the first request to miss an id leads
+//! its flight and asks the upstream for all the ids it leads at once; later requests for the
+//! same id follow and get the leader's answer. The leader keeps each answer ([`OnDemand::keep`],
+//! the one place answers are stored) before its followers see it, and then owes the shared
+//! cache its copy. When the upstream fails, the last good answer stands in while it is inside
+//! the stale window.
+//!
+//! A request that goes away drops its leads: their flights are abandoned and followers take
+//! over, as they also do when a flight outlives its deadline (a Worker may never run drop code).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::cache::TtlCache;
+use super::flights::{Flights, Joined, Lead, Waiting};
+use super::upstream::{Aged, Fetched, PortalUpstream, Upstream, FLIGHT_MARGIN};
+use super::{Found, Looked, Refresh, StockSource, Trace};
+use crate::core::config::Settings;
+use crate::core::domain::error::ApiError;
+use crate::core::domain::freshness::CacheStatus;
+use crate::core::domain::id::{ProductId, RecordId};
+use crate::core::domain::reads::Urgency;
+use crate::core::kit::join::join_all;
+use crate::core::metrics::Snapshot;
+use crate::core::portal::exchange::PortalExecutor;
+use crate::core::ports::{CacheKey, Clock, NoSharedCache, PortalTransport, SharedCache};
+use crate::core::publish::cached::Cached;
+
+/// The on-demand source over `U`, on clock `C`, with shared cache `S`.
+pub struct OnDemand<U, C, S = NoSharedCache> {
+    upstream: U,
+    clock: C,
+    shared: S,
+    records: TtlCache<RecordId, Cached>,
+    products: TtlCache<ProductId, Cached>,
+    flights: Flights<CacheKey, Fetched>,
+    waiting: Waiting,
+    lifetimes: Lifetimes,
+    /// How long a record read may take; a product read (two exchanges) twice that.
+    timeout: Duration,
+}
+
+/// How long an answer is kept: a record or product, or the news that there is none.
+#[derive(Debug, Clone, Copy)]
+struct Lifetimes {
+    found: Duration,
+    missing: Duration,
+}
+
+impl Lifetimes {
+    fn of(self, value: &Cached) -> Duration {
+        match value {
+            Cached::Missing => self.missing,
+            _ => self.found,
+        }
+    }
+}
+
+/// The source most deployments run: the portal behind `T`, on this instance's budget share.
+pub type PortalSource<T, C, S = NoSharedCache> = OnDemand<PortalUpstream<PortalExecutor<T>>, C, S>;
+
+impl<T: PortalTransport, C: Clock> PortalSource<T, C> {
+    /// Reads the portal through `transport` with the settings' budget share; waiters are woken
+    /// by the request they wait for (native runtimes).
+    pub fn over_portal(settings: &Settings, transport: T, clock: C) -> Self {
+        let executor = PortalExecutor::from_settings(settings, transport, settings.budget);
+        let upstream = PortalUpstream::new(settings, executor, Waiting::Woken);
+        OnDemand::new(settings, upstream, clock, Waiting::Woken)
+    }
+}
+
+impl<U: Upstream, C: Clock> OnDemand<U, C> {
+    /// `waiting`: how requests waiting for another's read learn its result (the Worker needs
+    /// [`Waiting::Polling`]).
+    pub fn new(settings: &Settings, upstream: U, clock: C, waiting: Waiting) -> Self {
+        Self {
+            upstream,
+            clock,
+            shared: NoSharedCache,
+            records: TtlCache::new(settings.cache_max_entries, settings.stale_if_error),
+            products: TtlCache::new(settings.cache_max_entries, settings.stale_if_error),
+            flights: Flights::new(settings.upstream_timeout * 2 + FLIGHT_MARGIN),
+            waiting,
+            lifetimes: Lifetimes {
+                found: settings.cache_ttl,
+                missing: settings.negative_ttl,
+            },
+            timeout: settings.upstream_timeout,
+        }
+    }
+}
+
+impl<U, C, S> OnDemand<U, C, S> {
+    pub fn with_shared_cache<S2: SharedCache>(self, shared: S2) -> OnDemand<U, C, S2> {
+        OnDemand {
+            upstream: self.upstream,
+            clock: self.clock,
+            shared,
+            records: self.records,
+            products: self.products,
+            flights: self.flights,
+            waiting: self.waiting,
+            lifetimes: self.lifetimes,
+            timeout: self.timeout,
+        }
+    }
+
+    pub fn upstream(&self) -> &U {
+        &self.upstream
+    }
+}
+
+impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
+    /// Looks up every key (all records, or one product): caches first, then the upstream.
+    async fn look(&self, keys: &[CacheKey], trace: &mut Trace) -> Vec<Looked> {
+        let now = self.clock.monotonic();
+        let mut looked: Vec<Option<Looked>> = vec![None; keys.len()];
+        let mut missed: Vec<usize> = Vec::new();
+        for (index, key) in keys.iter().enumerate() {
+            match self.fresh(*key, now) {
+                Some(hit) => {
+                    if hit.refresh {
+                        match *key {
+                            CacheKey::Record(id) => trace.refresh.records.push(id),
+                            CacheKey::Product(id) => trace.refresh.products.push(id),
+                        }
+                    }
+                    looked[index] = Some(Ok(found(hit.value, CacheStatus::Hit, Some(hit.age))));
+                }
+                None => missed.push(index),
+            }
+        }
+        if !missed.is_empty() {
+            missed = self.shared_hits(keys, missed, &mut looked).await;
+        }
+        if !missed.is_empty() {
+            let misses: Vec<CacheKey> = missed.iter().map(|&i| keys[i]).collect();
+            let started = self.clock.monotonic();
+            let fetched = self.fetch(&misses, Urgency::Caller).await;
+            trace.upstream = Some(self.clock.monotonic().saturating_sub(started));
+            for (&index, result) in missed.iter().zip(fetched) {
+                looked[index] = Some(match result {
+                    Ok(aged) => Ok(found(aged.value, CacheStatus::Miss, None)),
+                    Err(error) => self.stale(keys[index], error),
+                });
+            }
+        }
+        looked
+            .into_iter()
+            .map(|l| {
+                let looked = l.unwrap_or(Err(ApiError::UpstreamError));
+                trace.found(&looked);
+                looked
+            })
+            .collect()
+    }
+
+    fn fresh(&self, key: CacheKey, now: Duration) -> Option<super::cache::Hit<Cached>> {
+        match key {
+            CacheKey::Record(id) => self.records.fresh(id, now),
+            CacheKey::Product(id) => self.products.fresh(id, now),
+        }
+    }
+
+    /// The last good answer when the upstream failed, if inside the stale window.
+    fn stale(&self, key: CacheKey, error: ApiError) -> Looked {
+        if !error.is_upstream_failure() {
+            return Err(error);
+        }
+        let now = self.clock.monotonic();
+        let stale = match key {
+            CacheKey::Record(id) => self.records.stale(id, now),
+            CacheKey::Product(id) => self.products.stale(id, now),
+        };
+        match stale {
+            Some((value, age)) => Ok(found(value, CacheStatus::Stale, Some(age))),
+            None => Err(error),
+        }
+    }
+
+    /// Tries the shared level for the missed keys; answers those still missing.
+    async fn shared_hits(
+        &self,
+        keys: &[CacheKey],
+        missed: Vec<usize>,
+        looked: &mut [Option<Looked>],
+    ) -> Vec<usize> {
+        let gets = missed.iter().map(|&i| self.shared.get(keys[i])).collect();
+        let mut still = Vec::new();
+        for (index, entry) in missed.into_iter().zip(join_all(gets).await) {
+            let Some(aged) = entry.and_then(|(bytes, age)| {
+                Some(Aged {
+                    value: Cached::from_bytes(&bytes)?,
+                    age,
+                })
+            }) else {
+                still.push(index);
+                continue;
+            };
+            // Kept here for what is left of its life; the shared level has it already.
+            let _ = self.keep(keys[index], &aged);
+            looked[index] = Some(Ok(found(aged.value, CacheStatus::Hit, Some(aged.age))));
+        }
+        still
+    }
+
+    /// Reads `keys` from the upstream, past the caches, one flight per key: this request leads
+    /// the keys nobody is reading and asks for them at once, and follows the others.
+    pub async fn fetch(&self, keys: &[CacheKey], urgency: Urgency) -> Vec<Fetched> {
+        let products = keys.iter().any(|k| matches!(k, CacheKey::Product(_)));
+        let budget = if products {
+            self.timeout * 2
+        } else {
+            self.timeout
+        };
+        let deadline = self.clock.monotonic() + budget;
+        let mut results: Vec<Option<Fetched>> = vec![None; keys.len()];
+        let mut wanted: Vec<usize> = (0..keys.len()).collect();
+        let mut owed: Vec<(CacheKey, Bytes, Duration)> = Vec::new();
+        while !wanted.is_empty() && self.clock.monotonic() < deadline {
+            let now = self.clock.monotonic();
+            let mut leads: Vec<(usize, Lead<CacheKey, Fetched>)> = Vec::new();
+            let mut follows = Vec::new();
+            for index in wanted {
+                match self.flights.join(keys[index], now) {
+                    Joined::Lead(lead) => leads.push((index, lead)),
+                    Joined::Follow(flight) => follows.push((index, flight)),
+                }
+            }
+            if !leads.is_empty() {
+                let asked: Vec<CacheKey> = leads.iter().map(|(_, lead)| *lead.key()).collect();
+                let answers = self.ask(&asked, urgency, deadline).await;
+                for ((index, lead), result) in leads.into_iter().zip(answers) {
+                    if let Ok(aged) = &result {
+                        owed.extend(self.keep(keys[index], aged));
+                    }
+                    lead.land(result.clone());
+                    results[index] = Some(result);
+                }
+            }
+            let mut unsettled = Vec::new();
+            for (index, flight) in follows {
+                match flight.wait(self.waiting, deadline, &self.clock).await {
+                    Some(result) => results[index] = Some(result),
+                    None => unsettled.push(index),
+                }
+            }
+            wanted = unsettled;
+        }
+        let puts = owed
+            .into_iter()
+            .map(|(key, bytes, life_left)| self.shared.put(key, bytes, life_left))
+            .collect();
+        join_all(puts).await;
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(ApiError::UpstreamTimeout)))
+            .collect()
+    }
+
+    /// One upstream request for the records among `keys`, and one per product, in key order.
+    async fn ask(&self, keys: &[CacheKey], urgency: Urgency, deadline: Duration) -> Vec<Fetched> {
+        let ids: Vec<RecordId> = keys
+            .iter()
+            .filter_map(|k| match k {
+                CacheKey::Record(id) => Some(*id),
+                CacheKey::Product(_) => None,
+            })
+            .collect();
+        let mut records = if ids.is_empty() {
+            Vec::new()
+        } else {
+            self.upstream
+                .records(&self.clock, &ids, urgency, deadline)
+                .await
+        }
+        .into_iter();
+        let products = keys
+            .iter()
+            .filter_map(|k| match k {
+                CacheKey::Product(id) => {
+                    Some(self.upstream.product(&self.clock, *id, urgency, deadline))
+                }
+                CacheKey::Record(_) => None,
+            })
+            .collect();
+        let mut products = join_all(products).await.into_iter();
+        keys.iter()
+            .map(|key| {
+                let next = match key {
+                    CacheKey::Record(_) => records.next(),
+                    CacheKey::Product(_) => products.next(),
+                };
+                next.unwrap_or(Err(ApiError::UpstreamError))
+            })
+            .collect()
+    }
+
+    /// Keeps an answer that is already `age` old: its life counts from when the portal gave
+    /// it. The only place answers are stored; what is left of its life is owed to the shared
+    /// cache by whoever fetched it (`None` when nothing is left).
+    fn keep(&self, key: CacheKey, aged: &Aged) -> Option<(CacheKey, Bytes, Duration)> {
+        let lifetime = self.lifetimes.of(&aged.value);
+        let stored_at = self.clock.monotonic().saturating_sub(aged.age);
+        match key {
+            CacheKey::Record(id) => self
+                .records
+                .store(id, aged.value.clone(), stored_at, lifetime),
+            CacheKey::Product(id) => {
+                self.products
+                    .store(id, aged.value.clone(), stored_at, lifetime)
+            }
+        }
+        let life_left = lifetime.saturating_sub(aged.age);
+        (!life_left.is_zero()).then(|| (key, aged.value.to_bytes(), life_left))
+    }
+}
+
+impl<U: Upstream, C: Clock, S: SharedCache> StockSource for OnDemand<U, C, S> {
+    async fn records(&self, ids: &[RecordId], trace: &mut Trace) -> Vec<Looked> {
+        let keys: Vec<CacheKey> = ids.iter().map(|id| CacheKey::Record(*id)).collect();
+        self.look(&keys, trace).await
+    }
+
+    async fn product(&self, id: ProductId, trace: &mut Trace) -> Looked {
+        let mut looked = self.look(&[CacheKey::Product(id)], trace).await;
+        looked.pop().unwrap_or(Err(ApiError::UpstreamError))
+    }
+
+    /// At background urgency: only a free budget slot, no retries; callers come first.
+    async fn refresh(&self, work: Refresh) {
+        let mut keys: Vec<CacheKey> = work
+            .records
+            .iter()
+            .map(|id| CacheKey::Record(*id))
+            .collect();
+        if !keys.is_empty() {
+            let _ = self.fetch(&keys, Urgency::Background).await;
+        }
+        keys = work
+            .products
+            .iter()
+            .map(|id| CacheKey::Product(*id))
+            .collect();
+        for key in keys {
+            let _ = self.fetch(&[key], Urgency::Background).await;
+        }
+    }
+
+    fn report(&self, snapshot: &mut Snapshot) {
+        self.upstream.report(snapshot, self.clock.monotonic());
+        snapshot.cache_entries = (self.records.len() + self.products.len()) as u64;
+    }
+}
+
+fn found(value: Cached, status: CacheStatus, age: Option<Duration>) -> Found {
+    Found { value, status, age }
+}

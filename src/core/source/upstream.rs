@@ -1,0 +1,252 @@
+//! Where an on-demand source's misses go: the [`Upstream`] contract, and [`PortalUpstream`],
+//! which reads the portal itself: records through the batcher (misses of concurrent requests
+//! share one `batch`), a product page by page (the first page, then every other one in one
+//! batch), each answer rendered under the publishing policy once, by whoever read it.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::batcher::Batcher;
+use super::flights::Waiting;
+use crate::core::config::Settings;
+use crate::core::domain::error::ApiError;
+use crate::core::domain::id::{ProductId, RecordId};
+use crate::core::domain::policy::Policy;
+use crate::core::domain::product::product_stock;
+use crate::core::domain::reads::{Command, Outcome, Page, Read, Urgency};
+use crate::core::metrics::Snapshot;
+use crate::core::portal::command::LIST_PAGE_ROWS;
+use crate::core::ports::{Clock, Executor};
+use crate::core::publish::cached::Cached;
+use crate::core::publish::render::{render_product, render_record};
+
+/// The most list pages read for one product (50 rows each: 500 warehouses). A portal that
+/// claims more is answered with `upstream_error` rather than a partial sum.
+pub const MAX_PRODUCT_PAGES: u32 = 10;
+
+/// A flight whose leader vanished is taken over this long after its deadline.
+pub const FLIGHT_MARGIN: Duration = Duration::from_secs(1);
+
+/// An answer as an upstream gives it, and how old it already is (a coordinator may answer
+/// from its own cache); its life is counted from when the portal gave it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aged {
+    pub value: Cached,
+    pub age: Duration,
+}
+
+pub type Fetched = Result<Aged, ApiError>;
+
+/// Answers misses. Each id asked for is asked by one request at a time (the source coalesces
+/// before calling); the upstream need not coalesce again.
+pub trait Upstream {
+    /// One answer per id, in order, by `deadline` (monotonic).
+    fn records<C: Clock>(
+        &self,
+        clock: &C,
+        ids: &[RecordId],
+        urgency: Urgency,
+        deadline: Duration,
+    ) -> impl Future<Output = Vec<Fetched>>;
+
+    /// One product's stock over the public warehouses, by `deadline`.
+    fn product<C: Clock>(
+        &self,
+        clock: &C,
+        id: ProductId,
+        urgency: Urgency,
+        deadline: Duration,
+    ) -> impl Future<Output = Fetched>;
+
+    /// Adds the portal exchanges this upstream made and its budget level.
+    fn report(&self, snapshot: &mut Snapshot, now: Duration);
+}
+
+/// What one command settled on in the batcher: a record already rendered, or a page that
+/// waits for the rest of its product.
+#[derive(Debug, Clone, PartialEq)]
+enum Settled {
+    Record(Aged),
+    Page(Arc<Page>, Duration),
+}
+
+/// The portal behind an executor: the batcher in front of it, and the policy answers are
+/// rendered under.
+pub struct PortalUpstream<X> {
+    executor: X,
+    batcher: Batcher<Result<Settled, ApiError>>,
+    policy: Policy,
+    /// The most one exchange may take, inside a read's overall deadline.
+    exchange_timeout: Duration,
+}
+
+impl<X: Executor> PortalUpstream<X> {
+    /// `waiting`: how requests waiting for another's exchange learn its result.
+    pub fn new(settings: &Settings, executor: X, waiting: Waiting) -> Self {
+        Self {
+            executor,
+            batcher: Batcher::new(
+                settings.batch_window,
+                settings.upstream_timeout + FLIGHT_MARGIN,
+                waiting,
+            ),
+            policy: settings.policy.clone(),
+            exchange_timeout: settings.upstream_timeout,
+        }
+    }
+
+    /// Runs commands through the batcher, as one exchange at most `exchange_timeout` long;
+    /// each settles (renders) once, in the request that sent it.
+    async fn read<C: Clock>(
+        &self,
+        clock: &C,
+        commands: &[Command],
+        urgency: Urgency,
+        deadline: Duration,
+    ) -> Vec<Result<Settled, ApiError>> {
+        let deadline = deadline.min(clock.monotonic() + self.exchange_timeout);
+        let settle = |command: Command, outcome: Outcome, age: Duration| {
+            settle(&self.policy, command, outcome, age)
+        };
+        self.batcher
+            .read(&self.executor, clock, commands, urgency, deadline, &settle)
+            .await
+            .into_iter()
+            .map(|g| g.unwrap_or(Err(ApiError::UpstreamTimeout)))
+            .collect()
+    }
+
+    async fn page<C: Clock>(
+        &self,
+        clock: &C,
+        product: ProductId,
+        start: u32,
+        urgency: Urgency,
+        deadline: Duration,
+    ) -> Result<(Arc<Page>, Duration), ApiError> {
+        let command = Command::ProductPage { product, start };
+        let read = self.read(clock, &[command], urgency, deadline).await;
+        page_of(
+            read.into_iter()
+                .next()
+                .unwrap_or(Err(ApiError::UpstreamError)),
+        )
+    }
+}
+
+impl<X: Executor> Upstream for PortalUpstream<X> {
+    async fn records<C: Clock>(
+        &self,
+        clock: &C,
+        ids: &[RecordId],
+        urgency: Urgency,
+        deadline: Duration,
+    ) -> Vec<Fetched> {
+        let commands: Vec<Command> = ids.iter().map(|id| Command::Record(*id)).collect();
+        self.read(clock, &commands, urgency, deadline)
+            .await
+            .into_iter()
+            .map(|settled| match settled? {
+                Settled::Record(aged) => Ok(aged),
+                Settled::Page(..) => Err(ApiError::UpstreamError),
+            })
+            .collect()
+    }
+
+    /// Reads every page and adds up the public warehouses. The answer's age is its oldest
+    /// page's.
+    async fn product<C: Clock>(
+        &self,
+        clock: &C,
+        id: ProductId,
+        urgency: Urgency,
+        deadline: Duration,
+    ) -> Fetched {
+        let (first, mut age) = self.page(clock, id, 0, urgency, deadline).await?;
+        let mut rows = first.rows.clone();
+        match (first.total, first.next) {
+            (Some(total), _) => {
+                let pages = total.div_ceil(LIST_PAGE_ROWS);
+                if pages > MAX_PRODUCT_PAGES {
+                    tracing::warn!(
+                        product = %id,
+                        pages_cap = MAX_PRODUCT_PAGES,
+                        "product has more stock records than the page cap; not answered"
+                    );
+                    return Err(ApiError::UpstreamError);
+                }
+                // Every other page at once: one batch.
+                let commands: Vec<Command> = (1..pages)
+                    .map(|page| Command::ProductPage {
+                        product: id,
+                        start: page * LIST_PAGE_ROWS,
+                    })
+                    .collect();
+                if !commands.is_empty() {
+                    for settled in self.read(clock, &commands, urgency, deadline).await {
+                        let (page, page_age) = page_of(settled)?;
+                        rows.extend(page.rows.iter().cloned());
+                        age = age.max(page_age);
+                    }
+                }
+            }
+            // No count (the portal skipped it) but a next page: follow `next`, one by one.
+            (None, Some(_)) => {
+                let mut next = first.next;
+                let mut pages = 1;
+                while let Some(start) = next {
+                    pages += 1;
+                    if pages > MAX_PRODUCT_PAGES {
+                        return Err(ApiError::UpstreamError);
+                    }
+                    let (page, page_age) = self.page(clock, id, start, urgency, deadline).await?;
+                    rows.extend(page.rows.iter().cloned());
+                    age = age.max(page_age);
+                    next = page.next.filter(|n| *n > start);
+                }
+            }
+            (None, None) => {}
+        }
+        let value = match product_stock(id, &rows, &self.policy) {
+            Some(stock) => Cached::Product(render_product(&self.policy, &stock)),
+            None => Cached::Missing,
+        };
+        Ok(Aged { value, age })
+    }
+
+    fn report(&self, snapshot: &mut Snapshot, now: Duration) {
+        snapshot.add_exchanges(self.batcher.stats());
+        snapshot.budget_level = self.executor.budget_level(now);
+    }
+}
+
+/// A command's outcome as its flight keeps it: records rendered (a record outside the public
+/// warehouses is the same answer as no record), pages as read.
+fn settle(
+    policy: &Policy,
+    command: Command,
+    outcome: Outcome,
+    age: Duration,
+) -> Result<Settled, ApiError> {
+    let value = match (command, outcome?) {
+        (Command::Record(_), Read::Record(Some(record))) if policy.admits(&record) => {
+            Cached::Record(render_record(policy, &record))
+        }
+        (Command::Record(_), Read::Record(_)) => Cached::Missing,
+        (Command::ProductPage { .. }, Read::Page(page)) => {
+            return Ok(Settled::Page(page.into(), age))
+        }
+        (Command::ProductPage { .. }, Read::Record(_)) | (Command::Record(_), Read::Page(_)) => {
+            return Err(ApiError::UpstreamError)
+        }
+    };
+    Ok(Settled::Record(Aged { value, age }))
+}
+
+fn page_of(settled: Result<Settled, ApiError>) -> Result<(Arc<Page>, Duration), ApiError> {
+    match settled? {
+        Settled::Page(page, age) => Ok((page, age)),
+        Settled::Record(_) => Err(ApiError::UpstreamError),
+    }
+}
