@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use axum::http::HeaderName;
 
+use crate::core::config::variables::Vars;
 use crate::core::config::ConfigError;
 
 pub const TRUSTED_PROXY_HEADER_VAR: &str = "STOCK_TRUSTED_PROXY_HEADER";
@@ -34,56 +35,36 @@ pub struct ConnectionLimits {
 }
 
 impl Default for ConnectionLimits {
+    /// The table's defaults: 10 s for a head and for a body, and 512 connections (under the
+    /// common 1024 open-file limit, with room for the portal connections).
     fn default() -> Self {
-        Self {
-            header_timeout: Duration::from_secs(10),
-            body_timeout: Duration::from_secs(10),
-            // Under the common 1024 open-file limit, with room for the portal connections.
-            max_connections: 512,
-        }
+        ServerSettings::from_lookup(|_| None)
+            .map(|settings| settings.limits)
+            .unwrap_or_else(|error| unreachable!("{error}"))
     }
 }
 
 impl ServerSettings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let trusted_proxy_header = match get(TRUSTED_PROXY_HEADER_VAR) {
+        let vars = Vars::new(lookup);
+        let trusted_proxy_header = match vars.text(TRUSTED_PROXY_HEADER_VAR) {
             None => None,
-            Some(name) => Some(HeaderName::try_from(name.trim()).map_err(|_| ConfigError {
+            Some(name) => Some(HeaderName::try_from(name).map_err(|_| ConfigError {
                 variable: TRUSTED_PROXY_HEADER_VAR,
                 reason: "must be a header name".into(),
             })?),
         };
-        let defaults = ConnectionLimits::default();
-        let millis = |name: &'static str, default: Duration| match get(name) {
-            None => Ok(default),
-            Some(v) => number_in(name, &v, 100, 600_000).map(Duration::from_millis),
-        };
+        let millis = |name| vars.whole(name).map(Duration::from_millis);
         let limits = ConnectionLimits {
-            header_timeout: millis(HEADER_TIMEOUT_VAR, defaults.header_timeout)?,
-            body_timeout: millis(BODY_TIMEOUT_VAR, defaults.body_timeout)?,
-            max_connections: match get(MAX_CONNECTIONS_VAR) {
-                None => defaults.max_connections,
-                Some(v) => number_in(MAX_CONNECTIONS_VAR, &v, 1, 100_000)? as usize,
-            },
+            header_timeout: millis(HEADER_TIMEOUT_VAR)?,
+            body_timeout: millis(BODY_TIMEOUT_VAR)?,
+            max_connections: vars.whole(MAX_CONNECTIONS_VAR)? as usize,
         };
         Ok(Self {
             trusted_proxy_header,
             limits,
         })
     }
-}
-
-fn number_in(variable: &'static str, value: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
-    value
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| ConfigError {
-            variable,
-            reason: format!("must be a whole number from {min} to {max}"),
-        })
 }
 
 #[cfg(test)]

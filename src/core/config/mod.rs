@@ -8,6 +8,9 @@ use crate::core::kit::http_url::HttpUrl;
 
 pub mod fingerprint;
 pub mod log_settings;
+pub mod variables;
+
+use variables::Vars;
 
 pub const WEBHOOK_VAR: &str = "B24_WEBHOOK_URL";
 
@@ -87,132 +90,47 @@ impl ConfigError {
 }
 
 impl Default for Settings {
+    /// Every variable unset: the table's defaults.
     fn default() -> Self {
-        Self {
-            allowed_origins: AllowedOrigins::List(Vec::new()),
-            policy: Policy::default(),
-            cache_ttl: Duration::from_secs(30),
-            negative_ttl: Duration::from_secs(10),
-            stale_if_error: Duration::from_secs(300),
-            cache_max_entries: 10_000,
-            upstream_timeout: Duration::from_millis(3000),
-            budget: share_of(STANDARD_PLAN, DEFAULT_SHARE),
-            coordinator: CoordinatorMode::Auto,
-            fallback_budget: share_of(STANDARD_PLAN, DEFAULT_FALLBACK_SHARE),
-            operating_limit_secs: 480.0,
-            rate_limit_per_min: 600,
-            batch_window: Duration::from_millis(5),
-            list_store_filter: ListStoreFilter::Portal,
-            demo_page: false,
-        }
+        // Nothing set cannot be refused (a unit test reads the defaults).
+        Self::from_lookup(|_| None).unwrap_or_else(|error| unreachable!("{error}"))
     }
 }
 
 impl Settings {
-    /// Reads the `STOCK_*` variables through `lookup`; an empty value counts as unset.
+    /// Reads the `STOCK_*` variables through `lookup` and the table ([`variables`]); an empty
+    /// value counts as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let defaults = Settings::default();
-        let allowed_origins = match get("STOCK_ALLOWED_ORIGINS") {
-            None => defaults.allowed_origins,
+        let vars = Vars::new(lookup);
+        let secs = |name| vars.whole(name).map(Duration::from_secs);
+        let millis = |name| vars.whole(name).map(Duration::from_millis);
+        let allowed_origins = match vars.text("STOCK_ALLOWED_ORIGINS") {
+            None => AllowedOrigins::List(Vec::new()),
             Some(v) => parse_origins(&v)?,
         };
-        let allowed_stores = match get("STOCK_ALLOWED_STORES") {
+        let allowed_stores = match vars.text("STOCK_ALLOWED_STORES") {
             None => Vec::new(),
             Some(v) => parse_stores(&v)?,
         };
-        let exposure = match get("STOCK_EXPOSE").as_deref().map(str::trim) {
-            None | Some("exact") => Exposure::Exact,
+        let exposure = match vars.choice("STOCK_EXPOSE")? {
             Some("level") => Exposure::Level,
-            Some(_) => return Err(ConfigError::new("STOCK_EXPOSE", "must be exact or level")),
+            _ => Exposure::Exact,
         };
-        let low_stock_threshold = match get("STOCK_LOW_STOCK_THRESHOLD") {
-            None => defaults.policy.low_stock_threshold,
-            Some(v) => v
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|t| t.is_finite() && *t >= 0.0)
-                .ok_or_else(|| {
-                    ConfigError::new("STOCK_LOW_STOCK_THRESHOLD", "must be a number >= 0")
-                })?,
-        };
-        let cache_ttl = match get("STOCK_CACHE_TTL_SECS") {
-            None => defaults.cache_ttl,
-            Some(v) => Duration::from_secs(parse_range("STOCK_CACHE_TTL_SECS", &v, 0, 86_400)?),
-        };
-        let secs = |name: &'static str, default: Duration, max: u64| match get(name) {
-            None => Ok(default),
-            Some(v) => parse_range(name, &v, 0, max).map(Duration::from_secs),
-        };
-        let negative_ttl = secs("STOCK_NEGATIVE_TTL_SECS", defaults.negative_ttl, 86_400)?;
-        let stale_if_error = secs(
-            "STOCK_STALE_IF_ERROR_SECS",
-            defaults.stale_if_error,
-            604_800,
-        )?;
-        let cache_max_entries = match get("STOCK_CACHE_MAX_ENTRIES") {
-            None => defaults.cache_max_entries,
-            Some(v) => parse_range("STOCK_CACHE_MAX_ENTRIES", &v, 0, 10_000_000)? as usize,
-        };
-        let operating_limit_secs = match get("STOCK_PORTAL_OPERATING_LIMIT_SECS") {
-            None => defaults.operating_limit_secs,
-            Some(v) => parse_range("STOCK_PORTAL_OPERATING_LIMIT_SECS", &v, 1, 86_400)? as f64,
-        };
-        let rate_limit_per_min = match get("STOCK_RATE_LIMIT_PER_MIN") {
-            None => defaults.rate_limit_per_min,
-            Some(v) => parse_range("STOCK_RATE_LIMIT_PER_MIN", &v, 0, 1_000_000)? as u32,
-        };
-        let (plan, share) = read_budget(&get)?;
-        let fallback_share = match get("STOCK_PORTAL_FALLBACK_SHARE") {
-            None => DEFAULT_FALLBACK_SHARE,
-            Some(v) => v
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|n| n.is_finite() && *n > 0.0 && *n <= 0.5)
-                .ok_or_else(|| {
-                    ConfigError::new(
-                        "STOCK_PORTAL_FALLBACK_SHARE",
-                        "must be a number above 0, at most 0.5",
-                    )
-                })?,
-        };
-        let coordinator = match get("STOCK_PORTAL_COORDINATOR").as_deref().map(str::trim) {
-            None => CoordinatorMode::Auto,
+        let low_stock_threshold = vars
+            .number("STOCK_LOW_STOCK_THRESHOLD")?
+            .unwrap_or(Policy::default().low_stock_threshold);
+        let (plan, share) = read_budget(&vars)?;
+        let fallback_share = vars
+            .number("STOCK_PORTAL_FALLBACK_SHARE")?
+            .unwrap_or(DEFAULT_FALLBACK_SHARE);
+        let coordinator = match vars.choice("STOCK_PORTAL_COORDINATOR")? {
             Some("durable_object") => CoordinatorMode::DurableObject,
-            Some("isolate") => CoordinatorMode::Isolate,
-            Some(_) => {
-                return Err(ConfigError::new(
-                    "STOCK_PORTAL_COORDINATOR",
-                    "must be durable_object or isolate",
-                ))
-            }
+            Some(_) => CoordinatorMode::Isolate,
+            None => CoordinatorMode::Auto,
         };
-        let upstream_timeout = match get("STOCK_UPSTREAM_TIMEOUT_MS") {
-            None => defaults.upstream_timeout,
-            Some(v) => {
-                Duration::from_millis(parse_range("STOCK_UPSTREAM_TIMEOUT_MS", &v, 50, 60_000)?)
-            }
-        };
-        let batch_window = match get("STOCK_BATCH_WINDOW_MS") {
-            None => defaults.batch_window,
-            Some(v) => Duration::from_millis(parse_range("STOCK_BATCH_WINDOW_MS", &v, 0, 100)?),
-        };
-        let list_store_filter = match get("STOCK_LIST_STORE_FILTER").as_deref().map(str::trim) {
-            None | Some("portal") => ListStoreFilter::Portal,
+        let list_store_filter = match vars.choice("STOCK_LIST_STORE_FILTER")? {
             Some("gateway") => ListStoreFilter::Gateway,
-            Some(_) => {
-                return Err(ConfigError::new(
-                    "STOCK_LIST_STORE_FILTER",
-                    "must be portal or gateway",
-                ))
-            }
-        };
-        let demo_page = match get("STOCK_DEMO_PAGE").as_deref().map(str::trim) {
-            None | Some("off") => false,
-            Some("on") => true,
-            Some(_) => return Err(ConfigError::new("STOCK_DEMO_PAGE", "must be on or off")),
+            _ => ListStoreFilter::Portal,
         };
         Ok(Self {
             allowed_origins,
@@ -221,19 +139,19 @@ impl Settings {
                 exposure,
                 low_stock_threshold,
             },
-            cache_ttl,
-            negative_ttl,
-            stale_if_error,
-            cache_max_entries,
-            upstream_timeout,
+            cache_ttl: secs("STOCK_CACHE_TTL_SECS")?,
+            negative_ttl: secs("STOCK_NEGATIVE_TTL_SECS")?,
+            stale_if_error: secs("STOCK_STALE_IF_ERROR_SECS")?,
+            cache_max_entries: vars.whole("STOCK_CACHE_MAX_ENTRIES")? as usize,
+            upstream_timeout: millis("STOCK_UPSTREAM_TIMEOUT_MS")?,
             budget: share_of(plan, share),
             coordinator,
             fallback_budget: share_of(plan, fallback_share),
-            operating_limit_secs,
-            rate_limit_per_min,
-            batch_window,
+            operating_limit_secs: vars.whole("STOCK_PORTAL_OPERATING_LIMIT_SECS")? as f64,
+            rate_limit_per_min: vars.whole("STOCK_RATE_LIMIT_PER_MIN")? as u32,
+            batch_window: millis("STOCK_BATCH_WINDOW_MS")?,
             list_store_filter,
-            demo_page,
+            demo_page: vars.choice("STOCK_DEMO_PAGE")? == Some("on"),
         })
     }
 }
@@ -263,41 +181,23 @@ fn share_of(plan: BudgetLimits, share: f64) -> BudgetLimits {
 
 /// `STOCK_PORTAL_PLAN`, overridden by `STOCK_PORTAL_RATE_PER_SEC` / `STOCK_PORTAL_BURST`, and
 /// this instance's share: `STOCK_PORTAL_BUDGET_SHARE` split evenly over `STOCK_PORTAL_INSTANCES`.
-fn read_budget(get: &impl Fn(&str) -> Option<String>) -> Result<(BudgetLimits, f64), ConfigError> {
-    let mut plan = match get("STOCK_PORTAL_PLAN").as_deref().map(str::trim) {
-        None | Some("standard") => STANDARD_PLAN,
+fn read_budget<F: Fn(&str) -> Option<String>>(
+    vars: &Vars<F>,
+) -> Result<(BudgetLimits, f64), ConfigError> {
+    let mut plan = match vars.choice("STOCK_PORTAL_PLAN")? {
         Some("enterprise") => ENTERPRISE_PLAN,
-        Some(_) => {
-            return Err(ConfigError::new(
-                "STOCK_PORTAL_PLAN",
-                "must be standard or enterprise",
-            ))
-        }
+        _ => STANDARD_PLAN,
     };
-    let positive = |name: &'static str, max: f64| -> Result<Option<f64>, ConfigError> {
-        get(name)
-            .map(|v| {
-                v.trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|n| n.is_finite() && *n > 0.0 && *n <= max)
-                    .ok_or_else(|| {
-                        ConfigError::new(name, format!("must be a number above 0, at most {max}"))
-                    })
-            })
-            .transpose()
-    };
-    if let Some(rate) = positive("STOCK_PORTAL_RATE_PER_SEC", 10_000.0)? {
+    if let Some(rate) = vars.number("STOCK_PORTAL_RATE_PER_SEC")? {
         plan.drain_per_sec = rate;
     }
-    if let Some(burst) = positive("STOCK_PORTAL_BURST", 1_000_000.0)? {
+    if let Some(burst) = vars.number("STOCK_PORTAL_BURST")? {
         plan.burst = burst;
     }
-    let share = positive("STOCK_PORTAL_BUDGET_SHARE", 1.0)?.unwrap_or(DEFAULT_SHARE);
-    let instances = match get(INSTANCES_VAR) {
-        None => 1,
-        Some(v) => parse_range(INSTANCES_VAR, &v, 1, 100_000)?,
-    };
+    let share = vars
+        .number("STOCK_PORTAL_BUDGET_SHARE")?
+        .unwrap_or(DEFAULT_SHARE);
+    let instances = vars.whole(INSTANCES_VAR)?;
     // Each instance's bucket needs room for one request; below that, the floor of 1 in
     // `share_of` would let the instances together pass the share.
     // (The epsilon keeps 50 x 0.7 at 35 despite binary fractions.)
@@ -321,25 +221,6 @@ pub fn webhook_from(
 ) -> Result<WebhookUrl, ConfigError> {
     let value = value.ok_or_else(|| ConfigError::new(variable, "is required"))?;
     WebhookUrl::parse(value).map_err(|e| ConfigError::new(variable, e.to_string()))
-}
-
-fn parse_range(
-    variable: &'static str,
-    value: &str,
-    min: u64,
-    max: u64,
-) -> Result<u64, ConfigError> {
-    value
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| {
-            ConfigError::new(
-                variable,
-                format!("must be a whole number from {min} to {max}"),
-            )
-        })
 }
 
 fn parse_origins(value: &str) -> Result<AllowedOrigins, ConfigError> {
