@@ -55,7 +55,9 @@ log "build: deployable arm64 bootstrap (cargo lambda build --release --arm64)"
 cargo lambda build --release --arm64 --bin bootstrap
 ARM64="$TARGET/lambda/bootstrap/bootstrap"
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+PORT=$(free_port)
 CODE="bench$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 SANDBOX_WEBHOOK_CODE=$CODE "$TARGET/debug/b24-stock-gateway" sandbox \
   --listen "127.0.0.1:$PORT" --drain-per-sec 100000 --burst 1000000 >"$WORK/sandbox.log" 2>&1 &

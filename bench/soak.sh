@@ -78,7 +78,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 wait_up() { for _ in $(seq 200); do curl -fs -m 1 "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "soak: not up: $1" >&2; exit 1; }
 control() { curl -fs -m 5 -o /dev/null -X POST -H 'content-type: application/json' -d "$1" "$SANDBOX/_sandbox/control" || true; }
 

@@ -44,10 +44,10 @@ mkdir -p "$JS_DIR"
   for kv in "${settings[@]}"; do echo "${kv%%=*} = \"${kv#*=}\""; done
 } >"$JS_DIR/wrangler.toml"
 printf 'B24_WEBHOOK_URL=http://127.0.0.1:%s/rest/1/%s/\n' "$SANDBOX_PORT" "$SANDBOX_CODE" >"$JS_DIR/.dev.vars"
-JS_PORT=$(dev_free_port)
+JS_PORT=$(free_port)
 PATH="$NODE22_BIN:$PATH" CI=true NO_COLOR=1 XDG_CONFIG_HOME="$JS_DIR/xdg" \
   "$NODE22_BIN/node" "$WRANGLER" dev --config "$JS_DIR/wrangler.toml" --local --ip 127.0.0.1 \
-  --port "$JS_PORT" --inspector-port "$(dev_free_port)" --persist-to "$JS_DIR/state" \
+  --port "$JS_PORT" --inspector-port "$(free_port)" --persist-to "$JS_DIR/state" \
   --show-interactive-dev-session=false >"$DEV_WORK/js.log" 2>&1 </dev/null &
 JS_PID=$!
 dev_wait_ok "http://127.0.0.1:$JS_PORT/v1/store-products/13" 120 "$JS_PID"

@@ -4,7 +4,7 @@
 #
 #   local_start_sandbox PREFIX          -> SANDBOX_PORT, CODE (a fresh webhook code)
 #   local_start_gateway NAME PORT VAR=VALUE...   (logs in $LOCAL_WORK/NAME.log)
-#   local_free_port, local_wait_ok URL
+#   free_port, local_wait_ok URL
 
 timeout 1200 cargo build --locked --quiet --bin b24-stock-gateway
 LOCAL_BIN="$ROOT/target/debug/b24-stock-gateway"
@@ -20,9 +20,8 @@ local_cleanup() {
 }
 trap local_cleanup EXIT
 
-local_free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 
 local_wait_ok() { # URL, for up to 10 s
   for _ in $(seq 200); do curl -fs -o /dev/null --max-time 2 "$1" && return 0; sleep 0.05; done
@@ -31,7 +30,7 @@ local_wait_ok() { # URL, for up to 10 s
 }
 
 local_start_sandbox() { # PREFIX of the webhook code
-  SANDBOX_PORT=$(local_free_port)
+  SANDBOX_PORT=$(free_port)
   CODE="$1$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
   SANDBOX_WEBHOOK_CODE=$CODE "$LOCAL_BIN" sandbox --listen "127.0.0.1:$SANDBOX_PORT" \
     --drain-per-sec 1000 --burst 100000 >"$LOCAL_WORK/sandbox.log" 2>&1 </dev/null &

@@ -33,12 +33,12 @@ fi
 # shellcheck source=scripts/local-servers.sh
 source "$ROOT/scripts/local-servers.sh"
 local_start_sandbox br
-SHOP_PORT=$(local_free_port)
-OTHER_PORT=$(local_free_port)
+SHOP_PORT=$(free_port)
+OTHER_PORT=$(free_port)
 allowed="STOCK_ALLOWED_ORIGINS=http://127.0.0.1:$SHOP_PORT"
-EXACT_PORT=$(local_free_port)
+EXACT_PORT=$(free_port)
 local_start_gateway gateway "$EXACT_PORT" "$allowed" STOCK_DEMO_PAGE=on
-LEVEL_PORT=$(local_free_port)
+LEVEL_PORT=$(free_port)
 local_start_gateway gateway-level "$LEVEL_PORT" "$allowed" STOCK_EXPOSE=level STOCK_CACHE_TTL_SECS=2
 
 node tests/browser/static-server.mjs "$SHOP_PORT" "$OTHER_PORT" >"$LOCAL_WORK/shop.log" 2>&1 </dev/null &

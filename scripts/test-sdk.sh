@@ -34,7 +34,7 @@ fi
 # shellcheck source=scripts/local-servers.sh
 source "$ROOT/scripts/local-servers.sh"
 local_start_sandbox sdk
-GATEWAY_PORT=$(local_free_port)
+GATEWAY_PORT=$(free_port)
 local_start_gateway gateway "$GATEWAY_PORT"
 
 # ---- 3. the libraries against it -----------------------------------------------------------------

@@ -96,9 +96,9 @@ main = "$ROOT/tests/worker/router.js"
 compatibility_date = "2026-11-01"
 services = [{ binding = "A", service = "gateway-a" }, { binding = "B", service = "gateway-b" }]
 TOML
-  WORKER_PORT=$(dev_free_port)
+  WORKER_PORT=$(free_port)
   local inspector_port
-  inspector_port=$(dev_free_port)
+  inspector_port=$(free_port)
   PATH="$NODE22_BIN:$PATH" CI=true NO_COLOR=1 FORCE_COLOR=0 XDG_CONFIG_HOME="$DEV_WORK/$name-xdg" \
     "$NODE22_BIN/node" "$WRANGLER" dev -c "$router" -c "$DEV_WORK/gateway-a.d/wrangler.toml" \
     -c "$DEV_WORK/gateway-b.d/wrangler.toml" --local --ip 127.0.0.1 --port "$WORKER_PORT" \
@@ -110,7 +110,7 @@ TOML
 
 check() { # TEST_NAME: one ignored test of tests/worker_coordinator.rs against this session
   COORD_BASE_URL="http://127.0.0.1:$WORKER_PORT" COORD_SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT" \
-    timeout 300 cargo test --locked --quiet --test worker_coordinator -- --ignored --exact "$1" --nocapture
+    run_one_test worker_coordinator "$1"
 }
 
 t=$(dev_now); session on gateway-a

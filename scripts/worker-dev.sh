@@ -18,9 +18,8 @@ DEV_KEEP_LOGS_IN=""
 dev_now() { echo "${EPOCHREALTIME/,/.}"; }
 dev_since() { awk -v a="$1" -v b="$(dev_now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-dev_free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 
 # Polls URL until it answers 200 or SECONDS pass; fails early if PID dies.
 dev_wait_ok() {
@@ -91,7 +90,7 @@ dev_contract_settings() {
 
 # Knobs: DEV_SANDBOX_DRAIN, DEV_SANDBOX_BURST (the portal's bucket; default: never full).
 dev_start_sandbox() {
-  SANDBOX_PORT=$(dev_free_port)
+  SANDBOX_PORT=$(free_port)
   SANDBOX_CODE="wk$(od -An -N10 -tx1 /dev/urandom | tr -d ' \n')"
   SANDBOX_WEBHOOK_CODE="$SANDBOX_CODE" "$ROOT/target/debug/b24-stock-gateway" sandbox \
     --listen "127.0.0.1:$SANDBOX_PORT" --drain-per-sec "${DEV_SANDBOX_DRAIN:-1000}" \
@@ -133,9 +132,9 @@ dev_start_wrangler() {
   fi
   local vars=() kv
   for kv in "$@"; do vars+=(--var "${kv%%=*}:${kv#*=}"); done
-  WORKER_PORT=$(dev_free_port)
+  WORKER_PORT=$(free_port)
   local inspector_port
-  inspector_port=$(dev_free_port)
+  inspector_port=$(free_port)
   PATH="$NODE22_BIN:$PATH" CI=true NO_COLOR=1 FORCE_COLOR=0 XDG_CONFIG_HOME="$dir/xdg" \
     "$NODE22_BIN/node" "$WRANGLER" dev \
     --config "$dir/wrangler.toml" --local --ip 127.0.0.1 --port "$WORKER_PORT" \

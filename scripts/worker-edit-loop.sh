@@ -41,11 +41,11 @@ dev_start_sandbox
 dir="$DEV_WORK/loop.d"
 mkdir -p "$dir"
 printf 'B24_WEBHOOK_URL=http://127.0.0.1:%s/rest/1/%s/\n' "$SANDBOX_PORT" "$SANDBOX_CODE" >"$dir/webhook.env"
-WORKER_PORT=$(dev_free_port)
+WORKER_PORT=$(free_port)
 t0=$(dev_now)
 PATH="$NODE22_BIN:$PATH" CI=true NO_COLOR=1 FORCE_COLOR=0 XDG_CONFIG_HOME="$dir/xdg" \
   "$NODE22_BIN/node" "$WRANGLER" dev --env-file "$dir/webhook.env" --local --ip 127.0.0.1 \
-  --port "$WORKER_PORT" --inspector-port "$(dev_free_port)" --persist-to "$dir/state" \
+  --port "$WORKER_PORT" --inspector-port "$(free_port)" --persist-to "$dir/state" \
   --show-interactive-dev-session=false >"$DEV_WORK/loop.log" 2>&1 </dev/null &
 WRANGLER_PID=$!
 dev_wait_ok "http://127.0.0.1:$WORKER_PORT/healthz" 1200 "$WRANGLER_PID"
