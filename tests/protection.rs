@@ -325,9 +325,10 @@ async fn a_service_that_is_not_found_is_a_fault_not_a_missing_record() {
     );
 }
 
-/// A "not found" standing in while the portal fails is still 404, but not for keeping.
+/// A "not found" never stands in while the portal fails: its short life is its whole promise
+/// (a record may have appeared since), so the failure is answered as one.
 #[tokio::test]
-async fn a_stale_not_found_is_not_for_keeping() {
+async fn a_not_found_never_stands_in_as_stale() {
     let sandbox = spawn_sandbox(100.0, 1000.0);
     let gateway = spawn_gateway(
         &sandbox.webhook(),
@@ -345,8 +346,8 @@ async fn a_stale_not_found_is_not_for_keeping() {
         .control(serde_json::json!({"fault": "internal_error"}))
         .await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let stale = http.get(&url).send().await.unwrap();
-    assert_eq!(stale.status(), 404);
-    assert_eq!(stale.headers()["x-cache"], "STALE");
-    assert_eq!(stale.headers()["cache-control"], "no-store");
+    let failed = http.get(&url).send().await.unwrap();
+    assert_eq!(failed.status(), 502);
+    assert_eq!(failed.headers()["x-cache"], "MISS");
+    assert_eq!(failed.headers()["cache-control"], "no-store");
 }

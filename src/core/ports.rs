@@ -79,12 +79,38 @@ pub trait Clock {
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()>;
 }
 
-/// Runs commands against the portal. The local implementation is `portal::exchange::
-/// PortalExecutor`; a coordinator in front of it is another.
+/// How a budget slot may be spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// A full batch or a retry: any slot the bucket has, the burst included.
+    Burst,
+    /// A partial batch: no sooner than one drain interval after the previous slot, so that
+    /// misses arriving meanwhile travel together.
+    Steady,
+}
+
+/// Runs commands against the portal (`portal::exchange::PortalExecutor`). The batcher reserves
+/// a slot for each exchange first, then runs it.
 pub trait Executor {
-    /// Runs `commands` (at most a batch's worth) and answers one outcome per command, in
-    /// order, by `deadline` (on the clock's monotonic scale). Must: spend the portal budget it
-    /// holds for every HTTP request it sends, and never answer after `deadline`.
+    /// Takes the budget slot for the next exchange: `Ok(wait)`, held from now and usable
+    /// `wait` from now (zero: at once); `Err(wait)` when none frees up within `max_wait`, with
+    /// when the next one will. Must: never hand out more slots than the budget it spends.
+    fn reserve<C: Clock>(
+        &self,
+        clock: &C,
+        max_wait: Duration,
+        pace: Pace,
+    ) -> Result<Duration, Duration>;
+
+    /// Seconds until `command`'s method may be called again, while the portal's
+    /// operating-time limit pauses it; `None` when it may go.
+    fn paused<C: Clock>(&self, _clock: &C, _command: Command) -> Option<u64> {
+        None
+    }
+
+    /// Runs `commands` (at most a batch's worth) on a slot taken with [`Executor::reserve`]
+    /// and answers one outcome per command, in order, by `deadline` (on the clock's monotonic
+    /// scale). Must: take a further slot for every retry, and never answer after `deadline`.
     fn execute<C: Clock>(
         &self,
         clock: &C,

@@ -10,8 +10,9 @@ use bytes::Bytes;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 
+use crate::core::api::forwarded::from_proxy_header_lines;
 use crate::core::api::request::InboundBody;
-use crate::core::domain::caller::{from_proxy_header_lines, ClientIp};
+use crate::core::domain::caller::ClientIp;
 
 /// The core's view of a Lambda request.
 pub fn to_core(request: lambda_http::Request) -> http::Request<InboundBody> {

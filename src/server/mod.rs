@@ -19,8 +19,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body as _, Incoming};
 use tokio::net::TcpListener;
 
+use crate::core::api::forwarded::from_proxy_header_lines;
 use crate::core::api::request::{InboundBody, MAX_REQUEST_BODY_BYTES};
-use crate::core::domain::caller::{from_proxy_header_lines, ClientIp};
+use crate::core::domain::caller::ClientIp;
 use crate::core::gateway::Gateway;
 use crate::core::source::on_demand::PortalSource;
 use crate::native::clock::SystemClock;

@@ -7,10 +7,10 @@ use super::coordinator_link::DurableObjectLink;
 use super::transport::FetchPortal;
 use crate::core::coordination::upstream::CoordinatorUpstream;
 use crate::core::domain::id::{ProductId, RecordId};
-use crate::core::domain::reads::Urgency;
 use crate::core::metrics::Snapshot;
 use crate::core::portal::exchange::PortalExecutor;
 use crate::core::ports::Clock;
+use crate::core::source::batcher::Demand;
 use crate::core::source::upstream::{Fetched, PortalUpstream, Upstream};
 
 type OwnPortal = PortalUpstream<PortalExecutor<FetchPortal>>;
@@ -36,13 +36,13 @@ impl Upstream for IsolateUpstream {
         &self,
         clock: &C,
         ids: &[RecordId],
-        urgency: Urgency,
+        demand: Demand,
         deadline: Duration,
     ) -> Vec<Fetched> {
         match self {
-            IsolateUpstream::Isolate(own) => own.records(clock, ids, urgency, deadline).await,
+            IsolateUpstream::Isolate(own) => own.records(clock, ids, demand, deadline).await,
             IsolateUpstream::Coordinated(coordinated) => {
-                coordinated.records(clock, ids, urgency, deadline).await
+                coordinated.records(clock, ids, demand, deadline).await
             }
         }
     }
@@ -51,13 +51,13 @@ impl Upstream for IsolateUpstream {
         &self,
         clock: &C,
         id: ProductId,
-        urgency: Urgency,
+        demand: Demand,
         deadline: Duration,
     ) -> Fetched {
         match self {
-            IsolateUpstream::Isolate(own) => own.product(clock, id, urgency, deadline).await,
+            IsolateUpstream::Isolate(own) => own.product(clock, id, demand, deadline).await,
             IsolateUpstream::Coordinated(coordinated) => {
-                coordinated.product(clock, id, urgency, deadline).await
+                coordinated.product(clock, id, demand, deadline).await
             }
         }
     }

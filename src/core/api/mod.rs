@@ -6,6 +6,7 @@ pub mod bitrix;
 pub mod bitrix_batch;
 pub mod bitrix_time;
 pub mod cors;
+pub mod forwarded;
 pub mod http_error;
 pub mod render;
 pub mod request;

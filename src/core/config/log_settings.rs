@@ -4,7 +4,7 @@
 
 use tracing::level_filters::LevelFilter;
 
-use super::ConfigError;
+use super::error::ConfigError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogSettings {

@@ -6,10 +6,12 @@ use crate::core::domain::policy::{Exposure, Policy};
 use crate::core::domain::webhook::WebhookUrl;
 use crate::core::kit::http_url::HttpUrl;
 
+pub mod error;
 pub mod fingerprint;
 pub mod log_settings;
 pub mod variables;
 
+pub use error::ConfigError;
 use variables::Vars;
 
 pub const WEBHOOK_VAR: &str = "B24_WEBHOOK_URL";
@@ -35,6 +37,8 @@ pub struct Settings {
     pub operating_limit_secs: f64,
     /// Requests per minute per client address; 0 = no limit.
     pub rate_limit_per_min: u32,
+    /// Cold commands (ids read from the portal) per minute one caller may cause; 0 = no limit.
+    pub caller_work_per_min: u32,
     /// How long a miss waits for others to share a `batch` with, when others are about.
     pub batch_window: Duration,
     /// Whether product reads ask the portal for the public warehouses only (`@storeId`), or
@@ -70,23 +74,6 @@ pub enum ListStoreFilter {
 pub enum AllowedOrigins {
     Any,
     List(Vec<String>),
-}
-
-/// A variable that is missing or invalid. Names the variable, never prints its value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{variable}: {reason}")]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub reason: String,
-}
-
-impl ConfigError {
-    pub(crate) fn new(variable: &'static str, reason: impl Into<String>) -> Self {
-        Self {
-            variable,
-            reason: reason.into(),
-        }
-    }
 }
 
 impl Default for Settings {
@@ -149,6 +136,7 @@ impl Settings {
             fallback_budget: share_of(plan, fallback_share),
             operating_limit_secs: vars.whole("STOCK_PORTAL_OPERATING_LIMIT_SECS")? as f64,
             rate_limit_per_min: vars.whole("STOCK_RATE_LIMIT_PER_MIN")? as u32,
+            caller_work_per_min: vars.whole("STOCK_CALLER_PORTAL_WORK_PER_MIN")? as u32,
             batch_window: millis("STOCK_BATCH_WINDOW_MS")?,
             list_store_filter,
             demo_page: vars.choice("STOCK_DEMO_PAGE")? == Some("on"),

@@ -3,7 +3,7 @@
 //! setting is one row here and one line where it is used, and every refusal is worded the
 //! same way.
 
-use super::ConfigError;
+use super::error::ConfigError;
 
 /// How a variable's text is read. Values are trimmed; an empty value counts as unset.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -124,6 +124,7 @@ pub const VARIABLES: &[Variable] = &[
     number("STOCK_PORTAL_FALLBACK_SHARE", 0.0, false, Some(0.5)),
     // Callers.
     whole("STOCK_RATE_LIMIT_PER_MIN", 0, 1_000_000, 600),
+    whole("STOCK_CALLER_PORTAL_WORK_PER_MIN", 0, 1_000_000, 600),
     // Logs and metrics.
     choice("STOCK_LOG_FORMAT", &["pretty", "json"], None),
     text("STOCK_METRICS_LISTEN", Reader::LocalServer),

@@ -58,16 +58,15 @@ impl<T: PortalTransport, C: Clock> Coordinator<T, C> {
                     Asked::Records(ids) => ids.iter().map(|id| CacheKey::Record(*id)).collect(),
                     Asked::Products(ids) => ids.iter().map(|id| CacheKey::Product(*id)).collect(),
                 };
-                let mut answers = Vec::with_capacity(keys.len());
-                for key in keys {
-                    let fetched = self.source.fetch(&[key], Urgency::Background).await;
-                    answers.extend(fetched.iter().map(WireAnswer::from_fetched));
-                }
-                answers
+                let fetched = self.source.reread(&keys).await;
+                fetched.iter().map(WireAnswer::from_fetched).collect()
             }
             Urgency::Caller => {
                 // The coordinator's hits are its own business, not an isolate's.
-                let mut trace = Trace::default();
+                let mut trace = Trace {
+                    caller: ask.caller(),
+                    ..Trace::default()
+                };
                 let looked = match &asked {
                     Asked::Records(ids) => self.source.records(ids, &mut trace).await,
                     Asked::Products(ids) => {

@@ -9,9 +9,9 @@ use bytes::Bytes;
 
 use super::wire::{Ask, Told};
 use crate::core::domain::id::{ProductId, RecordId};
-use crate::core::domain::reads::Urgency;
 use crate::core::metrics::Snapshot;
 use crate::core::ports::{Clock, CoordinatorLink, Executor};
+use crate::core::source::batcher::Demand;
 use crate::core::source::upstream::{Fetched, PortalUpstream, Upstream};
 
 /// At most one "coordinator unreachable" warning per this long.
@@ -77,13 +77,13 @@ impl<L: CoordinatorLink, X: Executor> Upstream for CoordinatorUpstream<L, X> {
         &self,
         clock: &C,
         ids: &[RecordId],
-        urgency: Urgency,
+        demand: Demand,
         deadline: Duration,
     ) -> Vec<Fetched> {
-        let ask = Ask::records(ids, urgency);
+        let ask = Ask::records(ids, demand);
         match self.ask(clock, &ask, ids.len(), deadline).await {
             Some(told) => told.answers.iter().map(|a| a.to_fetched(false)).collect(),
-            None => self.fallback.records(clock, ids, urgency, deadline).await,
+            None => self.fallback.records(clock, ids, demand, deadline).await,
         }
     }
 
@@ -91,13 +91,13 @@ impl<L: CoordinatorLink, X: Executor> Upstream for CoordinatorUpstream<L, X> {
         &self,
         clock: &C,
         id: ProductId,
-        urgency: Urgency,
+        demand: Demand,
         deadline: Duration,
     ) -> Fetched {
-        let ask = Ask::product(id, urgency);
+        let ask = Ask::product(id, demand);
         match self.ask(clock, &ask, 1, deadline).await {
             Some(told) => told.answers[0].to_fetched(true),
-            None => self.fallback.product(clock, id, urgency, deadline).await,
+            None => self.fallback.product(clock, id, demand, deadline).await,
         }
     }
 

@@ -4,11 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::domain::caller::CallerKey;
 use crate::core::domain::error::ApiError;
 use crate::core::domain::id::{ProductId, RecordId};
 use crate::core::domain::reads::Urgency;
 use crate::core::publish::cached::Cached;
 use crate::core::publish::render::RenderedRecord;
+use crate::core::source::batcher::Demand;
 use crate::core::source::upstream::{Aged, Fetched};
 
 /// An isolate's misses: records, or products (one kind per ask).
@@ -21,6 +23,10 @@ pub struct Ask {
     /// A refresh: read past the coordinator's cache, at background urgency.
     #[serde(default)]
     pub background: bool,
+    /// The caller the isolate served (`CallerKey`'s text), for fair places in batches and the
+    /// per-caller work limit, which the coordinator holds for the whole deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
 }
 
 /// One answer per id asked, records first, in the order asked.
@@ -65,20 +71,31 @@ pub enum Asked {
 }
 
 impl Ask {
-    pub fn records(ids: &[RecordId], urgency: Urgency) -> Self {
+    pub fn records(ids: &[RecordId], demand: Demand) -> Self {
         Self {
             records: ids.iter().map(|id| id.get()).collect(),
-            background: urgency == Urgency::Background,
+            ..Self::of(demand)
+        }
+    }
+
+    pub fn product(id: ProductId, demand: Demand) -> Self {
+        Self {
+            products: vec![id.get()],
+            ..Self::of(demand)
+        }
+    }
+
+    fn of(demand: Demand) -> Self {
+        Self {
+            background: demand.urgency == Urgency::Background,
+            caller: demand.lane.map(|key| key.to_string()),
             ..Self::default()
         }
     }
 
-    pub fn product(id: ProductId, urgency: Urgency) -> Self {
-        Self {
-            products: vec![id.get()],
-            background: urgency == Urgency::Background,
-            ..Self::default()
-        }
+    /// Who asked; a caller key that does not read back shares the unnamed callers' lane.
+    pub fn caller(&self) -> Option<CallerKey> {
+        self.caller.as_deref().and_then(CallerKey::parse)
     }
 
     pub fn urgency(&self) -> Urgency {

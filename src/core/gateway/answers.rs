@@ -66,12 +66,15 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
 
     /// `{"items","notFound","unavailable"}`: every id in exactly one list. `Cache-Control` is
     /// the most restrictive of the parts: `no-store` when a part failed or is stale.
-    pub(super) async fn many_records(
-        &self,
-        ids: &[RecordId],
-        trace: &mut Trace,
-    ) -> Response<Bytes> {
+    pub(super) async fn many_records(&self, ids: &[RecordId], trace: &mut Trace) -> Answer {
         let looked = self.source.records(ids, trace).await;
+        // A caller past its portal-work limit is told so, whatever else it asked for.
+        if let Some(limited) = looked.iter().find_map(|l| match l {
+            Err(error @ ApiError::RateLimited { .. }) => Some(*error),
+            _ => None,
+        }) {
+            return Err(limited);
+        }
         let (mut items, mut not_found, mut unavailable) = (Vec::new(), Vec::new(), Vec::new());
         let mut max_age_secs = u64::MAX;
         let mut keep = true;
@@ -101,11 +104,11 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
         } else {
             HeaderValue::from_static("no-store")
         };
-        response::json(
+        Ok(response::json(
             StatusCode::OK,
             render_id_lists(&items, &not_found, &unavailable),
             cache_control,
-        )
+        ))
     }
 
     pub(super) async fn product_stock(&self, id: ProductId, trace: &mut Trace) -> Answer {

@@ -3,27 +3,18 @@
 
 use std::future::Future;
 use std::net::IpAddr;
-use std::num::NonZeroUsize;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use lru::LruCache;
-
 use crate::core::domain::caller::{caller_key, CallerKey};
+use crate::core::kit::gcra::Gcra;
 use crate::core::ports::CallerLimiter;
 
-/// In-process GCRA: `per_minute` requests a minute, all of them allowed in a burst.
-/// Per instance: N instances allow N times as much. `per_minute == 0` disables it.
-///
-/// The states live in a bounded map ordered by when each caller was last seen, refused
-/// requests included: every request costs O(1), memory stays under [`MAX_CALLERS`] entries,
-/// and a new caller takes the place of the one seen longest ago. A caller who keeps sending is
-/// always near the front, so floods of other addresses push out quiet callers, not it.
+/// In-process GCRA ([`Gcra`]): `per_minute` requests a minute, all of them allowed in a burst.
+/// Per instance: N instances allow N times as much. `per_minute == 0` disables it. At most
+/// [`MAX_CALLERS`] callers are remembered; a caller who keeps sending is never the one forgotten.
 #[derive(Debug)]
 pub struct InProcessLimiter {
-    per_minute: u32,
-    /// Theoretical arrival time per caller.
-    callers: Mutex<LruCache<CallerKey, Duration>>,
+    callers: Gcra<CallerKey>,
 }
 
 /// How many callers are remembered at once (about 5 MB at most).
@@ -35,44 +26,23 @@ impl InProcessLimiter {
     }
 
     fn with_capacity(per_minute: u32, capacity: usize) -> Self {
-        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
         Self {
-            per_minute,
-            callers: Mutex::new(LruCache::new(capacity)),
+            callers: Gcra::new(per_minute, capacity),
         }
     }
 
     /// `STOCK_RATE_LIMIT_PER_MIN=0`: every caller passes.
     pub fn is_off(&self) -> bool {
-        self.per_minute == 0
+        self.callers.is_off()
     }
 
     pub fn decide(&self, ip: IpAddr, now: Duration) -> Result<(), u64> {
-        if self.per_minute == 0 {
-            return Ok(());
-        }
-        let interval = Duration::from_secs(60) / self.per_minute;
-        let tolerance = Duration::from_secs(60).saturating_sub(interval);
-        let key = caller_key(ip);
-        let mut callers = self.callers.lock().unwrap_or_else(|e| e.into_inner());
-        // `get_mut` also marks the caller as just seen, refused or not.
-        if let Some(tat) = callers.get_mut(&key) {
-            let start = (*tat).max(now);
-            if start - now > tolerance {
-                let wait = start - now - tolerance;
-                return Err(wait.as_secs_f64().ceil().max(1.0) as u64);
-            }
-            *tat = start + interval;
-            return Ok(());
-        }
-        // A caller not seen (or forgotten) starts with a full allowance.
-        callers.push(key, now + interval);
-        Ok(())
+        self.callers.take(caller_key(ip), 1, now)
     }
 
     /// How many callers are remembered now.
     pub fn tracked(&self) -> usize {
-        self.callers.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.callers.tracked()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The whole public API as one function from request to response, over the platform ports:
 //! routing, the caller limit, the caches, batching, the portal budget and the upstream call.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,7 +17,7 @@ use crate::core::api::response::{self, max_age, ErrorStyle};
 use crate::core::api::routes::Route;
 use crate::core::api::storefront;
 use crate::core::config::Settings;
-use crate::core::domain::caller::ClientIp;
+use crate::core::domain::caller::{caller_key, ClientIp};
 use crate::core::domain::error::ApiError;
 use crate::core::domain::freshness::CacheStatus;
 use crate::core::domain::id::{ProductId, RecordId};
@@ -201,11 +202,16 @@ impl<Src: StockSource, C: Clock, L: CallerLimiter> Gateway<Src, C, L> {
         if route.is_local() {
             return local_answer(route, request);
         }
-        if let Some(ClientIp(ip)) = request.extensions().get::<ClientIp>() {
-            if let Err(retry_after_secs) = self.limiter.check(*ip, self.clock.monotonic()).await {
-                return self.error(route, ApiError::RateLimited { retry_after_secs }, trace);
-            }
+        // A request the platform could not name a caller for shares one allowance with every
+        // other such request (fail closed), under an address no client has.
+        let ip = request
+            .extensions()
+            .get::<ClientIp>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ClientIp(ip)| *ip);
+        if let Err(retry_after_secs) = self.limiter.check(ip, self.clock.monotonic()).await {
+            return self.error(route, ApiError::RateLimited { retry_after_secs }, trace);
         }
+        trace.caller = Some(caller_key(ip));
         let query = request.uri().query();
         let content_type = || {
             request
@@ -220,7 +226,7 @@ impl<Src: StockSource, C: Clock, L: CallerLimiter> Gateway<Src, C, L> {
             },
             Route::StoreProductsByQuery => match ids_from_query(query) {
                 Ok(Wanted::One(id)) => self.one_record(id, trace).await,
-                Ok(Wanted::Many(ids)) => Ok(self.many_records(&ids, trace).await),
+                Ok(Wanted::Many(ids)) => self.many_records(&ids, trace).await,
                 Err(error) => Err(error),
             },
             Route::ProductStock(segment) => match ProductId::parse(segment) {

@@ -21,12 +21,12 @@ pub enum Slot {
     Missing,
 }
 
-/// The slots of a batch answer, in the order of `keys`, and the highest operating time any
-/// command reported.
+/// The slots of a batch answer, in the order of `keys`, and each command's operating time
+/// (its `result_time` entry, or the batch's own `time` when it has none).
 #[derive(Debug)]
 pub struct BatchAnswer {
     pub slots: Vec<Slot>,
-    pub operating: OperatingTime,
+    pub times: Vec<OperatingTime>,
 }
 
 /// Reads a batch answer for the commands sent under `keys`. A whole-batch failure (an error
@@ -37,7 +37,7 @@ pub fn read_batch(
     keys: &[String],
 ) -> Result<BatchAnswer, (Classified, OperatingTime)> {
     let opened = open(status, body)?;
-    let mut operating = opened.operating;
+    let operating = opened.operating;
     let Some(Value::Object(mut parts)) = opened.root.get("result").cloned() else {
         return Err((Classified::Refused(Refusal::BadAnswer), operating));
     };
@@ -46,13 +46,15 @@ pub fn read_batch(
     let mut totals = take_map(&mut parts, "result_total");
     let mut nexts = take_map(&mut parts, "result_next");
     let mut times = take_map(&mut parts, "result_time");
+    let mut own_times = Vec::with_capacity(keys.len());
     let slots = keys
         .iter()
         .enumerate()
         .map(|(index, key)| {
-            if let Some(time) = entry(&mut times, key, index) {
-                operating = operating.max(OperatingTime::read(&time));
-            }
+            own_times.push(match entry(&mut times, key, index) {
+                Some(time) => OperatingTime::read(&time),
+                None => operating,
+            });
             // An error wins over a result for the same key: never serve half a failure.
             if let Some(error) = entry(&mut errors, key, index) {
                 let classified = match &error {
@@ -74,7 +76,10 @@ pub fn read_batch(
             }
         })
         .collect();
-    Ok(BatchAnswer { slots, operating })
+    Ok(BatchAnswer {
+        slots,
+        times: own_times,
+    })
 }
 
 /// One of the per-key maps: an object, or (PHP's empty map, or keys that happened to be 0..n)
@@ -143,8 +148,14 @@ mod tests {
             }
         );
         assert_eq!(answer.slots[3], Slot::Missing);
-        assert_eq!(answer.operating.operating_secs, Some(3.0));
-        assert_eq!(answer.operating.reset_at_unix, Some(1_700_000_000));
+        assert_eq!(answer.times[0].operating_secs, Some(1.5));
+        assert_eq!(answer.times[1].operating_secs, Some(3.0));
+        assert_eq!(answer.times[1].reset_at_unix, Some(1_700_000_000));
+        assert_eq!(
+            answer.times[2].operating_secs,
+            Some(0.5),
+            "no entry: the batch's own time"
+        );
     }
 
     #[test]

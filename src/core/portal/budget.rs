@@ -4,13 +4,18 @@
 //! The portal counts requests in a leaky bucket (+1 per request, draining at a fixed rate,
 //! refusing past a threshold). This is the same bucket with a smaller rate and threshold (the
 //! instance's share), so it fills first and the portal never sees the excess.
+//!
+//! Slots are also paced: a partial batch ([`Pace::Steady`]) goes at most at the bucket's steady
+//! rate, one drain interval after the slot before it, so that misses arriving in between travel
+//! together in the next request rather than each spending a slot of the burst. The burst is
+//! kept for full batches and retries ([`Pace::Burst`]).
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::core::config::BudgetLimits;
 use crate::core::domain::error::ApiError;
-use crate::core::ports::Clock;
+use crate::core::ports::{Clock, Pace};
 
 /// The longest a caller waits in line for a portal slot before getting 503.
 pub const MAX_QUEUE_WAIT: Duration = Duration::from_millis(250);
@@ -25,6 +30,8 @@ pub struct PortalBudget {
 struct Level {
     count: f64,
     updated: Duration,
+    /// No steady-paced slot before this (monotonic): one drain interval after the last slot.
+    next_steady: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,26 +50,39 @@ impl PortalBudget {
             state: Mutex::new(Level {
                 count: 0.0,
                 updated: Duration::ZERO,
+                next_steady: Duration::ZERO,
             }),
         }
     }
 
-    /// Takes a slot now, or one that frees up within `max_wait`.
-    pub fn admit(&self, now: Duration, max_wait: Duration) -> Admission {
+    /// Takes a slot now, or one that frees up within `max_wait`, spent as `pace` allows.
+    pub fn admit(&self, now: Duration, max_wait: Duration, pace: Pace) -> Admission {
         let mut level = self.level(now);
         let over = level.count + 1.0 - self.limits.burst;
-        if over <= 0.0 {
-            level.count += 1.0;
-            return Admission::Go;
-        }
-        let wait = Duration::from_secs_f64(over / self.limits.drain_per_sec);
-        if wait <= max_wait {
-            // Queue behind earlier waiters: the count may pass the threshold by what drains
-            // before this caller's turn.
-            level.count += 1.0;
-            Admission::After(wait)
+        let bucket = if over <= 0.0 {
+            Duration::ZERO
         } else {
-            Admission::Refused(wait)
+            Duration::from_secs_f64(over / self.limits.drain_per_sec)
+        };
+        let paced = bucket.max(level.next_steady.saturating_sub(now));
+        // A partial batch waits for the steady slot when it comes in time; when it would not
+        // (a small share, a short deadline), the burst serves it rather than nothing.
+        let wait = match pace {
+            Pace::Steady if paced <= max_wait => paced,
+            _ => bucket,
+        };
+        if wait > max_wait {
+            return Admission::Refused(wait);
+        }
+        // Queue behind earlier waiters: the count may pass the threshold by what drains before
+        // this slot's turn. Every slot pushes the next steady one a drain interval out.
+        level.count += 1.0;
+        let interval = Duration::from_secs_f64(1.0 / self.limits.drain_per_sec);
+        level.next_steady = level.next_steady.max(now + wait + interval);
+        if wait.is_zero() {
+            Admission::Go
+        } else {
+            Admission::After(wait)
         }
     }
 
@@ -77,9 +97,10 @@ impl PortalBudget {
         level.count = level.count.max(self.limits.burst);
     }
 
-    /// Waits for a slot inside `max_wait`, or answers 503 with an honest Retry-After.
+    /// Waits for a slot inside `max_wait` (a retry: the burst may be spent), or answers 503
+    /// with an honest Retry-After.
     pub async fn acquire<C: Clock>(&self, clock: &C, max_wait: Duration) -> Result<(), ApiError> {
-        match self.admit(clock.monotonic(), max_wait) {
+        match self.admit(clock.monotonic(), max_wait, Pace::Burst) {
             Admission::Go => Ok(()),
             Admission::After(wait) => {
                 clock.sleep(wait).await;
@@ -113,15 +134,18 @@ mod tests {
             burst: 40.0,
         });
         let t0 = Duration::from_secs(100);
-        assert!((0..40).all(|_| budget.admit(t0, NO_WAIT) == Admission::Go));
+        assert!((0..40).all(|_| budget.admit(t0, NO_WAIT, Pace::Burst) == Admission::Go));
         assert_eq!(
-            budget.admit(t0, NO_WAIT),
+            budget.admit(t0, NO_WAIT, Pace::Burst),
             Admission::Refused(Duration::from_millis(500))
         );
         // Half a second later one slot has drained.
         let t1 = t0 + Duration::from_millis(500);
-        assert_eq!(budget.admit(t1, NO_WAIT), Admission::Go);
-        assert!(matches!(budget.admit(t1, NO_WAIT), Admission::Refused(_)));
+        assert_eq!(budget.admit(t1, NO_WAIT, Pace::Burst), Admission::Go);
+        assert!(matches!(
+            budget.admit(t1, NO_WAIT, Pace::Burst),
+            Admission::Refused(_)
+        ));
     }
 
     #[test]
@@ -131,16 +155,50 @@ mod tests {
             burst: 1.0,
         });
         let t = Duration::from_secs(1);
-        assert_eq!(budget.admit(t, MAX_QUEUE_WAIT), Admission::Go);
+        assert_eq!(budget.admit(t, MAX_QUEUE_WAIT, Pace::Burst), Admission::Go);
         assert_eq!(
-            budget.admit(t, MAX_QUEUE_WAIT),
+            budget.admit(t, MAX_QUEUE_WAIT, Pace::Burst),
             Admission::After(Duration::from_millis(250))
         );
         assert_eq!(
-            budget.admit(t, MAX_QUEUE_WAIT),
+            budget.admit(t, MAX_QUEUE_WAIT, Pace::Burst),
             Admission::Refused(Duration::from_millis(500))
         );
     }
+
+    #[test]
+    fn partial_batches_go_at_the_steady_rate_full_ones_use_the_burst() {
+        let budget = PortalBudget::new(BudgetLimits {
+            drain_per_sec: 2.0,
+            burst: 40.0,
+        });
+        let t = Duration::from_secs(10);
+        let half = Duration::from_millis(500);
+        assert_eq!(
+            budget.admit(t, NO_WAIT, Pace::Steady),
+            Admission::Go,
+            "quiet: at once"
+        );
+        assert_eq!(
+            budget.admit(t, SECOND, Pace::Steady),
+            Admission::After(half),
+            "the next partial batch waits one drain interval"
+        );
+        assert_eq!(
+            budget.admit(t, SECOND, Pace::Steady),
+            Admission::After(2 * half),
+            "queued behind it"
+        );
+        assert_eq!(
+            budget.admit(t, NO_WAIT, Pace::Burst),
+            Admission::Go,
+            "a full batch"
+        );
+        let later = t + 10 * SECOND;
+        assert_eq!(budget.admit(later, NO_WAIT, Pace::Steady), Admission::Go);
+    }
+
+    const SECOND: Duration = Duration::from_secs(1);
 
     #[test]
     fn saturate_believes_the_portal() {
@@ -150,6 +208,9 @@ mod tests {
         });
         let t = Duration::from_secs(5);
         budget.saturate(t);
-        assert!(matches!(budget.admit(t, NO_WAIT), Admission::Refused(_)));
+        assert!(matches!(
+            budget.admit(t, NO_WAIT, Pace::Burst),
+            Admission::Refused(_)
+        ));
     }
 }

@@ -1,5 +1,5 @@
 //! Running commands at the portal: one plain call for a lone command, one `batch` for several.
-//! Every exchange first takes a slot from the portal budget, respects the operating-time pause,
+//! Every exchange runs on a slot of the portal budget, respects each method's operating-time pause,
 //! retries a rate-limit refusal while the deadline allows, and turns every failure into a
 //! public error, per command.
 
@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::batch_answer::{read_batch, Slot};
-use super::budget::{PortalBudget, MAX_QUEUE_WAIT};
+use super::budget::{Admission, PortalBudget, MAX_QUEUE_WAIT};
 use super::command::{batch_body, batch_key, json_body, method, StoreFilter, BATCH_METHOD};
 use super::envelope::{open, OperatingTime};
 use super::operating_time::OperatingGuard;
@@ -18,7 +18,7 @@ use super::refusal::{Classified, Refusal};
 use crate::core::config::{BudgetLimits, ListStoreFilter, Settings};
 use crate::core::domain::error::ApiError;
 use crate::core::domain::reads::{Command, Read, Urgency};
-use crate::core::ports::{Clock, Executed, Executor, PortalTransport, TransportError};
+use crate::core::ports::{Clock, Executed, Executor, Pace, PortalTransport, TransportError};
 
 /// First pause after `QUERY_LIMIT_EXCEEDED`; doubled for each further try. The portal drains
 /// its bucket at 2 requests/s, so half a second usually frees a slot.
@@ -65,9 +65,15 @@ impl<T: PortalTransport> PortalExecutor<T> {
         }
     }
 
-    fn observe<C: Clock>(&self, clock: &C, operating: OperatingTime, blocked: bool) {
+    fn observe<C: Clock>(
+        &self,
+        clock: &C,
+        command: Command,
+        operating: OperatingTime,
+        blocked: bool,
+    ) {
         self.operating
-            .observe(operating, blocked, clock.unix_time());
+            .observe(method(command), operating, blocked, clock.unix_time());
     }
 
     /// One log line per kind of refusal in an exchange (never the portal's text); the webhook
@@ -121,6 +127,25 @@ impl<T: PortalTransport> PortalExecutor<T> {
 }
 
 impl<T: PortalTransport> Executor for PortalExecutor<T> {
+    fn reserve<C: Clock>(
+        &self,
+        clock: &C,
+        max_wait: Duration,
+        pace: Pace,
+    ) -> Result<Duration, Duration> {
+        match self.budget.admit(clock.monotonic(), max_wait, pace) {
+            Admission::Go => Ok(Duration::ZERO),
+            Admission::After(wait) => Ok(wait),
+            Admission::Refused(wait) => Err(wait),
+        }
+    }
+
+    fn paused<C: Clock>(&self, clock: &C, command: Command) -> Option<u64> {
+        self.operating
+            .check(method(command), clock.unix_time())
+            .err()
+    }
+
     async fn execute<C: Clock>(
         &self,
         clock: &C,
@@ -133,7 +158,7 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
         if commands.is_empty() {
             return all(ApiError::UpstreamError, 0);
         }
-        if let Err(retry_after_secs) = self.operating.check(clock.unix_time()) {
+        if let Some(retry_after_secs) = commands.iter().find_map(|c| self.paused(clock, *c)) {
             return all(ApiError::UpstreamBusy { retry_after_secs }, 0);
         }
         let (method, body) = match commands {
@@ -145,6 +170,8 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
         let mut calls = 0;
         let mut retrying = false;
         let mut redialled = false;
+        // The batcher reserved the first request's slot; every further one takes its own.
+        let mut reserved = true;
         loop {
             let Some(remaining) = deadline
                 .checked_sub(clock.monotonic())
@@ -158,8 +185,10 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
                 Urgency::Caller if retrying => remaining / 2,
                 Urgency::Caller => MAX_QUEUE_WAIT.min(remaining / 2),
             };
-            if let Err(busy) = self.budget.acquire(clock, max_wait).await {
-                return all(busy, calls);
+            if !std::mem::take(&mut reserved) {
+                if let Err(busy) = self.budget.acquire(clock, max_wait).await {
+                    return all(busy, calls);
+                }
             }
             let remaining = deadline.saturating_sub(clock.monotonic());
             calls += 1;
@@ -185,7 +214,7 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
                     return all(ApiError::UpstreamError, calls);
                 }
             };
-            let (slots, operating) = match read_reply(commands, reply.status, &reply.body) {
+            let (slots, times) = match read_reply(commands, reply.status, &reply.body) {
                 Ok(read) => read,
                 Err((Classified::Refused(Refusal::QueryLimit), operating)) => {
                     self.budget.saturate(clock.monotonic());
@@ -201,7 +230,9 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
                         retrying = true;
                         continue;
                     }
-                    self.observe(clock, operating, false);
+                    for command in commands {
+                        self.observe(clock, *command, operating, false);
+                    }
                     tracing::warn!(problem = Refusal::QueryLimit.as_str(), "portal busy");
                     return all(
                         ApiError::UpstreamBusy {
@@ -211,19 +242,26 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
                     );
                 }
                 // A whole exchange cannot be "not found": that shape only exists per command.
-                Err((Classified::NotFound, operating)) => {
-                    (vec![Err(Refusal::ServerFault); commands.len()], operating)
-                }
-                Err((Classified::Refused(refusal), operating)) => {
-                    (vec![Err(refusal); commands.len()], operating)
-                }
+                Err((Classified::NotFound, operating)) => (
+                    vec![Err(Refusal::ServerFault); commands.len()],
+                    vec![operating; commands.len()],
+                ),
+                Err((Classified::Refused(refusal), operating)) => (
+                    vec![Err(refusal); commands.len()],
+                    vec![operating; commands.len()],
+                ),
             };
-            let blocked = slots.contains(&Err(Refusal::OperationTimeLimit));
-            self.observe(clock, operating, blocked);
+            // The portal counts operating time per method: each command's reading pauses its
+            // own method only.
+            for ((command, slot), time) in commands.iter().zip(&slots).zip(&times) {
+                let blocked = *slot == Err(Refusal::OperationTimeLimit);
+                self.observe(clock, *command, *time, blocked);
+            }
             self.report(&slots);
             let outcomes = slots
                 .into_iter()
-                .map(|slot| slot.map_err(|refusal| self.public_error(clock, refusal, operating)))
+                .zip(times)
+                .map(|(slot, time)| slot.map_err(|refusal| self.public_error(clock, refusal, time)))
                 .collect();
             return Executed::fresh(outcomes, calls);
         }
@@ -245,8 +283,8 @@ pub fn store_filter(settings: &Settings) -> StoreFilter {
     }
 }
 
-/// One slot per command, and the operating time the answer reported.
-pub type Slots = (Vec<Result<Read, Refusal>>, OperatingTime);
+/// One slot per command, and the operating time the answer reported for each command's method.
+pub type Slots = (Vec<Result<Read, Refusal>>, Vec<OperatingTime>);
 
 /// Reads the portal's reply to `commands` as one exchange sent them: a plain call's answer for
 /// one command, a `batch` answer for several. Public so the fuzz targets reach the same path.
@@ -271,7 +309,7 @@ fn read_single(
         Ok(opened) => opened,
         // A single get's not-found envelope is that command's answer.
         Err((Classified::NotFound, operating)) if matches!(command, Command::Record(_)) => {
-            return Ok((vec![Ok(Read::Record(None))], operating));
+            return Ok((vec![Ok(Read::Record(None))], vec![operating]));
         }
         Err(failure) => return Err(failure),
     };
@@ -281,7 +319,7 @@ fn read_single(
         total: root.remove("total"),
         next: root.remove("next"),
     };
-    Ok((vec![read_slot(command, slot)], opened.operating))
+    Ok((vec![read_slot(command, slot)], vec![opened.operating]))
 }
 
 fn read_many(
@@ -296,7 +334,7 @@ fn read_many(
         .zip(answer.slots)
         .map(|(command, slot)| read_slot(*command, slot))
         .collect();
-    Ok((slots, answer.operating))
+    Ok((slots, answer.times))
 }
 
 fn read_slot(command: Command, slot: Slot) -> Result<Read, Refusal> {

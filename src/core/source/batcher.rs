@@ -1,70 +1,222 @@
-//! Batching: misses waiting at the same moment, from concurrent requests or inside one, go to
-//! the portal together as one `batch` (at most 50 commands), and each command is in flight at
-//! most once.
+//! Batching: misses of concurrent requests, or of one, go to the portal together as one `batch`
+//! (at most 50 commands), each command is in flight at most once, and the portal's budget is
+//! spent one paced slot at a time, shared fairly between callers.
 //!
-//! A request with misses joins one flight per command. Commands it leads wait in a shared
-//! queue. If nothing else is queued or under way, the request sends at once (a lone miss pays
-//! no window); otherwise it waits the grouping window, so that concurrent misses gather, then
-//! takes up to 50 commands off the front of the queue (its own or others') and runs them as one
-//! exchange, until none of its own is left queued. Then it waits for all its flights, led by
-//! whoever sent them. No request ever wakes another on Workers ([`Waiting::Polling`]): each
-//! sends from its own context and the others look for the result on their own timers.
+//! A request joins one flight per command; the commands it leads wait in a queue of their
+//! urgency, in the lane of its caller (the per-caller limit's key). One request at a time is a
+//! queue's *sender*: it reserves the next budget slot the executor can give before its
+//! deadline (a partial batch waits for the steady pace, a full one may use the burst), sleeps
+//! until then (at least the grouping window when others are about; a lone miss on a quiet
+//! gateway goes at once), then takes up to 50 commands, one per lane in turn, and runs them as
+//! one exchange. Misses arriving meanwhile wait for that slot instead of spending their own, so
+//! the portal sees one request per slot with everything that was waiting: capacity grows to
+//! the slot rate times 50 distinct ids, and one caller with many ids cannot push the others
+//! out of a batch. Commands whose method is paused for operating time leave the queue at once
+//! with `upstream_busy`, without taking a place.
+//!
+//! Callers' and refreshes' commands never share an exchange: a batch is of one urgency. A
+//! refresh waits while callers have commands queued or a slot reserved, and gathers longer
+//! (its cached answer still stands), so refreshes due around the same time travel together.
+//!
+//! Requests that are not the sender wait for their flights, and look again when the sender's
+//! slot has come. When no slot comes before its deadline, a request's own queued commands leave
+//! with `upstream_busy` and an honest `Retry-After`. No request ever wakes another on Workers
+//! ([`Waiting::Polling`]): each sends from its own context and the others look on their own
+//! timers.
 //!
 //! If a request goes away, its queued commands leave the queue and its flights are abandoned;
-//! followers then take over. The same happens to a batch whose sender goes away mid-call.
+//! followers then take over. A sender that goes away before its slot gives the role up; a batch
+//! whose sender goes away mid-call abandons its flights the same way.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::core::metrics::{ExchangeOutcome, ExchangeStats};
-
+use crate::core::domain::caller::CallerKey;
+use crate::core::domain::error::ApiError;
 use crate::core::domain::reads::{Command, Outcome, Urgency};
 use crate::core::kit::lock::lock;
+use crate::core::metrics::{ExchangeOutcome, ExchangeStats};
 use crate::core::portal::command::MAX_BATCH_COMMANDS;
-use crate::core::ports::{Clock, Executor};
+use crate::core::ports::{Clock, Executor, Pace};
 use crate::core::source::flights::{Flight, Flights, Joined, Lead, Waiting};
+
+/// Whose commands these are: callers take turns by their key; commands of no caller (or of
+/// callers the platform could not name) share one lane.
+pub type Lane = Option<CallerKey>;
+
+/// Who asks, and how urgently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Demand {
+    pub urgency: Urgency,
+    pub lane: Lane,
+}
+
+impl Demand {
+    pub fn caller(lane: Lane) -> Self {
+        Self {
+            urgency: Urgency::Caller,
+            lane,
+        }
+    }
+
+    pub const BACKGROUND: Demand = Demand {
+        urgency: Urgency::Background,
+        lane: None,
+    };
+}
+
+/// How long waiters give a sender to take its batch once its slot has come.
+const SETTLE: Duration = Duration::from_millis(20);
+/// How often a waiting refresh looks whether callers have left it a slot.
+const BACKGROUND_RECHECK: Duration = Duration::from_millis(100);
+/// The longest a refresh gathers others before its slot.
+const BACKGROUND_GATHER: Duration = Duration::from_secs(2);
 
 /// Queues, groups and sends commands; `V` is what a settled command leaves in its flight.
 pub struct Batcher<V> {
     flights: Flights<Command, V>,
-    queue: Mutex<VecDeque<Queued<V>>>,
-    next_owner: AtomicU64,
+    state: Mutex<State<V>>,
+    next_request: AtomicU64,
     /// Exchanges under way; with the queue, tells whether a miss arrives alone.
     sending: Arc<AtomicUsize>,
     window: Duration,
+    exchange_timeout: Duration,
     waiting: Waiting,
     stats: ExchangeStats,
 }
 
+struct State<V> {
+    /// By urgency: callers' commands, then refreshes'.
+    queues: [Lanes<V>; 2],
+    /// The sender holding a reserved slot, and when it takes its batch, by urgency.
+    pending: [Option<(u64, Duration)>; 2],
+}
+
 struct Queued<V> {
-    owner: u64,
+    request: u64,
+    /// The request's deadline: an exchange never outlasts the latest of its commands'.
+    deadline: Duration,
     lead: Lead<Command, V>,
 }
 
-/// The flights a request joined, by command index; whether it led any; whether nothing else was
-/// queued or under way when it came (a lone miss goes at once).
-struct Enqueued<V> {
-    flights: Vec<(usize, Arc<Flight<V>>)>,
-    led: bool,
-    alone: bool,
+/// Queued commands of one urgency, in lanes served round-robin.
+struct Lanes<V> {
+    lanes: VecDeque<(Lane, VecDeque<Queued<V>>)>,
+    len: usize,
+}
+
+impl<V> Default for Lanes<V> {
+    fn default() -> Self {
+        Self {
+            lanes: VecDeque::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<V> Lanes<V> {
+    fn push(&mut self, lane: Lane, queued: Queued<V>) {
+        match self.lanes.iter_mut().find(|(l, _)| *l == lane) {
+            Some((_, queue)) => queue.push_back(queued),
+            None => self.lanes.push_back((lane, VecDeque::from([queued]))),
+        }
+        self.len += 1;
+    }
+
+    /// Up to `most` commands, one from each lane in turn; the lane served last goes to the
+    /// back, so the next batch starts with the others.
+    fn take(&mut self, most: usize) -> Vec<Queued<V>> {
+        let mut taken = Vec::with_capacity(most.min(self.len));
+        while taken.len() < most {
+            let Some((lane, mut queue)) = self.lanes.pop_front() else {
+                break;
+            };
+            if let Some(queued) = queue.pop_front() {
+                taken.push(queued);
+            }
+            if !queue.is_empty() {
+                self.lanes.push_back((lane, queue));
+            }
+        }
+        self.len -= taken.len();
+        taken
+    }
+
+    fn withdraw(&mut self, request: u64) -> Vec<Queued<V>> {
+        let mut withdrawn = Vec::new();
+        for (_, queue) in &mut self.lanes {
+            let (mine, others): (VecDeque<_>, VecDeque<_>) =
+                queue.drain(..).partition(|q| q.request == request);
+            *queue = others;
+            withdrawn.extend(mine);
+        }
+        self.lanes.retain(|(_, queue)| !queue.is_empty());
+        self.len -= withdrawn.len();
+        withdrawn
+    }
+
+    fn first_of(&self, request: u64) -> Option<Arc<Flight<V>>> {
+        self.lanes
+            .iter()
+            .flat_map(|(_, queue)| queue)
+            .find(|q| q.request == request)
+            .map(|q| q.lead.flight())
+    }
+
+    fn only_of(&self, request: u64) -> bool {
+        self.lanes
+            .iter()
+            .flat_map(|(_, queue)| queue)
+            .all(|q| q.request == request)
+    }
+}
+
+/// What a request with queued commands does next.
+enum Turn {
+    /// Another sender holds a slot: look again at this time.
+    Wait(Duration),
+    /// This request is the sender: take a batch at this time.
+    Send(Duration),
+    /// No slot before the deadline: the next frees up after this long.
+    Refused(Duration),
 }
 
 /// What a request asked for and what it got, per command, in order. `None`: no result within
 /// the deadline.
 pub type Gathered<V> = Vec<Option<V>>;
 
+/// The flights a request joined, by command index.
+type JoinedFlights<V> = Vec<(usize, Arc<Flight<V>>)>;
+
+const fn slot(urgency: Urgency) -> usize {
+    match urgency {
+        Urgency::Caller => 0,
+        Urgency::Background => 1,
+    }
+}
+
 impl<V: Clone> Batcher<V> {
-    /// `window`: how long a miss waits for company when others are about; `flight_lifetime`:
-    /// when a flight whose leader vanished is taken over (upstream deadline plus a margin).
-    pub fn new(window: Duration, flight_lifetime: Duration, waiting: Waiting) -> Self {
+    /// `window`: how long a miss waits for company when others are about; `exchange_timeout`:
+    /// the most one exchange may take; a flight whose leader vanished is taken over that long
+    /// after its deadline, plus `margin`.
+    pub fn new(
+        window: Duration,
+        exchange_timeout: Duration,
+        margin: Duration,
+        waiting: Waiting,
+    ) -> Self {
         Self {
-            flights: Flights::new(flight_lifetime),
-            queue: Mutex::new(VecDeque::new()),
-            next_owner: AtomicU64::new(1),
+            flights: Flights::new(exchange_timeout * 2 + margin),
+            state: Mutex::new(State {
+                queues: [Lanes::default(), Lanes::default()],
+                pending: [None, None],
+            }),
+            next_request: AtomicU64::new(1),
             sending: Arc::default(),
             window,
+            exchange_timeout,
             waiting,
             stats: ExchangeStats::default(),
         }
@@ -75,7 +227,7 @@ impl<V: Clone> Batcher<V> {
         &self.stats
     }
 
-    /// Reads `commands` through the queue by `deadline` (monotonic). `settle` turns each
+    /// Reads `commands` through the queues by `deadline` (monotonic). `settle` turns each
     /// exchange's outcome (and the answer's age) into the flight's value once, in the sending
     /// request, before followers see it (render, cache).
     pub async fn read<E, C, S>(
@@ -83,7 +235,7 @@ impl<V: Clone> Batcher<V> {
         executor: &E,
         clock: &C,
         commands: &[Command],
-        urgency: Urgency,
+        demand: Demand,
         deadline: Duration,
         settle: &S,
     ) -> Gathered<V>
@@ -94,28 +246,17 @@ impl<V: Clone> Batcher<V> {
     {
         let mut gathered: Gathered<V> = vec![None; commands.len()];
         let mut wanted: Vec<usize> = (0..commands.len()).collect();
-        let owner = self.next_owner.fetch_add(1, Ordering::Relaxed);
-        // Takes this request's queued commands out of the queue if it goes away early.
+        let request = self.next_request.fetch_add(1, Ordering::Relaxed);
+        // Takes this request's queued commands out of the queues if it goes away early.
         let _queued = Withdraw {
             batcher: self,
-            owner,
+            request,
         };
         while !wanted.is_empty() && clock.monotonic() < deadline {
-            let Enqueued {
-                flights,
-                led,
-                alone,
-            } = self.enqueue(clock, owner, commands, &wanted);
+            let (flights, led) = self.enqueue(clock, request, demand, deadline, commands, &wanted);
             if led {
-                if !alone && !self.window.is_zero() {
-                    let pause = self.window.min(deadline.saturating_sub(clock.monotonic()));
-                    clock.sleep(pause).await;
-                }
-                while self.has_queued(owner) {
-                    let batch = self.take(MAX_BATCH_COMMANDS);
-                    self.send(executor, clock, batch, urgency, deadline, settle)
-                        .await;
-                }
+                self.send_own(executor, clock, request, demand.urgency, deadline, settle)
+                    .await;
             }
             let mut unsettled = Vec::new();
             for (index, flight) in flights {
@@ -129,16 +270,18 @@ impl<V: Clone> Batcher<V> {
         gathered
     }
 
-    /// Joins a flight for each wanted command; led ones go to the queue.
+    /// Joins a flight for each wanted command; led ones go to the queue. Whether any was led.
     fn enqueue<C: Clock>(
         &self,
         clock: &C,
-        owner: u64,
+        request: u64,
+        demand: Demand,
+        deadline: Duration,
         commands: &[Command],
         wanted: &[usize],
-    ) -> Enqueued<V> {
-        let mut queue = lock(&self.queue);
-        let alone = queue.is_empty() && self.sending.load(Ordering::Acquire) == 0;
+    ) -> (JoinedFlights<V>, bool) {
+        let mut state = lock(&self.state);
+        let queue = &mut state.queues[slot(demand.urgency)];
         let mut led = false;
         let now = clock.monotonic();
         let flights = wanted
@@ -148,7 +291,14 @@ impl<V: Clone> Batcher<V> {
                     Joined::Lead(lead) => {
                         led = true;
                         let flight = lead.flight();
-                        queue.push_back(Queued { owner, lead });
+                        queue.push(
+                            demand.lane,
+                            Queued {
+                                request,
+                                deadline,
+                                lead,
+                            },
+                        );
                         flight
                     }
                     Joined::Follow(flight) => flight,
@@ -156,30 +306,15 @@ impl<V: Clone> Batcher<V> {
                 (index, flight)
             })
             .collect();
-        Enqueued {
-            flights,
-            led,
-            alone,
-        }
+        (flights, led)
     }
 
-    fn has_queued(&self, owner: u64) -> bool {
-        lock(&self.queue).iter().any(|q| q.owner == owner)
-    }
-
-    fn take(&self, most: usize) -> Vec<Lead<Command, V>> {
-        let mut queue = lock(&self.queue);
-        let n = most.min(queue.len());
-        queue.drain(..n).map(|q| q.lead).collect()
-    }
-
-    /// One exchange for `batch`; each flight lands with its settled outcome. Dropped midway,
-    /// the leads drop with it and their followers take over.
-    async fn send<E, C, S>(
+    /// Until none of this request's commands is queued: waits for the sender, or is the sender.
+    async fn send_own<E, C, S>(
         &self,
         executor: &E,
         clock: &C,
-        batch: Vec<Lead<Command, V>>,
+        request: u64,
         urgency: Urgency,
         deadline: Duration,
         settle: &S,
@@ -188,11 +323,147 @@ impl<V: Clone> Batcher<V> {
         C: Clock,
         S: Fn(Command, Outcome, Duration) -> V,
     {
-        if batch.is_empty() {
-            return;
+        let own = slot(urgency);
+        loop {
+            let now = clock.monotonic();
+            if now >= deadline {
+                return;
+            }
+            let turn = {
+                let mut state = lock(&self.state);
+                let Some(flight) = state.queues[own].first_of(request) else {
+                    return;
+                };
+                let callers_busy = state.queues[0].len > 0 || state.pending[0].is_some();
+                if urgency == Urgency::Background && callers_busy {
+                    let next =
+                        state.pending[0].map_or(now + BACKGROUND_RECHECK, |(_, at)| at + SETTLE);
+                    (Turn::Wait(next), Some(flight))
+                } else if let Some((_, at)) = state.pending[own] {
+                    (Turn::Wait(at + SETTLE), Some(flight))
+                } else {
+                    let turn =
+                        self.reserve(executor, clock, &mut state, request, urgency, deadline);
+                    (turn, None)
+                }
+            };
+            match turn {
+                (Turn::Wait(until), Some(flight)) => {
+                    // Woken early when a sender took the command and it landed.
+                    let _ = flight.wait(self.waiting, until.min(deadline), clock).await;
+                }
+                (Turn::Send(at), _) => {
+                    let pending = Pending {
+                        batcher: self,
+                        urgency: own,
+                        request,
+                    };
+                    clock.sleep(at.saturating_sub(clock.monotonic())).await;
+                    let (batch, paused) = {
+                        let mut state = lock(&self.state);
+                        state.pending[own] = None;
+                        let mut batch = Vec::new();
+                        let mut paused = Vec::new();
+                        while batch.len() < MAX_BATCH_COMMANDS && state.queues[own].len > 0 {
+                            let want = MAX_BATCH_COMMANDS - batch.len();
+                            for queued in state.queues[own].take(want) {
+                                match executor.paused(clock, *queued.lead.key()) {
+                                    Some(retry_after_secs) => {
+                                        paused.push((queued, retry_after_secs))
+                                    }
+                                    None => batch.push(queued),
+                                }
+                            }
+                        }
+                        (batch, paused)
+                    };
+                    drop(pending);
+                    for (queued, retry_after_secs) in paused {
+                        let busy = Err(ApiError::UpstreamBusy { retry_after_secs });
+                        let value = settle(*queued.lead.key(), busy, Duration::ZERO);
+                        queued.lead.land(value);
+                    }
+                    self.send(executor, clock, batch, urgency, settle).await;
+                }
+                (Turn::Refused(wait), _) => {
+                    let mine = lock(&self.state).queues[own].withdraw(request);
+                    let retry_after_secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                    for queued in mine {
+                        let busy = Err(ApiError::UpstreamBusy { retry_after_secs });
+                        let value = settle(*queued.lead.key(), busy, Duration::ZERO);
+                        queued.lead.land(value);
+                    }
+                    return;
+                }
+                (Turn::Wait(_), None) => return,
+            }
         }
+    }
+
+    /// Makes this request the sender of its urgency: the slot it may send in, after gathering.
+    fn reserve<E: Executor, C: Clock>(
+        &self,
+        executor: &E,
+        clock: &C,
+        state: &mut State<V>,
+        request: u64,
+        urgency: Urgency,
+        deadline: Duration,
+    ) -> Turn {
+        let own = slot(urgency);
+        let now = clock.monotonic();
+        let left = deadline.saturating_sub(now);
+        let full = state.queues[own].len >= MAX_BATCH_COMMANDS;
+        let pace = if full && urgency == Urgency::Caller {
+            Pace::Burst
+        } else {
+            Pace::Steady
+        };
+        // Leave the exchange half the time, and at most a second of it.
+        let max_wait = left.saturating_sub((left / 2).min(Duration::from_secs(1)));
+        match executor.reserve(clock, max_wait, pace) {
+            Err(wait) => Turn::Refused(wait),
+            Ok(wait) => {
+                let alone =
+                    self.sending.load(Ordering::Acquire) == 0 && state.queues[own].only_of(request);
+                let gather = match urgency {
+                    Urgency::Background => BACKGROUND_GATHER.min(left / 2),
+                    Urgency::Caller if alone => Duration::ZERO,
+                    Urgency::Caller => self.window,
+                };
+                let at = now + wait.max(gather).min(max_wait);
+                state.pending[own] = Some((request, at));
+                Turn::Send(at)
+            }
+        }
+    }
+
+    /// One exchange for `batch`; each flight lands with its settled outcome. Dropped midway,
+    /// the leads drop with it and their followers take over.
+    async fn send<E, C, S>(
+        &self,
+        executor: &E,
+        clock: &C,
+        batch: Vec<Queued<V>>,
+        urgency: Urgency,
+        settle: &S,
+    ) where
+        E: Executor,
+        C: Clock,
+        S: Fn(Command, Outcome, Duration) -> V,
+    {
+        let Some(latest) = batch.iter().map(|q| q.deadline).max() else {
+            return;
+        };
         let _sending = Sending::start(&self.sending);
-        let commands: Vec<Command> = batch.iter().map(|lead| *lead.key()).collect();
+        // A caller's exchange ends with the latest caller's deadline; a refresh's may take its
+        // whole timeout (its deadline only bounded how long it could wait for a slot).
+        let timeout = clock.monotonic() + self.exchange_timeout;
+        let deadline = match urgency {
+            Urgency::Caller => latest.min(timeout),
+            Urgency::Background => timeout,
+        };
+        let commands: Vec<Command> = batch.iter().map(|q| *q.lead.key()).collect();
         let executed = executor.execute(clock, &commands, urgency, deadline).await;
         self.stats.record(
             commands.len(),
@@ -200,15 +471,16 @@ impl<V: Clone> Batcher<V> {
             ExchangeOutcome::of(&executed.outcomes),
         );
         let answers = executed.outcomes.into_iter().zip(executed.ages);
-        for (lead, (outcome, age)) in batch.into_iter().zip(answers) {
-            let value = settle(*lead.key(), outcome, age);
-            lead.land(value);
+        for (queued, (outcome, age)) in batch.into_iter().zip(answers) {
+            let value = settle(*queued.lead.key(), outcome, age);
+            queued.lead.land(value);
         }
     }
 
     /// Commands led but not yet sent (for tests and metrics).
     pub fn queued(&self) -> usize {
-        lock(&self.queue).len()
+        let state = lock(&self.state);
+        state.queues.iter().map(|q| q.len).sum()
     }
 
     pub fn in_flight(&self) -> usize {
@@ -232,23 +504,39 @@ impl Drop for Sending {
     }
 }
 
+/// A sender's reserved slot: given up when the sender takes its batch or goes away, so that
+/// the waiting requests elect another.
+struct Pending<'a, V> {
+    batcher: &'a Batcher<V>,
+    urgency: usize,
+    request: u64,
+}
+
+impl<V> Drop for Pending<'_, V> {
+    fn drop(&mut self) {
+        let mut state = lock(&self.batcher.state);
+        if state.pending[self.urgency].is_some_and(|(sender, _)| sender == self.request) {
+            state.pending[self.urgency] = None;
+        }
+    }
+}
+
 /// Removes a request's still-queued commands when it finishes or goes away; dropping their
 /// leads abandons the flights, so followers take over instead of waiting for nobody.
 struct Withdraw<'a, V> {
     batcher: &'a Batcher<V>,
-    owner: u64,
+    request: u64,
 }
 
 impl<V> Drop for Withdraw<'_, V> {
     fn drop(&mut self) {
         let withdrawn: Vec<Queued<V>> = {
-            let mut queue = lock(&self.batcher.queue);
-            let (mine, others): (VecDeque<_>, VecDeque<_>) =
-                queue.drain(..).partition(|q| q.owner == self.owner);
-            *queue = others;
-            mine.into_iter().collect()
+            let mut state = lock(&self.batcher.state);
+            let mut mine = state.queues[0].withdraw(self.request);
+            mine.extend(state.queues[1].withdraw(self.request));
+            mine
         };
-        // Dropped outside the queue's lock: abandoning takes the flights' locks.
+        // Dropped outside the state's lock: abandoning takes the flights' locks.
         drop(withdrawn);
     }
 }
@@ -272,6 +560,15 @@ mod tests {
     }
 
     impl Executor for Recorder {
+        fn reserve<C: Clock>(
+            &self,
+            _clock: &C,
+            _max_wait: Duration,
+            _pace: Pace,
+        ) -> Result<Duration, Duration> {
+            Ok(Duration::ZERO)
+        }
+
         fn execute<C: Clock>(
             &self,
             _clock: &C,
@@ -301,7 +598,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_lone_miss_goes_at_once_and_a_request_s_misses_go_together() {
-        let batcher = Batcher::new(Duration::from_millis(200), 5 * SECOND, Waiting::Woken);
+        let batcher = Batcher::new(Duration::from_millis(200), SECOND, SECOND, Waiting::Woken);
         let executor = Recorder::default();
         let clock = TokioClock::default();
         let started = clock.monotonic();
@@ -310,7 +607,7 @@ mod tests {
                 &executor,
                 &clock,
                 &[record(1)],
-                Urgency::Caller,
+                Demand::caller(None),
                 started + SECOND,
                 &settle,
             )
@@ -326,7 +623,7 @@ mod tests {
                 &executor,
                 &clock,
                 &many,
-                Urgency::Caller,
+                Demand::caller(None),
                 clock.monotonic() + SECOND,
                 &settle,
             )
@@ -351,7 +648,8 @@ mod tests {
     async fn concurrent_misses_share_exchanges_and_flights() {
         let batcher = Arc::new(Batcher::new(
             Duration::from_millis(20),
-            5 * SECOND,
+            2 * SECOND,
+            SECOND,
             Waiting::Woken,
         ));
         let executor = Arc::new(Recorder {
@@ -370,7 +668,7 @@ mod tests {
                         &*executor,
                         &clock,
                         &[command],
-                        Urgency::Caller,
+                        Demand::caller(None),
                         clock.monotonic() + SECOND,
                         &settle,
                     )
@@ -408,7 +706,7 @@ mod tests {
                     &*executor,
                     &clock,
                     &[record(id)],
-                    Urgency::Caller,
+                    Demand::caller(None),
                     deadline,
                     &settle,
                 )
@@ -421,7 +719,8 @@ mod tests {
         for waiting in [Waiting::Woken, Waiting::Polling(Duration::from_millis(5))] {
             let batcher: Shared = Arc::new(Batcher::new(
                 Duration::from_millis(500),
-                5 * SECOND,
+                2 * SECOND,
+                SECOND,
                 waiting,
             ));
             let executor = Arc::new(Recorder::default());

@@ -10,6 +10,7 @@ use std::hash::Hash;
 use std::sync::Mutex;
 
 use crate::core::kit::lock::lock;
+use crate::core::publish::cached::Cached;
 use std::time::Duration;
 
 /// Past this share of its TTL, a hit asks for a background refresh (once).
@@ -107,8 +108,68 @@ impl<K: Eq + Hash + Copy, V: Clone> TtlCache<K, V> {
         }
     }
 
+    pub fn remove(&self, key: K) {
+        lock(&self.entries).remove(&key);
+    }
+
     pub fn len(&self) -> usize {
         lock(&self.entries).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The share of a cache's room that "no such record" answers may hold.
+pub const MISSING_SHARE: f64 = 0.1;
+
+/// Published answers by key. Answers that there is no such record or product are kept apart:
+/// they hold at most [`MISSING_SHARE`] of the room, so a flood of unknown ids churns only
+/// them and never pushes out a found answer or its stale copy; and they never stand in as
+/// stale (their short life is the whole promise).
+pub struct AnswerCache<K> {
+    found: TtlCache<K, Cached>,
+    missing: TtlCache<K, ()>,
+}
+
+impl<K: Eq + Hash + Copy> AnswerCache<K> {
+    pub fn new(max_entries: usize, stale_for: Duration) -> Self {
+        let missing_room = (max_entries as f64 * MISSING_SHARE).ceil() as usize;
+        Self {
+            found: TtlCache::new(max_entries, stale_for),
+            missing: TtlCache::new(missing_room, Duration::ZERO),
+        }
+    }
+
+    pub fn fresh(&self, key: K, now: Duration) -> Option<Hit<Cached>> {
+        self.found.fresh(key, now).or_else(|| {
+            self.missing.fresh(key, now).map(|hit| Hit {
+                value: Cached::Missing,
+                age: hit.age,
+                refresh: hit.refresh,
+            })
+        })
+    }
+
+    /// A found answer past its life but inside the stale window.
+    pub fn stale(&self, key: K, now: Duration) -> Option<(Cached, Duration)> {
+        self.found.stale(key, now)
+    }
+
+    /// Keeps `value`, replacing whatever the other kind held for `key`.
+    pub fn store(&self, key: K, value: Cached, stored_at: Duration, ttl: Duration) {
+        if value == Cached::Missing {
+            self.found.remove(key);
+            self.missing.store(key, (), stored_at, ttl);
+        } else {
+            self.missing.remove(key);
+            self.found.store(key, value, stored_at, ttl);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.found.len() + self.missing.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -178,5 +239,40 @@ mod tests {
         // Full of expired answers: they all go, and nothing live.
         cache.store(3000, (), 61 * S, 60 * S);
         assert_eq!(cache.len(), 11, "the 90 expired answers dropped");
+    }
+
+    #[test]
+    fn missing_answers_hold_a_tenth_leave_alone_and_never_stand_in() {
+        let record = || Cached::Product(bytes::Bytes::from_static(b"{}"));
+        let cache = AnswerCache::new(100, 300 * S);
+        for n in 1..=50u32 {
+            cache.store(n, record(), Duration::ZERO, 30 * S);
+        }
+        // A flood of unknown ids: only the missing answers churn.
+        for n in 1000..11_000u32 {
+            cache.store(n, Cached::Missing, Duration::ZERO, 10 * S);
+        }
+        assert!(cache.len() <= 50 + 10, "{}", cache.len());
+        assert!(
+            (1..=50).all(|n| cache.fresh(n, S).is_some()),
+            "found answers stay"
+        );
+        // Past their lives: the found ones stand in as stale, the missing ones do not.
+        assert!(cache.stale(1, 100 * S).is_some());
+        assert_eq!(cache.stale(10_999, 11 * S), None);
+        assert_eq!(
+            cache.fresh(10_999, S).map(|h| h.value),
+            Some(Cached::Missing)
+        );
+        // A record that appears replaces its "missing" answer, and the other way round.
+        cache.store(10_999, record(), S, 30 * S);
+        assert_eq!(cache.fresh(10_999, S).map(|h| h.value), Some(record()));
+        cache.store(1, Cached::Missing, S, 10 * S);
+        assert_eq!(cache.fresh(1, S).map(|h| h.value), Some(Cached::Missing));
+        assert_eq!(
+            cache.stale(1, 100 * S),
+            None,
+            "no stale copy of a deleted record"
+        );
     }
 }

@@ -10,16 +10,19 @@
 //! - [`batcher`]: misses of concurrent requests grouped into one portal `batch`.
 //! - [`upstream`]: where misses go; [`upstream::PortalUpstream`] reads the portal itself.
 //! - [`on_demand`]: the on-demand source over an upstream.
+//! - [`work_limit`]: how many cold commands a minute one caller may cause.
 
 pub mod batcher;
 pub mod cache;
 pub mod flights;
 pub mod on_demand;
 pub mod upstream;
+pub mod work_limit;
 
 use std::future::Future;
 use std::time::Duration;
 
+use crate::core::domain::caller::CallerKey;
 use crate::core::domain::error::ApiError;
 use crate::core::domain::freshness::CacheStatus;
 use crate::core::domain::id::{ProductId, RecordId};
@@ -62,6 +65,9 @@ pub struct Trace {
     pub refresh: Refresh,
     /// When the request arrived (Unix time), for Bitrix `time` objects.
     pub arrived: Duration,
+    /// Who asks, as the per-caller limits count (`None`: the platform could not say; such
+    /// requests share one allowance).
+    pub caller: Option<CallerKey>,
 }
 
 impl Trace {

@@ -10,6 +10,10 @@
 //! cache its copy. When the upstream fails, the last good answer stands in while it is inside
 //! the stale window.
 //!
+//! A caller may cause only so many cold reads a minute ([`WorkLimit`]): past it, its misses
+//! answer `rate_limited` and the ids it would have led are left to others. Refreshes go past
+//! the flights, at background urgency, and keep what they read the same way.
+//!
 //! A request that goes away drops its leads: their flights are abandoned and followers take
 //! over, as they also do when a flight outlives its deadline (a Worker may never run drop code).
 
@@ -17,15 +21,17 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::cache::TtlCache;
+use super::batcher::Demand;
+use super::cache::{AnswerCache, Hit};
 use super::flights::{Flights, Joined, Lead, Waiting};
 use super::upstream::{Aged, Fetched, PortalUpstream, Upstream, FLIGHT_MARGIN};
+use super::work_limit::WorkLimit;
 use super::{Found, Looked, Refresh, StockSource, Trace};
 use crate::core::config::Settings;
+use crate::core::domain::caller::CallerKey;
 use crate::core::domain::error::ApiError;
 use crate::core::domain::freshness::CacheStatus;
 use crate::core::domain::id::{ProductId, RecordId};
-use crate::core::domain::reads::Urgency;
 use crate::core::kit::join::join_all;
 use crate::core::metrics::Snapshot;
 use crate::core::portal::exchange::PortalExecutor;
@@ -37,13 +43,14 @@ pub struct OnDemand<U, C, S = NoSharedCache> {
     upstream: U,
     clock: C,
     shared: S,
-    records: TtlCache<RecordId, Cached>,
-    products: TtlCache<ProductId, Cached>,
+    records: AnswerCache<RecordId>,
+    products: AnswerCache<ProductId>,
     flights: Flights<CacheKey, Fetched>,
     waiting: Waiting,
     lifetimes: Lifetimes,
     /// How long a record read may take; a product read (two exchanges) twice that.
     timeout: Duration,
+    work: WorkLimit,
 }
 
 /// How long an answer is kept: a record or product, or the news that there is none.
@@ -83,8 +90,8 @@ impl<U: Upstream, C: Clock> OnDemand<U, C> {
             upstream,
             clock,
             shared: NoSharedCache,
-            records: TtlCache::new(settings.cache_max_entries, settings.stale_if_error),
-            products: TtlCache::new(settings.cache_max_entries, settings.stale_if_error),
+            records: AnswerCache::new(settings.cache_max_entries, settings.stale_if_error),
+            products: AnswerCache::new(settings.cache_max_entries, settings.stale_if_error),
             flights: Flights::new(settings.upstream_timeout * 2 + FLIGHT_MARGIN),
             waiting,
             lifetimes: Lifetimes {
@@ -92,6 +99,7 @@ impl<U: Upstream, C: Clock> OnDemand<U, C> {
                 missing: settings.negative_ttl,
             },
             timeout: settings.upstream_timeout,
+            work: WorkLimit::new(settings.caller_work_per_min),
         }
     }
 }
@@ -108,6 +116,7 @@ impl<U, C, S> OnDemand<U, C, S> {
             waiting: self.waiting,
             lifetimes: self.lifetimes,
             timeout: self.timeout,
+            work: self.work,
         }
     }
 
@@ -142,7 +151,7 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
         if !missed.is_empty() {
             let misses: Vec<CacheKey> = missed.iter().map(|&i| keys[i]).collect();
             let started = self.clock.monotonic();
-            let fetched = self.fetch(&misses, Urgency::Caller).await;
+            let fetched = self.fetch(&misses, trace.caller).await;
             trace.upstream = Some(self.clock.monotonic().saturating_sub(started));
             for (&index, result) in missed.iter().zip(fetched) {
                 looked[index] = Some(match result {
@@ -161,7 +170,7 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
             .collect()
     }
 
-    fn fresh(&self, key: CacheKey, now: Duration) -> Option<super::cache::Hit<Cached>> {
+    fn fresh(&self, key: CacheKey, now: Duration) -> Option<Hit<Cached>> {
         match key {
             CacheKey::Record(id) => self.records.fresh(id, now),
             CacheKey::Product(id) => self.products.fresh(id, now),
@@ -210,16 +219,23 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
         still
     }
 
-    /// Reads `keys` from the upstream, past the caches, one flight per key: this request leads
-    /// the keys nobody is reading and asks for them at once, and follows the others.
-    pub async fn fetch(&self, keys: &[CacheKey], urgency: Urgency) -> Vec<Fetched> {
+    /// How long reading `keys` may take: a product read (pages) twice a record read.
+    fn deadline(&self, keys: &[CacheKey]) -> Duration {
         let products = keys.iter().any(|k| matches!(k, CacheKey::Product(_)));
         let budget = if products {
             self.timeout * 2
         } else {
             self.timeout
         };
-        let deadline = self.clock.monotonic() + budget;
+        self.clock.monotonic() + budget
+    }
+
+    /// Reads `keys` from the upstream for `caller`, past the caches, one flight per key: this
+    /// request leads the keys nobody is reading and asks for them at once (within the caller's
+    /// work limit), and follows the others.
+    pub async fn fetch(&self, keys: &[CacheKey], caller: Option<CallerKey>) -> Vec<Fetched> {
+        let deadline = self.deadline(keys);
+        let demand = Demand::caller(caller);
         let mut results: Vec<Option<Fetched>> = vec![None; keys.len()];
         let mut wanted: Vec<usize> = (0..keys.len()).collect();
         let mut owed: Vec<(CacheKey, Bytes, Duration)> = Vec::new();
@@ -233,9 +249,15 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
                     Joined::Follow(flight) => follows.push((index, flight)),
                 }
             }
+            if let Err(retry_after_secs) = self.work.take(caller, leads.len(), now) {
+                // Dropped leads: anyone else waiting for these ids leads them instead.
+                for (index, _) in leads.drain(..) {
+                    results[index] = Some(Err(ApiError::RateLimited { retry_after_secs }));
+                }
+            }
             if !leads.is_empty() {
                 let asked: Vec<CacheKey> = leads.iter().map(|(_, lead)| *lead.key()).collect();
-                let answers = self.ask(&asked, urgency, deadline).await;
+                let answers = self.ask(&asked, demand, deadline).await;
                 for ((index, lead), result) in leads.into_iter().zip(answers) {
                     if let Ok(aged) = &result {
                         owed.extend(self.keep(keys[index], aged));
@@ -253,19 +275,40 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
             }
             wanted = unsettled;
         }
-        let puts = owed
-            .into_iter()
-            .map(|(key, bytes, life_left)| self.shared.put(key, bytes, life_left))
-            .collect();
-        join_all(puts).await;
+        self.share(owed).await;
         results
             .into_iter()
             .map(|r| r.unwrap_or(Err(ApiError::UpstreamTimeout)))
             .collect()
     }
 
+    /// Reads `keys` again at background urgency, past the caches and the flights (callers'
+    /// reads of the same ids go apart, at their own urgency), and keeps what comes back. It
+    /// may wait for a slot, gathering other refreshes, while the cached answers still stand:
+    /// for a fifth of an answer's life, the part left when a refresh is asked for.
+    pub async fn reread(&self, keys: &[CacheKey]) -> Vec<Fetched> {
+        let deadline = self.clock.monotonic() + self.lifetimes.found / 5;
+        let answers = self.ask(keys, Demand::BACKGROUND, deadline).await;
+        let owed: Vec<_> = keys
+            .iter()
+            .zip(&answers)
+            .filter_map(|(key, answer)| self.keep(*key, answer.as_ref().ok()?))
+            .collect();
+        self.share(owed).await;
+        answers
+    }
+
+    /// The shared cache's copies, owed by whoever fetched them.
+    async fn share(&self, owed: Vec<(CacheKey, Bytes, Duration)>) {
+        let puts = owed
+            .into_iter()
+            .map(|(key, bytes, life_left)| self.shared.put(key, bytes, life_left))
+            .collect();
+        join_all(puts).await;
+    }
+
     /// One upstream request for the records among `keys`, and one per product, in key order.
-    async fn ask(&self, keys: &[CacheKey], urgency: Urgency, deadline: Duration) -> Vec<Fetched> {
+    async fn ask(&self, keys: &[CacheKey], demand: Demand, deadline: Duration) -> Vec<Fetched> {
         let ids: Vec<RecordId> = keys
             .iter()
             .filter_map(|k| match k {
@@ -277,7 +320,7 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
             Vec::new()
         } else {
             self.upstream
-                .records(&self.clock, &ids, urgency, deadline)
+                .records(&self.clock, &ids, demand, deadline)
                 .await
         }
         .into_iter();
@@ -285,7 +328,7 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
             .iter()
             .filter_map(|k| match k {
                 CacheKey::Product(id) => {
-                    Some(self.upstream.product(&self.clock, *id, urgency, deadline))
+                    Some(self.upstream.product(&self.clock, *id, demand, deadline))
                 }
                 CacheKey::Record(_) => None,
             })
@@ -333,23 +376,14 @@ impl<U: Upstream, C: Clock, S: SharedCache> StockSource for OnDemand<U, C, S> {
         looked.pop().unwrap_or(Err(ApiError::UpstreamError))
     }
 
-    /// At background urgency: only a free budget slot, no retries; callers come first.
+    /// At background urgency: callers come first, and refreshes due together travel together.
     async fn refresh(&self, work: Refresh) {
-        let mut keys: Vec<CacheKey> = work
-            .records
-            .iter()
-            .map(|id| CacheKey::Record(*id))
-            .collect();
-        if !keys.is_empty() {
-            let _ = self.fetch(&keys, Urgency::Background).await;
-        }
-        keys = work
-            .products
-            .iter()
-            .map(|id| CacheKey::Product(*id))
-            .collect();
-        for key in keys {
-            let _ = self.fetch(&[key], Urgency::Background).await;
+        let records = work.records.iter().map(|id| CacheKey::Record(*id));
+        let products = work.products.iter().map(|id| CacheKey::Product(*id));
+        for keys in [records.collect::<Vec<_>>(), products.collect()] {
+            if !keys.is_empty() {
+                let _ = self.reread(&keys).await;
+            }
         }
     }
 

@@ -7,14 +7,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::batcher::Batcher;
+use super::batcher::{Batcher, Demand};
 use super::flights::Waiting;
 use crate::core::config::Settings;
 use crate::core::domain::error::ApiError;
 use crate::core::domain::id::{ProductId, RecordId};
 use crate::core::domain::policy::Policy;
 use crate::core::domain::product::product_stock;
-use crate::core::domain::reads::{Command, Outcome, Page, Read, Urgency};
+use crate::core::domain::reads::{Command, Outcome, Page, Read};
 use crate::core::metrics::Snapshot;
 use crate::core::portal::command::LIST_PAGE_ROWS;
 use crate::core::ports::{Clock, Executor};
@@ -41,12 +41,13 @@ pub type Fetched = Result<Aged, ApiError>;
 /// Answers misses. Each id asked for is asked by one request at a time (the source coalesces
 /// before calling); the upstream need not coalesce again.
 pub trait Upstream {
-    /// One answer per id, in order, by `deadline` (monotonic).
+    /// One answer per id, in order, by `deadline` (monotonic), for `demand` (who asks, and
+    /// how urgently).
     fn records<C: Clock>(
         &self,
         clock: &C,
         ids: &[RecordId],
-        urgency: Urgency,
+        demand: Demand,
         deadline: Duration,
     ) -> impl Future<Output = Vec<Fetched>>;
 
@@ -55,7 +56,7 @@ pub trait Upstream {
         &self,
         clock: &C,
         id: ProductId,
-        urgency: Urgency,
+        demand: Demand,
         deadline: Duration,
     ) -> impl Future<Output = Fetched>;
 
@@ -77,8 +78,6 @@ pub struct PortalUpstream<X> {
     executor: X,
     batcher: Batcher<Result<Settled, ApiError>>,
     policy: Policy,
-    /// The most one exchange may take, inside a read's overall deadline.
-    exchange_timeout: Duration,
 }
 
 impl<X: Executor> PortalUpstream<X> {
@@ -88,29 +87,28 @@ impl<X: Executor> PortalUpstream<X> {
             executor,
             batcher: Batcher::new(
                 settings.batch_window,
-                settings.upstream_timeout + FLIGHT_MARGIN,
+                settings.upstream_timeout,
+                FLIGHT_MARGIN,
                 waiting,
             ),
             policy: settings.policy.clone(),
-            exchange_timeout: settings.upstream_timeout,
         }
     }
 
-    /// Runs commands through the batcher, as one exchange at most `exchange_timeout` long;
-    /// each settles (renders) once, in the request that sent it.
+    /// Runs commands through the batcher; each settles (renders) once, in the request that
+    /// sent it.
     async fn read<C: Clock>(
         &self,
         clock: &C,
         commands: &[Command],
-        urgency: Urgency,
+        demand: Demand,
         deadline: Duration,
     ) -> Vec<Result<Settled, ApiError>> {
-        let deadline = deadline.min(clock.monotonic() + self.exchange_timeout);
         let settle = |command: Command, outcome: Outcome, age: Duration| {
             settle(&self.policy, command, outcome, age)
         };
         self.batcher
-            .read(&self.executor, clock, commands, urgency, deadline, &settle)
+            .read(&self.executor, clock, commands, demand, deadline, &settle)
             .await
             .into_iter()
             .map(|g| g.unwrap_or(Err(ApiError::UpstreamTimeout)))
@@ -122,11 +120,11 @@ impl<X: Executor> PortalUpstream<X> {
         clock: &C,
         product: ProductId,
         start: u32,
-        urgency: Urgency,
+        demand: Demand,
         deadline: Duration,
     ) -> Result<(Arc<Page>, Duration), ApiError> {
         let command = Command::ProductPage { product, start };
-        let read = self.read(clock, &[command], urgency, deadline).await;
+        let read = self.read(clock, &[command], demand, deadline).await;
         page_of(
             read.into_iter()
                 .next()
@@ -140,11 +138,11 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
         &self,
         clock: &C,
         ids: &[RecordId],
-        urgency: Urgency,
+        demand: Demand,
         deadline: Duration,
     ) -> Vec<Fetched> {
         let commands: Vec<Command> = ids.iter().map(|id| Command::Record(*id)).collect();
-        self.read(clock, &commands, urgency, deadline)
+        self.read(clock, &commands, demand, deadline)
             .await
             .into_iter()
             .map(|settled| match settled? {
@@ -160,10 +158,10 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
         &self,
         clock: &C,
         id: ProductId,
-        urgency: Urgency,
+        demand: Demand,
         deadline: Duration,
     ) -> Fetched {
-        let (first, mut age) = self.page(clock, id, 0, urgency, deadline).await?;
+        let (first, mut age) = self.page(clock, id, 0, demand, deadline).await?;
         let mut rows = first.rows.clone();
         match (first.total, first.next) {
             (Some(total), _) => {
@@ -184,7 +182,7 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
                     })
                     .collect();
                 if !commands.is_empty() {
-                    for settled in self.read(clock, &commands, urgency, deadline).await {
+                    for settled in self.read(clock, &commands, demand, deadline).await {
                         let (page, page_age) = page_of(settled)?;
                         rows.extend(page.rows.iter().cloned());
                         age = age.max(page_age);
@@ -200,7 +198,7 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
                     if pages > MAX_PRODUCT_PAGES {
                         return Err(ApiError::UpstreamError);
                     }
-                    let (page, page_age) = self.page(clock, id, start, urgency, deadline).await?;
+                    let (page, page_age) = self.page(clock, id, start, demand, deadline).await?;
                     rows.extend(page.rows.iter().cloned());
                     age = age.max(page_age);
                     next = page.next.filter(|n| *n > start);
