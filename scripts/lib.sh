@@ -1,7 +1,7 @@
 # Sourced by the test and bench scripts: the helpers they share.
 #
 #   free_port                       a free loopback port (python3)
-#   run_one_test FILE NAME [ARGS]   one ignored test of tests/FILE.rs, exactly: fails unless
+#   run_one_test FILE NAME [ARGS]   one test of tests/FILE.rs (ignored or not), exactly: fails unless
 #                                   exactly one test ran and passed (a misspelt NAME fails)
 
 free_port() {
@@ -12,7 +12,7 @@ run_one_test() {
   local file=$1 name=$2 out
   shift 2
   out=$(mktemp)
-  if ! timeout 300 cargo test --locked --quiet --test "$file" -- --ignored --exact "$name" \
+  if ! timeout 300 cargo test --locked --quiet --test "$file" -- --include-ignored --exact "$name" \
     --nocapture "$@" 2>&1 | tee "$out" >&2; then
     rm -f "$out"
     return 1

@@ -10,6 +10,7 @@
 #      caller past its limit (and is off with STOCK_RATE_LIMIT_PER_MIN=0, in step 6), a
 #      missing secret or a bad log format answers 500 `misconfigured` with an error line
 #   6. a storefront burst on the real bucket, metrics log lines, the refresh via wait_until
+#   7. fair reads on the real bucket: shoppers alone and beside an abusive caller, steady readers
 # Everything it starts is stopped on exit, whatever happens. Every wait has a bound.
 #
 # Env knobs: WORKER_READY_TIMEOUT (s, default 120), WORKER_KEEP_LOGS=1 keeps the logs (in
@@ -46,7 +47,7 @@ log "worker built in $(dev_since "$t")s"
 t=$(dev_now)
 timeout 1200 cargo build --locked --quiet --bin b24-stock-gateway
 timeout 1200 cargo test --locked --no-run --quiet --test contract --test contract_bulk \
-  --test worker_only --test storefront_burst 2>/dev/null
+  --test worker_only --test storefront_burst --test fair_reads 2>/dev/null
 log "sandbox binary and tests ready in $(dev_since "$t")s"
 
 # ---- 2. sandbox portal, 3. wrangler dev -------------------------------------------------------
@@ -123,3 +124,20 @@ log "storefront burst under wrangler dev passed, metrics logged ($(dev_since "$t
 t=$(dev_now)
 worker_only a_hit_near_its_end_is_refreshed_through_wait_until
 log "stale-while-revalidate through ctx.wait_until ($(dev_since "$t")s)"
+
+# ---- 7. fair reads on the real bucket (tests/fair_reads.rs), a fresh sandbox and session each:
+# shoppers alone, shoppers beside an abusive caller, fifty records read steadily. Every
+# simulated caller sends its own CF-Connecting-IP; default settings (the coordinator on).
+for fair in shoppers_alone_are_served shoppers_are_served_beside_an_abusive_caller \
+  fifty_records_read_steadily_cost_a_few_portal_requests_a_minute; do
+  dev_stop "$WRANGLER_PID"
+  dev_stop "$SANDBOX_PID"
+  t=$(dev_now)
+  DEV_SANDBOX_DRAIN=2 DEV_SANDBOX_BURST=50 dev_start_sandbox
+  export DEV_NAME=fair
+  dev_start_wrangler STOCK_METRICS_INTERVAL_SECS=0
+  dev_wait_ok "http://127.0.0.1:$WORKER_PORT/healthz" "${WORKER_READY_TIMEOUT:-120}" "$WRANGLER_PID"
+  FAIR_BASE_URL="http://127.0.0.1:$WORKER_PORT" FAIR_SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT" \
+    FAIR_SECS="${WORKER_FAIR_SECS:-45}" run_one_test fair_reads "$fair"
+  log "fair reads: $fair ($(dev_since "$t")s)"
+done

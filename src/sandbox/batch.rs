@@ -146,7 +146,7 @@ impl Results {
 /// operating-time fault lends the batch its `operating_reset_at` (the first one does), since
 /// a `result_error` entry has no `time` of its own.
 fn batch_time(state: &SandboxState, started: std::time::Duration, reset: Option<Value>) -> Value {
-    let reading = state.lock().operating_reading();
+    let reading = state.lock().operating_reading(None);
     let mut time = time_json(started, reading.used, reading.reset_at);
     if let Some(reset) = reset {
         time["operating_reset_at"] = reset;

@@ -77,7 +77,7 @@ impl Call {
             if let Some(id) = self.get_id {
                 *inner.stats.get_calls_by_id.entry(id).or_default() += 1;
             }
-            let operating = inner.charge_operating();
+            let operating = inner.charge_operating(self.method.name());
             if operating.blocked {
                 inner.stats.operation_time_limit += 1;
             }

@@ -61,6 +61,15 @@ async fn control(State(state): State<Shared>, Json(control): Json<Map<String, Va
     if let Some(ms) = control.get("answerDelayMs").and_then(Value::as_u64) {
         inner.answer_delay = std::time::Duration::from_millis(ms.min(10_000));
     }
+    // `{"operatingUsedSecs": {"catalog.storeproduct.list": 480}}`: spend one method's time.
+    if let Some(used) = control.get("operatingUsedSecs").and_then(Value::as_object) {
+        for (name, secs) in used {
+            let (Some(method), Some(secs)) = (Method::from_name(name), secs.as_f64()) else {
+                return (StatusCode::BAD_REQUEST, "unknown method or amount").into_response();
+            };
+            inner.operating_used.insert(method.name(), secs);
+        }
+    }
     Json(json!({"fault": inner.fault, "operatingUsed": inner.operating_used})).into_response()
 }
 

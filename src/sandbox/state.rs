@@ -69,7 +69,8 @@ pub struct Inner {
     pub bucket: LeakyBucket,
     pub fault: Option<Fault>,
     pub stats: Stats,
-    pub operating_used: f64,
+    /// Operating time used in the current window, by method (the portal counts per method).
+    pub operating_used: BTreeMap<&'static str, f64>,
     pub operating_since: Instant,
     pub operating_cost_secs: f64,
     pub operating_limit_secs: f64,
@@ -96,7 +97,7 @@ impl SandboxState {
             bucket: LeakyBucket::new(config.drain_per_sec, config.burst),
             fault: None,
             stats: Stats::default(),
-            operating_used: 0.0,
+            operating_used: BTreeMap::new(),
             operating_since: Instant::now(),
             operating_cost_secs: config.operating_cost_secs,
             operating_limit_secs: config.operating_limit_secs,
@@ -115,30 +116,37 @@ impl SandboxState {
 }
 
 impl Inner {
-    /// Charges one call's operating time; `blocked` once the window's cap is reached.
-    pub fn charge_operating(&mut self) -> Operating {
-        let reading = self.operating_reading();
+    /// Charges one call of `method` its operating time; `blocked` once the method's time in
+    /// the window has reached the cap.
+    pub fn charge_operating(&mut self, method: &'static str) -> Operating {
+        let reading = self.operating_reading(Some(method));
         if reading.blocked {
             return reading;
         }
-        self.operating_used += self.operating_cost_secs;
+        let used = self.operating_used.entry(method).or_default();
+        *used += self.operating_cost_secs;
         Operating {
-            used: self.operating_used,
+            used: *used,
             ..reading
         }
     }
 
-    /// The accounting as it stands, charging nothing (a batch's own `time`).
-    pub fn operating_reading(&mut self) -> Operating {
+    /// The accounting of `method` as it stands, charging nothing; of the busiest method for a
+    /// batch's own `time` (`None`).
+    pub fn operating_reading(&mut self, method: Option<&'static str>) -> Operating {
         if self.operating_since.elapsed() >= OPERATING_WINDOW {
-            self.operating_used = 0.0;
+            self.operating_used.clear();
             self.operating_since = Instant::now();
         }
         let reset_in = OPERATING_WINDOW.saturating_sub(self.operating_since.elapsed());
+        let used = match method {
+            Some(method) => self.operating_used.get(method).copied().unwrap_or(0.0),
+            None => self.operating_used.values().copied().fold(0.0, f64::max),
+        };
         Operating {
-            used: self.operating_used,
+            used,
             reset_at: (unix_now() + reset_in).as_secs() as i64,
-            blocked: self.operating_used >= self.operating_limit_secs,
+            blocked: used >= self.operating_limit_secs,
         }
     }
 
@@ -156,7 +164,7 @@ impl Inner {
         self.bucket.reset();
         self.fault = None;
         self.stats = Stats::default();
-        self.operating_used = 0.0;
+        self.operating_used.clear();
         self.operating_since = Instant::now();
         self.answer_delay = Duration::ZERO;
     }

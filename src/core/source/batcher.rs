@@ -157,6 +157,20 @@ impl<V> Lanes<V> {
         withdrawn
     }
 
+    /// Takes the queued command `command` out, if it is queued here.
+    fn remove(&mut self, command: Command) -> Option<Queued<V>> {
+        let mut found = None;
+        for (_, queue) in &mut self.lanes {
+            if let Some(at) = queue.iter().position(|q| *q.lead.key() == command) {
+                found = queue.remove(at);
+                break;
+            }
+        }
+        self.lanes.retain(|(_, queue)| !queue.is_empty());
+        self.len -= usize::from(found.is_some());
+        found
+    }
+
     fn first_of(&self, request: u64) -> Option<Arc<Flight<V>>> {
         self.lanes
             .iter()
@@ -281,28 +295,36 @@ impl<V: Clone> Batcher<V> {
         wanted: &[usize],
     ) -> (JoinedFlights<V>, bool) {
         let mut state = lock(&self.state);
-        let queue = &mut state.queues[slot(demand.urgency)];
+        let own = slot(demand.urgency);
         let mut led = false;
         let now = clock.monotonic();
         let flights = wanted
             .iter()
             .map(|&index| {
-                let flight = match self.flights.join(commands[index], now) {
-                    Joined::Lead(lead) => {
-                        led = true;
-                        let flight = lead.flight();
-                        queue.push(
-                            demand.lane,
-                            Queued {
+                let queued = match self.flights.join(commands[index], now) {
+                    Joined::Lead(lead) => Queued {
+                        request,
+                        deadline,
+                        lead,
+                    },
+                    Joined::Follow(flight) if demand.urgency == Urgency::Caller => {
+                        // A caller's command still waiting among the refreshes moves to the
+                        // callers' queue, and this request sends it: a caller never waits at
+                        // background urgency.
+                        match state.queues[slot(Urgency::Background)].remove(commands[index]) {
+                            Some(refresh) => Queued {
                                 request,
                                 deadline,
-                                lead,
+                                lead: refresh.lead,
                             },
-                        );
-                        flight
+                            None => return (index, flight),
+                        }
                     }
-                    Joined::Follow(flight) => flight,
+                    Joined::Follow(flight) => return (index, flight),
                 };
+                led = true;
+                let flight = queued.lead.flight();
+                state.queues[own].push(demand.lane, queued);
                 (index, flight)
             })
             .collect();

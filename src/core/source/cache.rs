@@ -108,6 +108,25 @@ impl<K: Eq + Hash + Copy, V: Clone> TtlCache<K, V> {
         }
     }
 
+    /// Up to `most` fresh entries past `share` of their life that have not asked for a refresh
+    /// yet; they count as having asked now.
+    pub fn due(&self, now: Duration, share: f64, most: usize) -> Vec<K> {
+        let mut entries = lock(&self.entries);
+        let mut due = Vec::new();
+        for (key, entry) in entries.iter_mut() {
+            if due.len() >= most {
+                break;
+            }
+            let life = entry.expires_at.saturating_sub(entry.stored_at);
+            let past = now >= entry.stored_at + life.mul_f64(share);
+            if past && now < entry.expires_at && !entry.refresh_asked {
+                entry.refresh_asked = true;
+                due.push(*key);
+            }
+        }
+        due
+    }
+
     pub fn remove(&self, key: K) {
         lock(&self.entries).remove(&key);
     }
@@ -150,6 +169,11 @@ impl<K: Eq + Hash + Copy> AnswerCache<K> {
                 refresh: hit.refresh,
             })
         })
+    }
+
+    /// Found answers past `share` of their life, not yet being refreshed (see [`TtlCache::due`]).
+    pub fn due(&self, now: Duration, share: f64, most: usize) -> Vec<K> {
+        self.found.due(now, share, most)
     }
 
     /// A found answer past its life but inside the stale window.
@@ -274,5 +298,18 @@ mod tests {
             None,
             "no stale copy of a deleted record"
         );
+    }
+
+    #[test]
+    fn due_entries_are_those_past_the_share_and_not_yet_asked() {
+        let cache = TtlCache::new(10, S);
+        cache.store(1u32, (), Duration::ZERO, 10 * S);
+        cache.store(2u32, (), 4 * S, 10 * S);
+        cache.store(3u32, (), Duration::ZERO, 10 * S);
+        assert!(cache.fresh(3, 8 * S).unwrap().refresh, "3 asked for itself");
+        assert_eq!(cache.due(8 * S, 0.5, 10), vec![1]);
+        assert_eq!(cache.due(8 * S, 0.5, 10), Vec::<u32>::new(), "asked once");
+        assert_eq!(cache.due(9 * S, 0.5, 10), vec![2]);
+        assert!(!cache.fresh(2, 9 * S).unwrap().refresh, "no second refresh");
     }
 }

@@ -34,9 +34,13 @@ use crate::core::domain::freshness::CacheStatus;
 use crate::core::domain::id::{ProductId, RecordId};
 use crate::core::kit::join::join_all;
 use crate::core::metrics::Snapshot;
+use crate::core::portal::command::MAX_BATCH_COMMANDS;
 use crate::core::portal::exchange::PortalExecutor;
 use crate::core::ports::{CacheKey, Clock, NoSharedCache, PortalTransport, SharedCache};
 use crate::core::publish::cached::Cached;
+
+/// Past this share of their life, records go along with another record's refresh.
+const ALONG_AT: f64 = 0.5;
 
 /// The on-demand source over `U`, on clock `C`, with shared cache `S`.
 pub struct OnDemand<U, C, S = NoSharedCache> {
@@ -377,7 +381,20 @@ impl<U: Upstream, C: Clock, S: SharedCache> StockSource for OnDemand<U, C, S> {
     }
 
     /// At background urgency: callers come first, and refreshes due together travel together.
-    async fn refresh(&self, work: Refresh) {
+    /// A refresh of records also takes along the records past half their life that have not
+    /// asked yet, up to a batch: records read steadily then fall into step, and one portal
+    /// request a round refreshes them all.
+    async fn refresh(&self, mut work: Refresh) {
+        if !work.records.is_empty() {
+            let room = MAX_BATCH_COMMANDS.saturating_sub(work.records.len());
+            let due: Vec<RecordId> = self
+                .records
+                .due(self.clock.monotonic(), ALONG_AT, room)
+                .into_iter()
+                .filter(|id| !work.records.contains(id))
+                .collect();
+            work.records.extend(due);
+        }
         let records = work.records.iter().map(|id| CacheKey::Record(*id));
         let products = work.products.iter().map(|id| CacheKey::Product(*id));
         for keys in [records.collect::<Vec<_>>(), products.collect()] {
