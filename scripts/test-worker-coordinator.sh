@@ -10,6 +10,7 @@
 #             makes the portal refuse (the setup can see the problem)
 #   on-nowin  the coordinator with no batching window: the same traffic never overspends
 #   cut       gateway-b's binding points at no Worker: b answers on its fallback share
+#   cut-both  both bindings point at no Worker: together they spend one fallback allowance
 #   latency   a miss through the object next to a miss without it, in one run (a figure)
 # The checks live in tests/worker_coordinator.rs (ignored unless run from here).
 set -euo pipefail
@@ -46,15 +47,18 @@ gateway_config() {
   local dir="$DEV_WORK/$name.d"
   mkdir -p "$dir"
   printf 'B24_WEBHOOK_URL=http://127.0.0.1:%s/rest/1/%s/\n' "$SANDBOX_PORT" "$SANDBOX_CODE" >"$dir/.dev.vars"
-  python3 - "$ROOT/wrangler.toml" "$dir/wrangler.toml" "$name" "$ROOT/build/index.js" "$binding" "$@" <<'PY'
+  python3 - "$ROOT/wrangler.toml" "$dir/wrangler.toml" "$name" "$ROOT/build/index.js" "$binding" \
+    "${FALLBACK_LIMIT:-}" "$@" <<'PY'
 import sys
-source, target, name, main, binding, *overrides = sys.argv[1:]
+source, target, name, main, binding, fallback_limit, *overrides = sys.argv[1:]
 overrides = dict(kv.split("=", 1) for kv in overrides)
-out, section = [], None
+out, section, limiter = [], None, None
 for line in open(source):
     stripped = line.strip()
+    if stripped.startswith("name = ") and section == "[[ratelimits]]":
+        limiter = stripped
     if stripped.startswith("["):
-        section = stripped
+        section, limiter = stripped, None
         if section == "[vars]":
             out.append(line)
             out.extend(f'{k} = "{v}"\n' for k, v in overrides.items())
@@ -67,7 +71,9 @@ for line in open(source):
         line = f'main = "{main}"\n'
     elif section == "[vars]" and stripped.split(" = ")[0] in overrides:
         continue
-    elif stripped.startswith("simple = "):
+    elif stripped.startswith("simple = ") and limiter == 'name = "PORTAL_FALLBACK"' and fallback_limit:
+        line = f"simple = {{ limit = {fallback_limit}, period = 60 }}\n"
+    elif stripped.startswith("simple = ") and limiter == 'name = "CALLER_RATE_LIMIT"':
         # These tests flood from one address: the per-caller limit is not what they measure.
         line = "simple = { limit = 1000000, period = 60 }\n"
     elif binding and stripped.startswith("bindings = [{ name = \"PORTAL_COORDINATOR\""):
@@ -86,7 +92,7 @@ session() {
   dev_stop "$WRANGLER_PID"
   dev_stop "$SANDBOX_PID"
   DEV_SANDBOX_DRAIN=2 DEV_SANDBOX_BURST=50 dev_start_sandbox
-  gateway_config gateway-a "" STOCK_RATE_LIMIT_PER_MIN=0 "$@"
+  gateway_config gateway-a "${A_BINDING:-}" STOCK_RATE_LIMIT_PER_MIN=0 "$@"
   # shellcheck disable=SC2086
   gateway_config gateway-b "$b_binding" STOCK_RATE_LIMIT_PER_MIN=0 "$@" ${B_VARS:-}
   local router="$DEV_WORK/router.toml"
@@ -131,6 +137,12 @@ check an_unreachable_coordinator_leaves_a_small_share
 grep -q 'portal coordinator unreachable' "$DEV_WORK/cut.log" \
   || { log "no warning about the unreachable coordinator"; exit 1; }
 log "coordinator unreachable: fallback share, warning logged ($(dev_since "$t")s)"
+
+# Both Workers cut off, the shared fallback allowance set to 4 a minute (each isolate's own
+# share alone would allow 5): together they spend no more than the allowance.
+t=$(dev_now); A_BINDING=gateway-nowhere FALLBACK_LIMIT=4 session cut-both gateway-nowhere
+check cut_off_isolates_together_spend_one_fallback_allowance
+log "both coordinators unreachable: one fallback allowance for the deployment ($(dev_since "$t")s)"
 
 t=$(dev_now); B_VARS="STOCK_PORTAL_COORDINATOR=isolate" session latency gateway-a
 check a_miss_through_the_coordinator_next_to_one_without

@@ -109,7 +109,7 @@ DEV_ACCESS_LINE='^\[wrangler:info\] [A-Z]+ /[^ ]* [0-9]{3} .*\([0-9]+ms\)$'
 
 # Starts wrangler dev on the built worker with the sandbox webhook and VAR=VALUE settings.
 # Knobs: DEV_NAME (log and config names, default wrangler), DEV_NO_SECRET=1 (no .dev.vars),
-# DEV_RATE_LIMIT=N (the [[ratelimits]] binding's limit instead of wrangler.toml's),
+# DEV_RATE_LIMIT=N (the caller limit binding's limit instead of wrangler.toml's),
 # DEV_NO_RATELIMITS=1 (no [[ratelimits]] binding at all).
 dev_start_wrangler() {
   local name=${DEV_NAME:-wrangler}
@@ -120,10 +120,11 @@ dev_start_wrangler() {
   # next to it, and fresh local state (no Cache API entries from an earlier run).
   awk -v main="$ROOT/build/index.js" -v limit="${DEV_RATE_LIMIT:-}" \
     -v nolimit="${DEV_NO_RATELIMITS:-}" '
-    /^\[/ { skip = ($0 == "[build]") || (nolimit != "" && $0 == "[[ratelimits]]") }
+    /^\[/ { skip = ($0 == "[build]") || (nolimit != "" && $0 == "[[ratelimits]]"); callers = 0 }
     skip { next }
+    /^name = "CALLER_RATE_LIMIT"/ { callers = 1 }
     /^main = / { print "main = \"" main "\""; next }
-    limit != "" && /^simple = / { sub(/limit = [0-9]+/, "limit = " limit) }
+    limit != "" && callers && /^simple = / { sub(/limit = [0-9]+/, "limit = " limit) }
     { print }
   ' "$ROOT/wrangler.toml" >"$dir/wrangler.toml"
   if [[ -z "${DEV_NO_SECRET:-}" ]]; then

@@ -592,6 +592,48 @@ async fn operating_time_is_charged_per_command() {
 }
 
 #[tokio::test]
+async fn operating_time_is_counted_per_method() {
+    let sandbox = spawn_sandbox(100.0, 1000.0);
+    sandbox
+        .control(json!({"operatingUsedSecs": {"catalog.storeproduct.list": 480}}))
+        .await;
+    let list = format!("/rest/1/{}/catalog.storeproduct.list", sandbox.code);
+    let (status, blocked) =
+        call(&sandbox.base, &list, json!({"filter": {"productId": 6973}})).await;
+    assert_eq!(
+        (status, blocked["error"].as_str()),
+        (429, Some("OPERATION_TIME_LIMIT"))
+    );
+    let get = format!("/rest/1/{}/catalog.storeproduct.get", sandbox.code);
+    let (status, record) = call(&sandbox.base, &get, json!({"id": 13})).await;
+    assert_eq!(status, 200, "{record}");
+    assert!(
+        record["time"]["operating"].as_f64().unwrap_or(1.0) < 1.0,
+        "get's own time"
+    );
+    let commands = vec![
+        get_cmd(13),
+        "catalog.storeproduct.list?filter[productId]=6973".to_string(),
+    ];
+    let (status, answer) = batch_json(&sandbox, json!({"cmd": commands})).await;
+    assert_eq!(status, 200);
+    assert!(
+        answer["result"]["result"]["0"].is_object() || answer["result"]["result"][0].is_object()
+    );
+    assert_eq!(
+        answer["result"]["result_error"]["1"]["error"],
+        "OPERATION_TIME_LIMIT"
+    );
+    let bad = client()
+        .post(format!("{}/_sandbox/control", sandbox.base))
+        .json(&json!({"operatingUsedSecs": {"crm.deal.list": 1}}))
+        .send()
+        .await
+        .expect("control");
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
 async fn the_big_product_lists_in_two_pages() {
     let sandbox = spawn_sandbox(100.0, 1000.0);
     let list = format!("/rest/1/{}/catalog.storeproduct.list", sandbox.code);

@@ -158,6 +158,31 @@ async fn an_unreachable_coordinator_leaves_a_small_share() {
     assert!(s.stats().await["requests"].as_u64().unwrap_or(0) <= 7);
 }
 
+/// Both Workers cut off from the coordinator: each has a fallback share of its own (a burst of
+/// 5), but every portal read also takes from the deployment's one allowance (4 a minute here),
+/// so together they spend no more than it.
+#[tokio::test]
+#[ignore]
+async fn cut_off_isolates_together_spend_one_fallback_allowance() {
+    let s = session();
+    let mut statuses = Vec::new();
+    for id in 1..=20u32 {
+        let gateway = if id % 2 == 0 { "a" } else { "b" };
+        statuses.push(
+            s.get(&format!("/v1/store-products/{id}"), Some(gateway))
+                .await,
+        );
+    }
+    let served = statuses.iter().filter(|c| [200, 404].contains(*c)).count();
+    println!("both coordinators unreachable: {statuses:?}");
+    assert!((2..=4).contains(&served), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|c| [200, 404, 503].contains(c)),
+        "{statuses:?}"
+    );
+    assert!(s.stats().await["requests"].as_u64().unwrap_or(u64::MAX) <= 4);
+}
+
 /// Sequential cold misses through gateway-a (coordinator) and gateway-b (its own budget),
 /// interleaved so both see the same machine load: the object's extra cost per miss.
 #[tokio::test]

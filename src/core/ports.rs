@@ -6,7 +6,8 @@
 //!   coordinator in front of it);
 //! - [`SharedCache`]: a cache level shared between instances (the Worker's Cache API);
 //! - [`CallerLimiter`]: how many requests one caller may send (in-process, a platform binding);
-//! - [`CoordinatorLink`]: the way to the deployment's portal coordinator (a Durable Object).
+//! - [`CoordinatorLink`]: the way to the deployment's portal coordinator (a Durable Object);
+//! - [`FallbackAllowance`]: what instances cut off from the coordinator may spend together.
 //!
 //! Futures are not required to be `Send`: Worker futures are not. Native adapters use concrete
 //! types whose futures are `Send`, and the compiler sees that through these signatures.
@@ -199,4 +200,21 @@ pub trait CallerLimiter {
 /// `deadline`.
 pub trait CoordinatorLink {
     fn ask(&self, body: Bytes, deadline: Duration) -> impl Future<Output = Result<Bytes, ()>>;
+}
+
+/// What the instances cut off from the coordinator may spend on the portal together (a Workers
+/// rate-limit binding every isolate of the deployment counts in). Must: count every instance's
+/// takes in one count, and answer `Err(seconds until one frees up)` when it is spent.
+pub trait FallbackAllowance {
+    fn take(&self) -> impl Future<Output = Result<(), u64>>;
+}
+
+/// No count shared between instances: each spends only its own fallback share.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OwnShareOnly;
+
+impl FallbackAllowance for OwnShareOnly {
+    fn take(&self) -> impl Future<Output = Result<(), u64>> {
+        std::future::ready(Ok(()))
+    }
 }

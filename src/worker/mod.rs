@@ -44,7 +44,7 @@ use cache_api::CacheApi;
 use clock::JsClock;
 use coordinator_link::DurableObjectLink;
 use metrics::MetricsLog;
-use ratelimit::CallerLimit;
+use ratelimit::{CallerLimit, FallbackBinding};
 use transport::FetchPortal;
 use upstream::IsolateUpstream;
 
@@ -161,10 +161,20 @@ fn isolate_upstream(
         (CoordinatorMode::Isolate, _) | (CoordinatorMode::Auto, None) => {
             Ok(IsolateUpstream::Isolate(own(settings.budget)))
         }
-        (_, Some(namespace)) => Ok(IsolateUpstream::Coordinated(CoordinatorUpstream::new(
-            DurableObjectLink::new(namespace, coordinator::object_name(&webhook)),
-            own(settings.fallback_budget),
-        ))),
+        (_, Some(namespace)) => {
+            let name = coordinator::object_name(&webhook);
+            let allowance = FallbackBinding::new(
+                env.rate_limiter(ratelimit::FALLBACK_BINDING).ok(),
+                name.clone(),
+            );
+            Ok(IsolateUpstream::Coordinated(
+                CoordinatorUpstream::new(
+                    DurableObjectLink::new(namespace, name),
+                    own(settings.fallback_budget),
+                )
+                .with_allowance(allowance),
+            ))
+        }
         (CoordinatorMode::DurableObject, None) => Err(ConfigError {
             variable: "STOCK_PORTAL_COORDINATOR",
             reason: format!(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::core::domain::caller::caller_key;
 use crate::core::gateway::caller_limit::InProcessLimiter;
-use crate::core::ports::CallerLimiter;
+use crate::core::ports::{CallerLimiter, FallbackAllowance};
 
 /// The binding's name in wrangler.toml.
 pub const BINDING: &str = "CALLER_RATE_LIMIT";
@@ -63,5 +63,36 @@ impl CallerLimit {
 impl CallerLimiter for CallerLimit {
     fn check(&self, ip: IpAddr, now: Duration) -> impl Future<Output = Result<(), u64>> {
         self.decide(ip, now)
+    }
+}
+
+/// The fallback allowance's binding in wrangler.toml: what isolates cut off from the portal
+/// coordinator may spend on the portal together, per Cloudflare location.
+pub const FALLBACK_BINDING: &str = "PORTAL_FALLBACK";
+
+/// The deployment-wide fallback allowance, counted by the `[[ratelimits]]` binding under the
+/// portal's name (never the webhook). Without the binding, or when a call to it fails, each
+/// isolate spends only its own fallback share.
+pub struct FallbackBinding {
+    binding: Option<worker::RateLimiter>,
+    key: String,
+}
+
+impl FallbackBinding {
+    pub fn new(binding: Option<worker::RateLimiter>, key: String) -> Self {
+        Self { binding, key }
+    }
+}
+
+impl FallbackAllowance for FallbackBinding {
+    async fn take(&self) -> Result<(), u64> {
+        let Some(binding) = &self.binding else {
+            return Ok(());
+        };
+        match binding.limit(self.key.clone()).await {
+            Ok(outcome) if outcome.success => Ok(()),
+            Ok(_) => Err(BINDING_RETRY_AFTER_SECS),
+            Err(_) => Ok(()),
+        }
     }
 }

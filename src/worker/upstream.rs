@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::coordinator_link::DurableObjectLink;
+use super::ratelimit::FallbackBinding;
 use super::transport::FetchPortal;
 use crate::core::coordination::upstream::CoordinatorUpstream;
 use crate::core::domain::id::{ProductId, RecordId};
@@ -19,7 +20,9 @@ pub enum IsolateUpstream {
     /// `STOCK_PORTAL_COORDINATOR=isolate`: this isolate calls the portal on its own share.
     Isolate(OwnPortal),
     /// `durable_object`: the coordinator calls the portal; a small share stands by.
-    Coordinated(CoordinatorUpstream<DurableObjectLink, PortalExecutor<FetchPortal>>),
+    Coordinated(
+        CoordinatorUpstream<DurableObjectLink, PortalExecutor<FetchPortal>, FallbackBinding>,
+    ),
 }
 
 impl IsolateUpstream {

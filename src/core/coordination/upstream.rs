@@ -1,6 +1,9 @@
 //! The isolate's side of coordination: an [`Upstream`] that sends misses to the coordinator
 //! instead of the portal. If the coordinator cannot be reached, the isolate keeps answering on
 //! a small budget share of its own (`STOCK_PORTAL_FALLBACK_SHARE`) and says so in its log.
+//! Where the platform can count across instances ([`FallbackAllowance`]), every portal read in
+//! fallback also takes from one deployment-wide allowance, so any number of cut-off isolates
+//! together spend no more than it: an absolute fallback budget, not a share per isolate.
 
 use std::cell::Cell;
 use std::time::Duration;
@@ -8,18 +11,20 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::wire::{Ask, Told};
+use crate::core::domain::error::ApiError;
 use crate::core::domain::id::{ProductId, RecordId};
 use crate::core::metrics::Snapshot;
-use crate::core::ports::{Clock, CoordinatorLink, Executor};
+use crate::core::ports::{Clock, CoordinatorLink, Executor, FallbackAllowance, OwnShareOnly};
 use crate::core::source::batcher::Demand;
 use crate::core::source::upstream::{Fetched, PortalUpstream, Upstream};
 
 /// At most one "coordinator unreachable" warning per this long.
 const WARN_EVERY: Duration = Duration::from_secs(60);
 
-pub struct CoordinatorUpstream<L, X> {
+pub struct CoordinatorUpstream<L, X, A = OwnShareOnly> {
     link: L,
     fallback: PortalUpstream<X>,
+    allowance: A,
     /// When the last fallback warning was logged (monotonic), to keep logs readable.
     warned_at: Cell<Option<Duration>>,
 }
@@ -30,10 +35,28 @@ impl<L: CoordinatorLink, X: Executor> CoordinatorUpstream<L, X> {
         Self {
             link,
             fallback,
+            allowance: OwnShareOnly,
             warned_at: Cell::new(None),
         }
     }
+}
 
+impl<L, X, A> CoordinatorUpstream<L, X, A> {
+    /// Fallback reads also take from `allowance`, counted across instances.
+    pub fn with_allowance<A2: FallbackAllowance>(
+        self,
+        allowance: A2,
+    ) -> CoordinatorUpstream<L, X, A2> {
+        CoordinatorUpstream {
+            link: self.link,
+            fallback: self.fallback,
+            allowance,
+            warned_at: self.warned_at,
+        }
+    }
+}
+
+impl<L: CoordinatorLink, X: Executor, A: FallbackAllowance> CoordinatorUpstream<L, X, A> {
     /// The coordinator's answers to `ask`, if it gave one per id.
     async fn ask<C: Clock>(
         &self,
@@ -72,7 +95,9 @@ impl<L: CoordinatorLink, X: Executor> CoordinatorUpstream<L, X> {
     }
 }
 
-impl<L: CoordinatorLink, X: Executor> Upstream for CoordinatorUpstream<L, X> {
+impl<L: CoordinatorLink, X: Executor, A: FallbackAllowance> Upstream
+    for CoordinatorUpstream<L, X, A>
+{
     async fn records<C: Clock>(
         &self,
         clock: &C,
@@ -83,7 +108,12 @@ impl<L: CoordinatorLink, X: Executor> Upstream for CoordinatorUpstream<L, X> {
         let ask = Ask::records(ids, demand);
         match self.ask(clock, &ask, ids.len(), deadline).await {
             Some(told) => told.answers.iter().map(|a| a.to_fetched(false)).collect(),
-            None => self.fallback.records(clock, ids, demand, deadline).await,
+            None => match self.allowance.take().await {
+                Ok(()) => self.fallback.records(clock, ids, demand, deadline).await,
+                Err(retry_after_secs) => {
+                    vec![Err(ApiError::UpstreamBusy { retry_after_secs }); ids.len()]
+                }
+            },
         }
     }
 
@@ -97,7 +127,10 @@ impl<L: CoordinatorLink, X: Executor> Upstream for CoordinatorUpstream<L, X> {
         let ask = Ask::product(id, demand);
         match self.ask(clock, &ask, 1, deadline).await {
             Some(told) => told.answers[0].to_fetched(true),
-            None => self.fallback.product(clock, id, demand, deadline).await,
+            None => match self.allowance.take().await {
+                Ok(()) => self.fallback.product(clock, id, demand, deadline).await,
+                Err(retry_after_secs) => Err(ApiError::UpstreamBusy { retry_after_secs }),
+            },
         }
     }
 

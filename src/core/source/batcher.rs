@@ -371,8 +371,20 @@ impl<V: Clone> Batcher<V> {
             };
             match turn {
                 (Turn::Wait(until), Some(flight)) => {
-                    // Woken early when a sender took the command and it landed.
-                    let _ = flight.wait(self.waiting, until.min(deadline), clock).await;
+                    // Never less than a moment: a sender late to take its batch must not be
+                    // raced by waiters spinning round this loop.
+                    let until = until.max(now + SETTLE).min(deadline);
+                    match self.waiting {
+                        // Woken early when a sender took the command and it landed.
+                        Waiting::Woken => {
+                            let _ = flight.wait(self.waiting, until, clock).await;
+                        }
+                        // One timer until the sender's slot, not a poll every few milliseconds
+                        // for each waiting request (hundreds may wait in one Durable Object).
+                        Waiting::Polling(_) => {
+                            clock.sleep(until.saturating_sub(clock.monotonic())).await;
+                        }
+                    }
                 }
                 (Turn::Send(at), _) => {
                     let pending = Pending {
@@ -574,11 +586,14 @@ mod tests {
     use std::future::Future;
     use std::sync::Mutex as StdMutex;
 
-    /// Records each exchange's commands and answers "not found" for all after a pause.
+    /// Records each exchange's commands and answers "not found" for all after a pause; with
+    /// `refuse`, has no slot to give.
     #[derive(Default)]
     struct Recorder {
         exchanges: StdMutex<Vec<Vec<Command>>>,
+        urgencies: StdMutex<Vec<Urgency>>,
         pause: Duration,
+        refuse: Option<Duration>,
     }
 
     impl Executor for Recorder {
@@ -588,17 +603,18 @@ mod tests {
             _max_wait: Duration,
             _pace: Pace,
         ) -> Result<Duration, Duration> {
-            Ok(Duration::ZERO)
+            self.refuse.map_or(Ok(Duration::ZERO), Err)
         }
 
         fn execute<C: Clock>(
             &self,
             _clock: &C,
             commands: &[Command],
-            _urgency: Urgency,
+            urgency: Urgency,
             _deadline: Duration,
         ) -> impl Future<Output = Executed> {
             self.exchanges.lock().unwrap().push(commands.to_vec());
+            self.urgencies.lock().unwrap().push(urgency);
             let n = commands.len();
             let pause = self.pause;
             async move {
@@ -766,5 +782,137 @@ mod tests {
             assert!(busy.await.is_ok());
             assert_eq!(batcher.queued(), 0);
         }
+    }
+
+    /// One request reading `ids` as `demand`, in a task of its own.
+    fn asking(
+        batcher: &Shared,
+        executor: &Arc<Recorder>,
+        ids: std::ops::RangeInclusive<u64>,
+        demand: Demand,
+        within: Duration,
+    ) -> tokio::task::JoinHandle<Gathered<Result<bool, ApiError>>> {
+        let (batcher, executor) = (batcher.clone(), executor.clone());
+        tokio::spawn(async move {
+            let clock = TokioClock::default();
+            let commands: Vec<Command> = ids.map(record).collect();
+            let deadline = clock.monotonic() + within;
+            batcher
+                .read(&*executor, &clock, &commands, demand, deadline, &settle)
+                .await
+        })
+    }
+
+    fn lane(n: u8) -> Lane {
+        Some(crate::core::domain::caller::caller_key(
+            std::net::Ipv4Addr::new(203, 0, 113, n).into(),
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_batch_s_places_are_shared_round_robin_between_callers() {
+        let batcher: Shared = Arc::new(Batcher::new(
+            Duration::from_millis(100),
+            2 * SECOND,
+            SECOND,
+            Waiting::Woken,
+        ));
+        let executor = Arc::new(Recorder {
+            pause: Duration::from_millis(100),
+            ..Recorder::default()
+        });
+        // Under way, so the next sender gathers for the window.
+        let busy = asking(
+            &batcher,
+            &executor,
+            999..=999,
+            Demand::caller(lane(9)),
+            SECOND,
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let greedy = asking(
+            &batcher,
+            &executor,
+            1..=100,
+            Demand::caller(lane(1)),
+            SECOND,
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let modest = asking(
+            &batcher,
+            &executor,
+            201..=205,
+            Demand::caller(lane(2)),
+            SECOND,
+        );
+        for task in [busy, greedy, modest] {
+            assert!(task.await.unwrap().iter().all(|a| *a == Some(Ok(true))));
+        }
+        let exchanges = executor.exchanges.lock().unwrap().clone();
+        let first = &exchanges[1];
+        assert_eq!(first.len(), 50);
+        let modest_in_first = first
+            .iter()
+            .filter(|c| (201..=205).contains(&id_of(c)))
+            .count();
+        assert_eq!(
+            modest_in_first, 5,
+            "the small caller is not pushed out: {exchanges:?}"
+        );
+    }
+
+    fn id_of(command: &Command) -> u64 {
+        match command {
+            Command::Record(id) => u64::from(id.get()),
+            Command::ProductPage { .. } => 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn callers_and_refreshes_never_share_an_exchange_and_a_caller_takes_its_refresh_along() {
+        let batcher: Shared = Arc::new(Batcher::new(
+            Duration::from_millis(50),
+            2 * SECOND,
+            SECOND,
+            Waiting::Woken,
+        ));
+        let executor = Arc::new(Recorder::default());
+        let clock = TokioClock::default();
+        let started = clock.monotonic();
+        // Refreshes gather (for half their 3 s); a caller asking for one of them meanwhile
+        // takes it to its own queue and does not wait for the gathering.
+        let refresh = asking(&batcher, &executor, 1..=10, Demand::BACKGROUND, 3 * SECOND);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let caller = asking(&batcher, &executor, 5..=5, Demand::caller(lane(1)), SECOND);
+        assert_eq!(caller.await.unwrap(), vec![Some(Ok(true))]);
+        assert!(
+            clock.monotonic() - started < Duration::from_millis(500),
+            "the caller did not wait for the refreshes"
+        );
+        assert!(refresh.await.unwrap().iter().all(|a| *a == Some(Ok(true))));
+        let exchanges = executor.exchanges.lock().unwrap().clone();
+        let urgencies = executor.urgencies.lock().unwrap().clone();
+        assert_eq!(urgencies, vec![Urgency::Caller, Urgency::Background]);
+        assert_eq!(exchanges[0], vec![record(5)]);
+        assert_eq!(exchanges[1].len(), 9, "the other refreshes, together");
+    }
+
+    #[tokio::test]
+    async fn no_slot_before_the_deadline_is_an_honest_busy() {
+        let batcher: Shared =
+            Arc::new(Batcher::new(Duration::ZERO, SECOND, SECOND, Waiting::Woken));
+        let executor = Arc::new(Recorder {
+            refuse: Some(Duration::from_millis(4500)),
+            ..Recorder::default()
+        });
+        let answers = asking(&batcher, &executor, 1..=3, Demand::caller(None), SECOND)
+            .await
+            .unwrap();
+        let busy = Some(Err(ApiError::UpstreamBusy {
+            retry_after_secs: 5,
+        }));
+        assert_eq!(answers, vec![busy; 3]);
+        assert!(executor.exchanges.lock().unwrap().is_empty());
+        assert_eq!((batcher.queued(), batcher.in_flight()), (0, 0));
     }
 }
