@@ -12,7 +12,15 @@ pub enum Command {
     Record(RecordId),
     /// One page of `catalog.storeproduct.list` filtered by product, from row `start`.
     ProductPage { product: ProductId, start: u32 },
+    /// The records with ids from `from` to `from + RANGE_IDS - 1` (a sweep's piece): ids are
+    /// unique, so never more than one page, read without a count.
+    Range { from: RecordId },
+    /// The highest record id (one row, in descending order): where a sweep ends.
+    Highest,
 }
+
+/// How many ids one [`Command::Range`] covers: a page's worth, so one answer holds them all.
+pub const RANGE_IDS: u32 = 50;
 
 /// The rows of one list page, and what the portal said about the rest.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -30,6 +38,10 @@ pub enum Read {
     /// `None`: no such record.
     Record(Option<StoreProduct>),
     Page(Page),
+    /// The records of a range, in id order.
+    Rows(Vec<StoreProduct>),
+    /// The highest record id; `None` when there are no records.
+    Highest(Option<RecordId>),
 }
 
 pub type Outcome = Result<Read, ApiError>;

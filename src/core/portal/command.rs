@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use crate::core::domain::reads::Command;
+use crate::core::domain::id::RecordId;
+use crate::core::domain::reads::{Command, RANGE_IDS};
 
 pub const GET_METHOD: &str = "catalog.storeproduct.get";
 pub const LIST_METHOD: &str = "catalog.storeproduct.list";
@@ -27,46 +28,107 @@ pub struct StoreFilter {
 pub fn method(command: Command) -> &'static str {
     match command {
         Command::Record(_) => GET_METHOD,
-        Command::ProductPage { .. } => LIST_METHOD,
+        Command::ProductPage { .. } | Command::Range { .. } | Command::Highest => LIST_METHOD,
     }
+}
+
+/// The ids a range covers: `from` up to, not including, the returned end.
+pub fn range_end(from: RecordId) -> u64 {
+    u64::from(from.get()) + u64::from(RANGE_IDS)
+}
+
+/// `{"filter":{…},"select":[…],"order":{"id":…},"start":…}`: `conditions` first, then the
+/// public warehouses when the portal filters them.
+fn json_list(
+    conditions: &[(&str, u64)],
+    filter: &StoreFilter,
+    fields: &[&str],
+    order: &str,
+    start: i64,
+) -> String {
+    let mut body = String::from("{\"filter\":{");
+    let mut first = true;
+    let mut comma = |body: &mut String| {
+        if !std::mem::take(&mut first) {
+            body.push(',');
+        }
+    };
+    for (key, value) in conditions {
+        comma(&mut body);
+        let _ = write!(body, "\"{key}\":{value}");
+    }
+    if !filter.stores.is_empty() {
+        comma(&mut body);
+        body.push_str("\"@storeId\":[");
+        for (i, store) in filter.stores.iter().enumerate() {
+            let _ = write!(body, "{}{store}", if i > 0 { "," } else { "" });
+        }
+        body.push(']');
+    }
+    body.push_str("},\"select\":[");
+    for (i, field) in fields.iter().enumerate() {
+        let _ = write!(body, "{}\"{field}\"", if i > 0 { "," } else { "" });
+    }
+    let _ = write!(body, "],\"order\":{{\"id\":\"{order}\"}},\"start\":{start}}}");
+    body
 }
 
 /// The JSON body of a single call.
 pub fn json_body(command: Command, filter: &StoreFilter) -> String {
     match command {
         Command::Record(id) => format!("{{\"id\":{id}}}"),
-        Command::ProductPage { product, start } => {
-            let mut body = format!("{{\"filter\":{{\"productId\":{product}");
-            if !filter.stores.is_empty() {
-                body.push_str(",\"@storeId\":[");
-                for (i, store) in filter.stores.iter().enumerate() {
-                    let _ = write!(body, "{}{store}", if i > 0 { "," } else { "" });
-                }
-                body.push(']');
-            }
-            body.push_str("},\"select\":[");
-            for (i, field) in LIST_FIELDS.iter().enumerate() {
-                let _ = write!(body, "{}\"{field}\"", if i > 0 { "," } else { "" });
-            }
-            let _ = write!(body, "],\"order\":{{\"id\":\"ASC\"}},\"start\":{start}}}");
-            body
-        }
+        Command::ProductPage { product, start } => json_list(
+            &[("productId", product.get().into())],
+            filter,
+            &LIST_FIELDS,
+            "ASC",
+            start.into(),
+        ),
+        Command::Range { from } => json_list(
+            &[(">=id", from.get().into()), ("<id", range_end(from))],
+            filter,
+            &LIST_FIELDS,
+            "ASC",
+            -1,
+        ),
+        Command::Highest => json_list(&[], filter, &["id"], "DESC", -1),
     }
 }
 
-/// The command as one entry of a `batch`: `method?query`, parameters in PHP form.
+/// The command as one entry of a `batch`: `method?query`, parameters in PHP form (operators in
+/// filter keys percent-encoded: a bare `=` would end the key).
 pub fn batch_text(command: Command, filter: &StoreFilter) -> String {
+    let stores = |text: &mut String| {
+        for store in &filter.stores {
+            let _ = write!(text, "&filter[@storeId][]={store}");
+        }
+    };
+    let select = |text: &mut String, fields: &[&str]| {
+        for field in fields {
+            let _ = write!(text, "&select[]={field}");
+        }
+    };
     match command {
         Command::Record(id) => format!("{GET_METHOD}?id={id}"),
         Command::ProductPage { product, start } => {
             let mut text = format!("{LIST_METHOD}?filter[productId]={product}");
-            for store in &filter.stores {
-                let _ = write!(text, "&filter[@storeId][]={store}");
-            }
-            for field in LIST_FIELDS {
-                let _ = write!(text, "&select[]={field}");
-            }
+            stores(&mut text);
+            select(&mut text, &LIST_FIELDS);
             let _ = write!(text, "&order[id]=ASC&start={start}");
+            text
+        }
+        Command::Range { from } => {
+            let to = range_end(from);
+            let mut text = format!("{LIST_METHOD}?filter[%3E%3Did]={from}&filter[%3Cid]={to}");
+            stores(&mut text);
+            select(&mut text, &LIST_FIELDS);
+            text.push_str("&order[id]=ASC&start=-1");
+            text
+        }
+        Command::Highest => {
+            let mut text = format!("{LIST_METHOD}?select[]=id");
+            stores(&mut text);
+            text.push_str("&order[id]=DESC&start=-1");
             text
         }
     }

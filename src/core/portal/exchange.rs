@@ -12,7 +12,7 @@ use super::budget::{Admission, PortalBudget, MAX_QUEUE_WAIT};
 use super::command::{batch_body, batch_key, json_body, method, StoreFilter, BATCH_METHOD};
 use super::envelope::{open, OperatingTime};
 use super::operating_time::OperatingGuard;
-use super::page::read_page;
+use super::page::{read_highest, read_page, read_range};
 use super::record::read_get_result;
 use super::refusal::{Classified, Refusal};
 use crate::core::config::{BudgetLimits, ListStoreFilter, Settings};
@@ -353,10 +353,19 @@ fn read_slot(command: Command, slot: Slot) -> Result<Read, Refusal> {
         ) => read_page(&result, total.as_ref(), next.as_ref(), product)
             .map(Read::Page)
             .ok_or(Refusal::BadAnswer),
-        // A list cannot miss a record: an error that says so is a fault.
-        (Command::ProductPage { .. }, Slot::Error(Classified::NotFound)) => {
-            Err(Refusal::ServerFault)
+        (Command::Range { from }, Slot::Result { result, next, .. }) => {
+            read_range(&result, next.as_ref(), from)
+                .map(Read::Rows)
+                .ok_or(Refusal::BadAnswer)
         }
+        (Command::Highest, Slot::Result { result, .. }) => read_highest(&result)
+            .map(Read::Highest)
+            .ok_or(Refusal::BadAnswer),
+        // A list cannot miss a record: an error that says so is a fault.
+        (
+            Command::ProductPage { .. } | Command::Range { .. } | Command::Highest,
+            Slot::Error(Classified::NotFound),
+        ) => Err(Refusal::ServerFault),
         (_, Slot::Error(Classified::Refused(refusal))) => Err(refusal),
         (_, Slot::Missing) => Err(Refusal::BadAnswer),
     }

@@ -1,12 +1,14 @@
-//! One page of `catalog.storeproduct.list` filtered by product, read defensively.
+//! `catalog.storeproduct.list` answers, read defensively: one page of a product's records, a
+//! sweep's range of ids, and the highest id.
 
 use serde_json::Value;
 
-use super::command::LIST_PAGE_ROWS;
-use super::numbers::count;
+use super::command::{range_end, LIST_PAGE_ROWS};
+use super::numbers::{count, positive_id};
 use super::record::read_record;
-use crate::core::domain::id::ProductId;
+use crate::core::domain::id::{ProductId, RecordId};
 use crate::core::domain::reads::Page;
+use crate::core::domain::record::StoreProduct;
 
 /// Reads a list result (`{"storeProducts": [...]}`) with its `total` and `next`. Every row must
 /// be a readable record of `product`; a page longer than the portal's page size is refused.
@@ -16,22 +18,8 @@ pub fn read_page(
     next: Option<&Value>,
     product: ProductId,
 ) -> Option<Page> {
-    let rows = match result {
-        // PHP sends an empty result as `[]`.
-        Value::Array(items) if items.is_empty() => Vec::new(),
-        Value::Object(obj) => match obj.get("storeProducts") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items.iter().collect(),
-            // A PHP array with gaps in its keys arrives as an object.
-            Some(Value::Object(items)) => items.values().collect(),
-            Some(_) => return None,
-        },
-        _ => return None,
-    };
-    if rows.len() > LIST_PAGE_ROWS as usize {
-        return None;
-    }
-    let rows = rows
+    let rows = list_rows(result)?
+
         .into_iter()
         .map(|row| read_record(row).filter(|r| r.product_id == product))
         .collect::<Option<Vec<_>>>()?;
@@ -46,6 +34,58 @@ pub fn read_page(
         total: number(total).ok()?,
         next: number(next).ok()?,
     })
+}
+
+/// The rows of a list result: at most a page of them, from `{"storeProducts": […]}` (a list, or
+/// an object when PHP's keys had gaps) or PHP's empty `[]`.
+fn list_rows(result: &Value) -> Option<Vec<&Value>> {
+    let rows: Vec<&Value> = match result {
+        // PHP sends an empty result as `[]`.
+        Value::Array(items) if items.is_empty() => Vec::new(),
+        Value::Object(obj) => match obj.get("storeProducts") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items.iter().collect(),
+            // A PHP array with gaps in its keys arrives as an object.
+            Some(Value::Object(items)) => items.values().collect(),
+            Some(_) => return None,
+        },
+        _ => return None,
+    };
+    (rows.len() <= LIST_PAGE_ROWS as usize).then_some(rows)
+}
+
+/// The records of a sweep's range from `from`: every row readable and inside the range, in id
+/// order with no id twice. A `next` (more than one page for 50 ids) is not a portal answer.
+pub fn read_range(result: &Value, next: Option<&Value>, from: RecordId) -> Option<Vec<StoreProduct>> {
+    if next.is_some_and(|n| !n.is_null()) {
+        return None;
+    }
+    let end = range_end(from);
+    let mut rows = list_rows(result)?
+        .into_iter()
+        .map(|row| {
+            read_record(row).filter(|r| r.id >= from && u64::from(r.id.get()) < end)
+        })
+        .collect::<Option<Vec<_>>>()?;
+    rows.sort_by_key(|r| r.id);
+    rows.dedup_by_key(|r| r.id);
+    Some(rows)
+}
+
+/// The highest record id from a one-row descending list (only `id` selected); `None` inside
+/// when there are no records.
+pub fn read_highest(result: &Value) -> Option<Option<RecordId>> {
+    let rows = list_rows(result)?;
+    let highest = rows
+        .iter()
+        .map(|row| {
+            let id = row.as_object()?.get("id")?;
+            RecordId::from_u64(positive_id(id)?.into()).ok()
+        })
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .max();
+    Some(highest)
 }
 
 #[cfg(test)]
@@ -125,5 +165,28 @@ mod tests {
                 let _ = read_page(&value, value.get("total"), value.get("next"), product());
             }
         }
+    }
+
+    #[test]
+    fn reads_ranges_and_the_highest_id() {
+        let from = RecordId::from_u64(51).unwrap();
+        let rows = json!({"storeProducts": [row(60, 1), row(51, 2), row(60, 1)]});
+        let read = read_range(&rows, None, from).unwrap();
+        assert_eq!(
+            read.iter().map(|r| r.id.get()).collect::<Vec<_>>(),
+            vec![51, 60],
+            "sorted, no id twice"
+        );
+        assert_eq!(read_range(&json!([]), None, from), Some(vec![]));
+        let outside = json!({"storeProducts": [row(101, 1)]});
+        assert_eq!(read_range(&outside, None, from), None, "an id outside the range");
+        assert_eq!(read_range(&rows, Some(&json!(50)), from), None, "a second page");
+        assert_eq!(
+            read_highest(&json!({"storeProducts": [{"id": "120"}]})),
+            Some(RecordId::from_u64(120).ok())
+        );
+        assert_eq!(read_highest(&json!([])), Some(None));
+        assert_eq!(read_highest(&json!({"storeProducts": [{"id": 0}]})), None);
+        assert_eq!(read_highest(&json!({"storeProducts": [{"x": 1}]})), None);
     }
 }

@@ -864,7 +864,7 @@ mod tests {
     fn id_of(command: &Command) -> u64 {
         match command {
             Command::Record(id) => u64::from(id.get()),
-            Command::ProductPage { .. } => 0,
+            _ => 0,
         }
     }
 

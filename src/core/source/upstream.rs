@@ -235,9 +235,8 @@ fn settle(
         (Command::ProductPage { .. }, Read::Page(page)) => {
             return Ok(Settled::Page(page.into(), age))
         }
-        (Command::ProductPage { .. }, Read::Record(_)) | (Command::Record(_), Read::Page(_)) => {
-            return Err(ApiError::UpstreamError)
-        }
+        // What an on-demand read never asks for, or an answer of another kind.
+        _ => return Err(ApiError::UpstreamError),
     };
     Ok(Settled::Record(Aged { value, age }))
 }
