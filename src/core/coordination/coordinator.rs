@@ -23,7 +23,7 @@ use crate::core::source::{Looked, StockSource, Trace};
 const MAX_ANSWERS: usize = 4096;
 /// How often requests to the coordinator waiting on a shared read look for its result: each
 /// request to the object must resume in its own context.
-const POLL: Duration = Duration::from_millis(5);
+const POLL: Duration = Duration::from_millis(10);
 
 pub struct Coordinator<T, C> {
     source: PortalSource<T, C>,

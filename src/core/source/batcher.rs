@@ -5,7 +5,8 @@
 //! A request joins one flight per command; the commands it leads wait in a queue of their
 //! urgency, in the lane of its caller (the per-caller limit's key). One request at a time is a
 //! queue's *sender*: it reserves the next budget slot the executor can give before its
-//! deadline (a partial batch waits for the steady pace, a full one may use the burst), sleeps
+//! deadline (a partial batch waits for the steady pace; a full one, or any while the last one
+//! was full, may use the burst), sleeps
 //! until then (at least the grouping window when others are about; a lone miss on a quiet
 //! gateway goes at once), then takes up to 50 commands, one per lane in turn, and runs them as
 //! one exchange. Misses arriving meanwhile wait for that slot instead of spending their own, so
@@ -92,6 +93,9 @@ struct State<V> {
     queues: [Lanes<V>; 2],
     /// The sender holding a reserved slot, and when it takes its batch, by urgency.
     pending: [Option<(u64, Duration)>; 2],
+    /// Whether the last batch taken was full, by urgency: demand beyond one batch a slot,
+    /// which the burst is for.
+    last_full: [bool; 2],
 }
 
 struct Queued<V> {
@@ -226,6 +230,7 @@ impl<V: Clone> Batcher<V> {
             state: Mutex::new(State {
                 queues: [Lanes::default(), Lanes::default()],
                 pending: [None, None],
+                last_full: [false, false],
             }),
             next_request: AtomicU64::new(1),
             sending: Arc::default(),
@@ -447,7 +452,9 @@ impl<V: Clone> Batcher<V> {
         let own = slot(urgency);
         let now = clock.monotonic();
         let left = deadline.saturating_sub(now);
-        let full = state.queues[own].len >= MAX_BATCH_COMMANDS;
+        // A full batch waiting, or one just sent: more is asked than a batch a slot carries, and
+        // the burst is there for it. Otherwise misses gather for the steady slot.
+        let full = state.queues[own].len >= MAX_BATCH_COMMANDS || state.last_full[own];
         let pace = if full && urgency == Urgency::Caller {
             Pace::Burst
         } else {
