@@ -9,12 +9,11 @@ use std::sync::Arc;
 use b24_stock_gateway::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
 use b24_stock_gateway::core::domain::webhook::WebhookUrl;
 use b24_stock_gateway::core::gateway::Gateway;
-use b24_stock_gateway::core::source::on_demand::PortalSource;
 use b24_stock_gateway::native::clock::SystemClock;
 use b24_stock_gateway::native::logging::{self, LogFormat, LogSettings};
 use b24_stock_gateway::native::portal_http::StaticWebhookPortal;
 use b24_stock_gateway::sandbox::{self, SandboxConfig};
-use b24_stock_gateway::server::{Served, ServerSettings};
+use b24_stock_gateway::server::{local_source, spawn_sweeps, Served, ServerSettings};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -60,6 +59,10 @@ enum Command {
         drain_per_sec: f64,
         #[arg(long, default_value_t = 50.0)]
         burst: f64,
+        /// Generated stock records on top of the fixed ones (a large catalogue: ids from 3001
+        /// with gaps, three warehouses per product).
+        #[arg(long, default_value_t = 0)]
+        records: u32,
         #[arg(long, hide = true)]
         exit_with_stdin: bool,
     },
@@ -104,6 +107,7 @@ async fn main() -> ExitCode {
             code,
             drain_per_sec,
             burst,
+            records,
             exit_with_stdin,
         } => {
             if exit_with_stdin {
@@ -117,6 +121,7 @@ async fn main() -> ExitCode {
                 code: code.unwrap_or_else(random_code),
                 drain_per_sec,
                 burst,
+                catalogue: records,
                 ..SandboxConfig::default()
             };
             match sandbox::spawn(listen, config).await {
@@ -261,14 +266,14 @@ async fn serve(
             Err(error) => return fail(&format!("cannot listen on {at} for metrics: {error}")),
         },
     };
-    let clock = SystemClock::default();
-    let source = PortalSource::over_portal(&settings, StaticWebhookPortal::new(webhook), clock);
-    let gateway = Gateway::new(settings, source, clock);
+    let source = local_source(&settings, StaticWebhookPortal::new(webhook));
+    let gateway = Gateway::new(settings, source, SystemClock::default());
     let served = Served {
         gateway: Arc::new(gateway),
         trusted_proxy_header: server.trusted_proxy_header,
         body_timeout: server.limits.body_timeout,
     };
+    spawn_sweeps(&served.gateway);
     if let Some(listener) = metrics_listener {
         if let Ok(metrics_address) = listener.local_addr() {
             tracing::info!(address = %metrics_address, "metrics at /metrics");

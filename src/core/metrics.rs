@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::core::domain::error::ApiError;
 use crate::core::domain::freshness::CacheStatus;
@@ -102,6 +103,25 @@ fn cache_index(status: CacheStatus) -> usize {
     }
 }
 
+/// A mirror's state: its table, and its sweeps.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MirrorHealth {
+    /// Records in the table in service.
+    pub rows: u64,
+    /// How old the oldest range of the table in service is.
+    pub oldest_age: Option<Duration>,
+    /// Sweeps finished and failed since start.
+    pub sweeps: u64,
+    pub failures: u64,
+    /// The last finished sweep: how long it took, and (finished or not) its portal requests.
+    pub last_duration: Option<Duration>,
+    pub last_requests: u32,
+    /// When the last sweep finished (Unix time).
+    pub last_finished: Option<Duration>,
+    /// The last sweep failed, or took longer than the interval at this budget share.
+    pub behind: bool,
+}
+
 /// Everything counted so far (totals since start), and the budget level now.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
@@ -120,6 +140,8 @@ pub struct Snapshot {
     /// Entries in this instance's answer caches now (records and products; held until a full
     /// cache frees room, so this rises to a plateau and stays there).
     pub cache_entries: u64,
+    /// The mirror's state, in mirror mode.
+    pub mirror: Option<MirrorHealth>,
 }
 
 impl RequestStats {
@@ -171,6 +193,7 @@ impl Snapshot {
             batch_commands: self.batch_commands.saturating_sub(earlier.batch_commands),
             budget_level: self.budget_level,
             cache_entries: self.cache_entries,
+            mirror: self.mirror.clone(),
         }
     }
 

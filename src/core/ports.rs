@@ -7,7 +7,9 @@
 //! - [`SharedCache`]: a cache level shared between instances (the Worker's Cache API);
 //! - [`CallerLimiter`]: how many requests one caller may send (in-process, a platform binding);
 //! - [`CoordinatorLink`]: the way to the deployment's portal coordinator (a Durable Object);
-//! - [`FallbackAllowance`]: what instances cut off from the coordinator may spend together.
+//! - [`FallbackAllowance`]: what instances cut off from the coordinator may spend together;
+//! - [`TableStore`]: where a mirror's table is kept for other instances (a Durable Object's
+//!   storage, an S3 object, Redis).
 //!
 //! Futures are not required to be `Send`: Worker futures are not. Native adapters use concrete
 //! types whose futures are `Send`, and the compiler sees that through these signatures.
@@ -216,5 +218,64 @@ pub struct OwnShareOnly;
 impl FallbackAllowance for OwnShareOnly {
     fn take(&self) -> impl Future<Output = Result<(), u64>> {
         std::future::ready(Ok(()))
+    }
+}
+
+/// Where a mirror keeps its table (opaque bytes) for other instances to read. Must: answer
+/// `Ok(None)` when nothing newer than `known` (a version it gave before, like an ETag) is
+/// stored, give up rather than wait long, and never hold a partial table.
+pub trait TableStore {
+    fn load(
+        &self,
+        known: Option<&str>,
+    ) -> impl Future<Output = Result<Option<(Bytes, String)>, ()>>;
+    fn save(&self, table: Bytes) -> impl Future<Output = Result<(), ()>>;
+}
+
+/// No store: the table lives in this process only (the local server).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InProcessOnly;
+
+impl TableStore for InProcessOnly {
+    fn load(
+        &self,
+        _known: Option<&str>,
+    ) -> impl Future<Output = Result<Option<(Bytes, String)>, ()>> {
+        std::future::ready(Ok(None))
+    }
+
+    fn save(&self, _table: Bytes) -> impl Future<Output = Result<(), ()>> {
+        std::future::ready(Ok(()))
+    }
+}
+
+/// A shared executor runs like the one it shares (a mirror's sweeps and on-demand misses spend
+/// one budget).
+impl<X: Executor> Executor for std::sync::Arc<X> {
+    fn reserve<C: Clock>(
+        &self,
+        clock: &C,
+        max_wait: Duration,
+        pace: Pace,
+    ) -> Result<Duration, Duration> {
+        (**self).reserve(clock, max_wait, pace)
+    }
+
+    fn paused<C: Clock>(&self, clock: &C, command: Command) -> Option<u64> {
+        (**self).paused(clock, command)
+    }
+
+    fn execute<C: Clock>(
+        &self,
+        clock: &C,
+        commands: &[Command],
+        urgency: Urgency,
+        deadline: Duration,
+    ) -> impl Future<Output = Executed> {
+        (**self).execute(clock, commands, urgency, deadline)
+    }
+
+    fn budget_level(&self, now: Duration) -> Option<f64> {
+        (**self).budget_level(now)
     }
 }

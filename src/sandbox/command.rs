@@ -102,9 +102,12 @@ impl Call {
                 exchange: fault.breaks_exchange().then_some(fault),
             };
         }
-        let outcome = match self.method {
-            Method::Get => methods::storeproduct_get(&self.params),
-            Method::List => methods::storeproduct_list(&self.params),
+        let outcome = {
+            let inner = state.lock();
+            match self.method {
+                Method::Get => methods::storeproduct_get(&inner.inventory, &self.params),
+                Method::List => methods::storeproduct_list(&inner.inventory, &self.params),
+            }
         };
         Ran {
             outcome,

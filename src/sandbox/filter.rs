@@ -37,6 +37,30 @@ pub fn matches(record: &Record, key: &str, want: &Value) -> bool {
     }
 }
 
+/// The id range a filter asks for (`>=id`, `>id`, `<id`, `<=id`), as `from..to`, so that a
+/// list need not look at records outside it (the filter still checks each record).
+pub fn id_bounds(filter: &serde_json::Map<String, Value>) -> (Option<u32>, Option<u32>) {
+    let (mut from, mut to) = (None::<u32>, None::<u32>);
+    for (key, want) in filter {
+        let Some(value) = number(want).filter(|v| *v >= 0.0 && *v < f64::from(u32::MAX)) else {
+            continue;
+        };
+        let (low, high) = match key.as_str() {
+            ">=id" => (Some(value.ceil() as u32), None),
+            ">id" => (Some(value.floor() as u32 + 1), None),
+            "<id" => (None, Some(value.ceil() as u32)),
+            "<=id" => (None, Some(value.floor() as u32 + 1)),
+            _ => (None, None),
+        };
+        from = from.max(low);
+        to = match (to, high) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    (from, to)
+}
+
 /// A JSON number or a numeric string.
 fn number(value: &Value) -> Option<f64> {
     match value {

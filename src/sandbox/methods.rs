@@ -3,8 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::data::{self, Record};
+use super::data::Record;
 use super::filter;
+use super::inventory::Inventory;
 
 /// Rows per `list` page, as on the portal.
 pub const PAGE: usize = 50;
@@ -53,11 +54,11 @@ impl Outcome {
     }
 }
 
-pub fn storeproduct_get(params: &Map<String, Value>) -> Outcome {
+pub fn storeproduct_get(inventory: &Inventory, params: &Map<String, Value>) -> Outcome {
     let Some(raw) = params.get("id") else {
         return Outcome::failed(400, json!(100), "Could not find value for parameter {id}");
     };
-    match data_id(raw).and_then(data::record) {
+    match data_id(raw).and_then(|id| inventory.get(id)) {
         Some(record) => Outcome::done(json!({"storeProduct": record.to_json()})),
         // Real portals vary the code and the wording of this error; so does the sandbox.
         None if data_id(raw).is_some_and(|id| id.is_multiple_of(2)) => {
@@ -68,13 +69,17 @@ pub fn storeproduct_get(params: &Map<String, Value>) -> Outcome {
 }
 
 /// `filter`, `order` (one field), `select` (`*` for all), `start` (an offset; -1 for no count).
-pub fn storeproduct_list(params: &Map<String, Value>) -> Outcome {
+pub fn storeproduct_list(inventory: &Inventory, params: &Map<String, Value>) -> Outcome {
     let filter = params
         .get("filter")
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    let mut rows: Vec<Record> = data::all_records()
+    // An id range narrows the records to look at first (a sweep reads 50 ids at a time from
+    // a catalogue of 100,000).
+    let (from, to) = filter::id_bounds(&filter);
+    let mut rows: Vec<&Record> = inventory
+        .range(from, to)
         .filter(|record| {
             filter
                 .iter()

@@ -20,6 +20,7 @@ mod command;
 pub mod data;
 pub mod faults;
 mod filter;
+pub mod inventory;
 mod methods;
 mod php_array;
 mod php_query;

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::command::{Call, Method};
+use super::data::Record;
 use super::faults::Fault;
 use super::methods::Outcome;
 use super::state::{unix_now, SandboxState};
@@ -61,6 +62,20 @@ async fn control(State(state): State<Shared>, Json(control): Json<Map<String, Va
     if let Some(ms) = control.get("answerDelayMs").and_then(Value::as_u64) {
         inner.answer_delay = std::time::Duration::from_millis(ms.min(10_000));
     }
+    // `{"records": {"set": [{record}], "delete": [id]}}`: stock that changes under a gateway.
+    if let Some(records) = control.get("records") {
+        match records_change(records) {
+            Some((set, delete)) => {
+                for record in set {
+                    inner.inventory.set(record);
+                }
+                for id in delete {
+                    inner.inventory.delete(id);
+                }
+            }
+            None => return (StatusCode::BAD_REQUEST, "records: set and delete").into_response(),
+        }
+    }
     // `{"operatingUsedSecs": {"catalog.storeproduct.list": 480}}`: spend one method's time.
     if let Some(used) = control.get("operatingUsedSecs").and_then(Value::as_object) {
         for (name, secs) in used {
@@ -70,11 +85,54 @@ async fn control(State(state): State<Shared>, Json(control): Json<Map<String, Va
             inner.operating_used.insert(method.name(), secs);
         }
     }
-    Json(json!({"fault": inner.fault, "operatingUsed": inner.operating_used})).into_response()
+    Json(json!({
+        "fault": inner.fault,
+        "operatingUsed": inner.operating_used,
+        "records": inner.inventory.len(),
+    }))
+    .into_response()
+}
+
+/// `{"set": [{"id","productId","storeId","amount","quantityReserved"}], "delete": [ids]}`:
+/// whole records only, positive ids.
+fn records_change(value: &Value) -> Option<(Vec<Record>, Vec<u32>)> {
+    let id = |v: &Value| {
+        v.as_u64()
+            .filter(|n| (1..=u64::from(i32::MAX as u32)).contains(n))
+    };
+    let set = match value.get("set") {
+        None => Vec::new(),
+        Some(list) => list
+            .as_array()?
+            .iter()
+            .map(|r| {
+                Some(Record {
+                    id: id(r.get("id")?)? as u32,
+                    product_id: id(r.get("productId")?)? as u32,
+                    store_id: id(r.get("storeId")?)? as i64,
+                    amount: r.get("amount")?.as_f64()?,
+                    quantity_reserved: match r.get("quantityReserved") {
+                        None | Some(Value::Null) => None,
+                        Some(v) => Some(v.as_f64()?),
+                    },
+                    quoted: false,
+                })
+            })
+            .collect::<Option<_>>()?,
+    };
+    let delete = match value.get("delete") {
+        None => Vec::new(),
+        Some(list) => list
+            .as_array()?
+            .iter()
+            .map(|v| id(v).map(|n| n as u32))
+            .collect::<Option<_>>()?,
+    };
+    Some((set, delete))
 }
 
 async fn reset(State(state): State<Shared>) -> StatusCode {
-    state.lock().reset();
+    state.lock().reset(state.config.catalogue);
     StatusCode::NO_CONTENT
 }
 

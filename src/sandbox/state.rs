@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::bucket::LeakyBucket;
 use super::faults::Fault;
+use super::inventory::Inventory;
 
 /// How the sandbox behaves.
 #[derive(Debug, Clone)]
@@ -20,6 +21,8 @@ pub struct SandboxConfig {
     /// Server time each `get` costs, and the cap over the operating window.
     pub operating_cost_secs: f64,
     pub operating_limit_secs: f64,
+    /// Generated records on top of the fixed ones (a large catalogue for sweeps).
+    pub catalogue: u32,
 }
 
 impl Default for SandboxConfig {
@@ -31,6 +34,7 @@ impl Default for SandboxConfig {
             burst: 50.0,
             operating_cost_secs: 0.01,
             operating_limit_secs: 480.0,
+            catalogue: 0,
         }
     }
 }
@@ -66,6 +70,7 @@ pub struct Stats {
 }
 
 pub struct Inner {
+    pub inventory: Inventory,
     pub bucket: LeakyBucket,
     pub fault: Option<Fault>,
     pub stats: Stats,
@@ -94,6 +99,7 @@ pub struct Operating {
 impl SandboxState {
     pub fn new(config: SandboxConfig) -> Self {
         let inner = Inner {
+            inventory: Inventory::new(config.catalogue),
             bucket: LeakyBucket::new(config.drain_per_sec, config.burst),
             fault: None,
             stats: Stats::default(),
@@ -160,7 +166,9 @@ impl Inner {
         true
     }
 
-    pub fn reset(&mut self) {
+    /// Back to the start: the records too.
+    pub fn reset(&mut self, catalogue: u32) {
+        self.inventory = Inventory::new(catalogue);
         self.bucket.reset();
         self.fault = None;
         self.stats = Stats::default();

@@ -21,15 +21,53 @@ use tokio::net::TcpListener;
 
 use crate::core::api::forwarded::from_proxy_header_lines;
 use crate::core::api::request::{InboundBody, MAX_REQUEST_BODY_BYTES};
+use crate::core::config::{Settings, SourceMode};
 use crate::core::domain::caller::ClientIp;
 use crate::core::gateway::Gateway;
+use crate::core::ports::InProcessOnly;
+use crate::core::source::configured::Configured;
+use crate::core::source::mirror::PortalMirror;
 use crate::core::source::on_demand::PortalSource;
 use crate::native::clock::SystemClock;
 use crate::native::portal_http::StaticWebhookPortal;
 
 pub use settings::{ConnectionLimits, ServerSettings};
 
-pub type LocalGateway = Gateway<PortalSource<StaticWebhookPortal, SystemClock>, SystemClock>;
+/// The local server's source: on demand, or a mirror swept in this process (`STOCK_SOURCE`).
+pub type LocalSource = Configured<
+    PortalSource<StaticWebhookPortal, SystemClock>,
+    PortalMirror<StaticWebhookPortal, SystemClock, InProcessOnly>,
+>;
+
+pub type LocalGateway = Gateway<LocalSource, SystemClock>;
+
+/// The source `settings` ask for, over the portal behind `transport`.
+pub fn local_source(settings: &Settings, transport: StaticWebhookPortal) -> LocalSource {
+    let clock = SystemClock::default();
+    match settings.source {
+        SourceMode::OnDemand => {
+            Configured::OnDemand(PortalSource::over_portal(settings, transport, clock))
+        }
+        SourceMode::Mirror => Configured::Mirror(PortalMirror::over_portal(
+            settings,
+            transport,
+            clock,
+            InProcessOnly,
+        )),
+    }
+}
+
+/// In mirror mode, sweeps on the mirror's schedule for as long as the server runs.
+pub fn spawn_sweeps(gateway: &Arc<LocalGateway>) {
+    if let Configured::Mirror(_) = gateway.source() {
+        let gateway = gateway.clone();
+        tokio::spawn(async move {
+            if let Configured::Mirror(mirror) = gateway.source() {
+                mirror.sweep_forever().await;
+            }
+        });
+    }
+}
 
 /// The server's shared state.
 #[derive(Clone)]

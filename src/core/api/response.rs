@@ -10,6 +10,10 @@ use super::render::render_v1_error;
 use super::routes::Route;
 use crate::core::api::http_error::HttpError;
 use crate::core::domain::error::ApiError;
+use crate::core::metrics::MirrorHealth;
+use crate::core::publish::render::to_bytes;
+use crate::core::source::Health;
+use serde::Serialize;
 
 const JSON: &str = "application/json; charset=utf-8";
 
@@ -68,12 +72,54 @@ pub fn error(error: ApiError, style: ErrorStyle) -> Response<Bytes> {
     response
 }
 
-pub fn health() -> Response<Bytes> {
-    json(
-        StatusCode::OK,
-        Bytes::from_static(br#"{"status":"ok"}"#),
-        HeaderValue::from_static("no-store"),
-    )
+/// `{"status":"ok"}`; a mirror adds where answers come from now and its table's state.
+pub fn health(health: &Health) -> Response<Bytes> {
+    let body = match &health.mirror {
+        None => Bytes::from_static(br#"{"status":"ok"}"#),
+        Some(mirror) => to_bytes(&HealthBody {
+            status: "ok",
+            source: health.source,
+            serving: health.serving,
+            mirror: MirrorBody::of(mirror),
+        }),
+    };
+    json(StatusCode::OK, body, HeaderValue::from_static("no-store"))
+}
+
+#[derive(Serialize)]
+struct HealthBody {
+    status: &'static str,
+    source: &'static str,
+    serving: &'static str,
+    mirror: MirrorBody,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MirrorBody {
+    rows: u64,
+    oldest_age_secs: Option<u64>,
+    sweeps: u64,
+    sweep_failures: u64,
+    last_sweep_secs: Option<f64>,
+    last_sweep_portal_requests: u32,
+    behind: bool,
+}
+
+impl MirrorBody {
+    fn of(mirror: &MirrorHealth) -> Self {
+        Self {
+            rows: mirror.rows,
+            oldest_age_secs: mirror.oldest_age.map(|a| a.as_secs()),
+            sweeps: mirror.sweeps,
+            sweep_failures: mirror.failures,
+            last_sweep_secs: mirror
+                .last_duration
+                .map(|d| (d.as_millis() as f64) / 1000.0),
+            last_sweep_portal_requests: mirror.last_requests,
+            behind: mirror.behind,
+        }
+    }
 }
 
 /// 204 with `Allow`; the CORS part is added with the other CORS headers.

@@ -46,6 +46,17 @@ pub struct Settings {
     pub list_store_filter: ListStoreFilter,
     /// Whether `/` answers the demo page (`STOCK_DEMO_PAGE`; `serve --demo` turns it on).
     pub demo_page: bool,
+    /// Where answers come from: the portal on demand, or a mirror of the whole public stock.
+    pub source: SourceMode,
+    /// How often a mirror sweeps: its freshness promise.
+    pub mirror_interval: Duration,
+}
+
+/// `STOCK_SOURCE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceMode {
+    OnDemand,
+    Mirror,
 }
 
 /// A leaky bucket: the portal's (its plan), or a share of it.
@@ -140,6 +151,11 @@ impl Settings {
             batch_window: millis("STOCK_BATCH_WINDOW_MS")?,
             list_store_filter,
             demo_page: vars.choice("STOCK_DEMO_PAGE")? == Some("on"),
+            source: match vars.choice("STOCK_SOURCE")? {
+                Some("mirror") => SourceMode::Mirror,
+                _ => SourceMode::OnDemand,
+            },
+            mirror_interval: secs("STOCK_MIRROR_INTERVAL_SECS")?,
         })
     }
 }

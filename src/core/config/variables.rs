@@ -122,6 +122,9 @@ pub const VARIABLES: &[Variable] = &[
         None,
     ),
     number("STOCK_PORTAL_FALLBACK_SHARE", 0.0, false, Some(0.5)),
+    // Where answers come from.
+    choice("STOCK_SOURCE", &["on_demand", "mirror"], Some("on_demand")),
+    whole("STOCK_MIRROR_INTERVAL_SECS", 5, 86_400, 60),
     // Callers.
     whole("STOCK_RATE_LIMIT_PER_MIN", 0, 1_000_000, 600),
     whole("STOCK_CALLER_PORTAL_WORK_PER_MIN", 0, 1_000_000, 600),

@@ -22,12 +22,13 @@ use crate::core::source::{Found, StockSource, Trace};
 type Answer = Result<Response<Bytes>, ApiError>;
 
 impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
-    /// `Cache-Control` of an answer served from `found`: a stale stand-in must not be kept.
+    /// `Cache-Control` of an answer served from `found`: a stale stand-in must not be kept; a
+    /// source that knows how long its answer stays good (a mirror) says so.
     fn cache_control(&self, found: &Found) -> HeaderValue {
-        if found.status == CacheStatus::Stale {
-            HeaderValue::from_static("no-store")
-        } else {
-            self.fresh_cache_control.clone()
+        match (found.status, found.fresh_for) {
+            (CacheStatus::Stale, _) => HeaderValue::from_static("no-store"),
+            (_, Some(fresh_for)) => max_age(fresh_for.as_secs()),
+            _ => self.fresh_cache_control.clone(),
         }
     }
 
@@ -43,17 +44,18 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
         }
     }
 
-    /// 404, cacheable for the negative TTL unless it is a stale stand-in.
+    /// 404, cacheable for the negative TTL (or as long as the source says) unless it is a
+    /// stale stand-in.
     fn not_found(&self, found: &Found) -> Answer {
-        if found.status == CacheStatus::Stale {
-            return Ok(response::error(
-                ApiError::NotFound,
-                ErrorStyle::V1 {
-                    not_found_max_age: 0,
-                },
-            ));
-        }
-        Err(ApiError::NotFound)
+        let not_found_max_age = match (found.status, found.fresh_for) {
+            (CacheStatus::Stale, _) => 0,
+            (_, Some(fresh_for)) => fresh_for.as_secs(),
+            _ => return Err(ApiError::NotFound),
+        };
+        Ok(response::error(
+            ApiError::NotFound,
+            ErrorStyle::V1 { not_found_max_age },
+        ))
     }
 
     async fn one(&self, id: RecordId, trace: &mut Trace) -> Result<Found, ApiError> {
@@ -82,16 +84,18 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
             match result {
                 Ok(found) => {
                     keep &= found.status != CacheStatus::Stale;
-                    match found.value {
+                    let lifetime = match found.value {
                         Cached::Record(record) => {
                             items.push(record.v1);
-                            max_age_secs = max_age_secs.min(self.settings.cache_ttl.as_secs());
+                            self.settings.cache_ttl
                         }
                         _ => {
                             not_found.push(*id);
-                            max_age_secs = max_age_secs.min(self.settings.negative_ttl.as_secs());
+                            self.settings.negative_ttl
                         }
-                    }
+                    };
+                    let fresh_for = found.fresh_for.unwrap_or(lifetime);
+                    max_age_secs = max_age_secs.min(fresh_for.as_secs());
                 }
                 Err(_) => {
                     unavailable.push(*id);

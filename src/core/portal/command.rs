@@ -69,7 +69,10 @@ fn json_list(
     for (i, field) in fields.iter().enumerate() {
         let _ = write!(body, "{}\"{field}\"", if i > 0 { "," } else { "" });
     }
-    let _ = write!(body, "],\"order\":{{\"id\":\"{order}\"}},\"start\":{start}}}");
+    let _ = write!(
+        body,
+        "],\"order\":{{\"id\":\"{order}\"}},\"start\":{start}}}"
+    );
     body
 }
 

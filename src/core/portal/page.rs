@@ -19,7 +19,6 @@ pub fn read_page(
     product: ProductId,
 ) -> Option<Page> {
     let rows = list_rows(result)?
-
         .into_iter()
         .map(|row| read_record(row).filter(|r| r.product_id == product))
         .collect::<Option<Vec<_>>>()?;
@@ -56,16 +55,18 @@ fn list_rows(result: &Value) -> Option<Vec<&Value>> {
 
 /// The records of a sweep's range from `from`: every row readable and inside the range, in id
 /// order with no id twice. A `next` (more than one page for 50 ids) is not a portal answer.
-pub fn read_range(result: &Value, next: Option<&Value>, from: RecordId) -> Option<Vec<StoreProduct>> {
+pub fn read_range(
+    result: &Value,
+    next: Option<&Value>,
+    from: RecordId,
+) -> Option<Vec<StoreProduct>> {
     if next.is_some_and(|n| !n.is_null()) {
         return None;
     }
     let end = range_end(from);
     let mut rows = list_rows(result)?
         .into_iter()
-        .map(|row| {
-            read_record(row).filter(|r| r.id >= from && u64::from(r.id.get()) < end)
-        })
+        .map(|row| read_record(row).filter(|r| r.id >= from && u64::from(r.id.get()) < end))
         .collect::<Option<Vec<_>>>()?;
     rows.sort_by_key(|r| r.id);
     rows.dedup_by_key(|r| r.id);
@@ -179,8 +180,16 @@ mod tests {
         );
         assert_eq!(read_range(&json!([]), None, from), Some(vec![]));
         let outside = json!({"storeProducts": [row(101, 1)]});
-        assert_eq!(read_range(&outside, None, from), None, "an id outside the range");
-        assert_eq!(read_range(&rows, Some(&json!(50)), from), None, "a second page");
+        assert_eq!(
+            read_range(&outside, None, from),
+            None,
+            "an id outside the range"
+        );
+        assert_eq!(
+            read_range(&rows, Some(&json!(50)), from),
+            None,
+            "a second page"
+        );
         assert_eq!(
             read_highest(&json!({"storeProducts": [{"id": "120"}]})),
             Some(RecordId::from_u64(120).ok())

@@ -10,11 +10,15 @@
 //! - [`batcher`]: misses of concurrent requests grouped into one portal `batch`.
 //! - [`upstream`]: where misses go; [`upstream::PortalUpstream`] reads the portal itself.
 //! - [`on_demand`]: the on-demand source over an upstream.
+//! - [`mirror`]: the mirror of the whole public stock, swept on a schedule.
+//! - [`configured`]: the one a deployment runs (`STOCK_SOURCE`).
 //! - [`work_limit`]: how many cold commands a minute one caller may cause.
 
 pub mod batcher;
 pub mod cache;
+pub mod configured;
 pub mod flights;
+pub mod mirror;
 pub mod on_demand;
 pub mod upstream;
 pub mod work_limit;
@@ -26,7 +30,7 @@ use crate::core::domain::caller::CallerKey;
 use crate::core::domain::error::ApiError;
 use crate::core::domain::freshness::CacheStatus;
 use crate::core::domain::id::{ProductId, RecordId};
-use crate::core::metrics::Snapshot;
+use crate::core::metrics::{MirrorHealth, Snapshot};
 use crate::core::publish::cached::Cached;
 
 /// How a record or a product is found.
@@ -43,6 +47,25 @@ pub trait StockSource {
 
     /// Adds the source's counters (portal exchanges, budget level, cache entries).
     fn report(&self, snapshot: &mut Snapshot);
+
+    /// Which source, and what it serves from now (for `/healthz`).
+    fn health(&self) -> Health {
+        Health {
+            source: "on_demand",
+            serving: "on_demand",
+            mirror: None,
+        }
+    }
+}
+
+/// What `/healthz` says about the source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Health {
+    /// `on_demand` or `mirror` (`STOCK_SOURCE`).
+    pub source: &'static str,
+    /// Where answers come from now: a mirror serves on demand until its first table.
+    pub serving: &'static str,
+    pub mirror: Option<MirrorHealth>,
 }
 
 /// An answer found for a caller, and where it came from.
@@ -52,6 +75,9 @@ pub struct Found {
     pub status: CacheStatus,
     /// How old a cached answer is; `None` for one fetched just now.
     pub age: Option<Duration>,
+    /// How long it may be kept from now (`max-age`), when the source knows better than the
+    /// configured lifetime (a mirror: until its next sweep).
+    pub fresh_for: Option<Duration>,
 }
 
 pub type Looked = Result<Found, ApiError>;

@@ -411,5 +411,10 @@ impl<U: Upstream, C: Clock, S: SharedCache> StockSource for OnDemand<U, C, S> {
 }
 
 fn found(value: Cached, status: CacheStatus, age: Option<Duration>) -> Found {
-    Found { value, status, age }
+    Found {
+        value,
+        status,
+        age,
+        fresh_for: None,
+    }
 }

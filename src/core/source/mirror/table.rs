@@ -1,0 +1,350 @@
+//! The mirror's table: every public stock record a finished sweep read, compact (32 bytes a
+//! record and 8 more for the product index), with when each range of ids was read. It has a
+//! byte form so that a table can be kept where other instances read it (a Durable Object's
+//! storage, an S3 object, Redis).
+
+use std::time::Duration;
+
+use crate::core::domain::id::{ProductId, RecordId};
+use crate::core::domain::reads::RANGE_IDS;
+use crate::core::domain::record::StoreProduct;
+
+/// One record, as small as it can be kept.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    id: u32,
+    product: u32,
+    store: u32,
+    amount: f64,
+    /// `quantityReserved`; NaN for null.
+    reserved: f64,
+}
+
+const ROW_BYTES: usize = 28;
+const MAGIC: &[u8; 4] = b"B24M";
+const VERSION: u8 = 1;
+
+/// A finished sweep: the records in id order, a product index, and when each range was read.
+#[derive(Debug, Clone)]
+pub struct Table {
+    rows: Vec<Row>,
+    /// `(product, row index)`, sorted.
+    by_product: Vec<(u32, u32)>,
+    /// When the range of ids `k * RANGE_IDS + 1 ..` was read (Unix time, milliseconds).
+    read_at_ms: Vec<u64>,
+    /// The highest id the sweep looked at: every id above it answers "not found".
+    highest: u32,
+}
+
+/// What a sweep read, range by range, as it goes.
+#[derive(Debug, Default)]
+pub struct TableBuilder {
+    rows: Vec<Row>,
+    read_at_ms: Vec<u64>,
+    highest: u32,
+}
+
+impl TableBuilder {
+    /// A sweep of ids 1 to `highest`.
+    pub fn new(highest: u32) -> Self {
+        let ranges = highest.div_ceil(RANGE_IDS) as usize;
+        Self {
+            rows: Vec::new(),
+            read_at_ms: vec![0; ranges],
+            highest,
+        }
+    }
+
+    /// The range starting at `from` was read at `read_at` (Unix time) with these records.
+    pub fn add(&mut self, from: RecordId, read_at: Duration, records: &[StoreProduct]) {
+        let index = ((from.get() - 1) / RANGE_IDS) as usize;
+        if let Some(slot) = self.read_at_ms.get_mut(index) {
+            *slot = read_at.as_millis() as u64;
+        }
+        self.rows.extend(records.iter().filter_map(|r| {
+            Some(Row {
+                id: r.id.get(),
+                product: r.product_id.get(),
+                store: u32::try_from(r.store_id).ok()?,
+                amount: r.amount,
+                reserved: r.quantity_reserved.unwrap_or(f64::NAN),
+            })
+        }));
+    }
+
+    pub fn finish(mut self) -> Table {
+        self.rows.sort_by_key(|r| r.id);
+        self.rows.dedup_by_key(|r| r.id);
+        self.rows.shrink_to_fit();
+        Table::indexed(self.rows, self.read_at_ms, self.highest)
+    }
+}
+
+impl Table {
+    fn indexed(rows: Vec<Row>, read_at_ms: Vec<u64>, highest: u32) -> Self {
+        let mut by_product: Vec<(u32, u32)> = rows
+            .iter()
+            .enumerate()
+            .map(|(index, row)| (row.product, index as u32))
+            .collect();
+        by_product.sort_unstable();
+        Self {
+            rows,
+            by_product,
+            read_at_ms,
+            highest,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn highest(&self) -> u32 {
+        self.highest
+    }
+
+    /// The record `id`, if the sweep found it.
+    pub fn record(&self, id: RecordId) -> Option<StoreProduct> {
+        let at = self.rows.binary_search_by_key(&id.get(), |r| r.id).ok()?;
+        self.rows.get(at).and_then(|row| row.record())
+    }
+
+    /// A product's records, in id order.
+    pub fn product(&self, id: ProductId) -> Vec<StoreProduct> {
+        let product = id.get();
+        let start = self.by_product.partition_point(|(p, _)| *p < product);
+        self.by_product[start..]
+            .iter()
+            .take_while(|(p, _)| *p == product)
+            .filter_map(|(_, index)| self.rows.get(*index as usize)?.record())
+            .collect()
+    }
+
+    /// When the range holding `id` was read (Unix time); for an id above the highest, when
+    /// the highest one's was (that is when the sweep knew it had no such id).
+    pub fn read_at(&self, id: RecordId) -> Duration {
+        let index = ((id.get().min(self.highest.max(1)) - 1) / RANGE_IDS) as usize;
+        let ms = self.read_at_ms.get(index).or(self.read_at_ms.last());
+        Duration::from_millis(ms.copied().unwrap_or(0))
+    }
+
+    /// The oldest range read (Unix time).
+    pub fn oldest(&self) -> Duration {
+        Duration::from_millis(self.read_at_ms.iter().copied().min().unwrap_or(0))
+    }
+
+    /// `B24M`, a version, the highest id, the counts, the range times, then the rows, all
+    /// little-endian.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(20 + self.read_at_ms.len() * 8 + self.rows.len() * ROW_BYTES);
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        out.extend_from_slice(&self.highest.to_le_bytes());
+        out.extend_from_slice(&(self.read_at_ms.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(self.rows.len() as u32).to_le_bytes());
+        for ms in &self.read_at_ms {
+            out.extend_from_slice(&ms.to_le_bytes());
+        }
+        for row in &self.rows {
+            out.extend_from_slice(&row.id.to_le_bytes());
+            out.extend_from_slice(&row.product.to_le_bytes());
+            out.extend_from_slice(&row.store.to_le_bytes());
+            out.extend_from_slice(&row.amount.to_le_bytes());
+            out.extend_from_slice(&row.reserved.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads [`Table::to_bytes`] back; anything else (damaged, foreign, another version, rows
+    /// out of order or out of bounds) is `None`.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let mut input = Reader(bytes);
+        if input.take(4)? != MAGIC || input.take(1)? != [VERSION] {
+            return None;
+        }
+        let highest = input.u32()?;
+        let ranges = input.u32()? as usize;
+        let rows = input.u32()? as usize;
+        if ranges != highest.div_ceil(RANGE_IDS) as usize
+            || input.0.len() != ranges * 8 + rows * ROW_BYTES
+        {
+            return None;
+        }
+        let read_at_ms = (0..ranges)
+            .map(|_| input.u64())
+            .collect::<Option<Vec<_>>>()?;
+        let rows = (0..rows)
+            .map(|_| {
+                let row = Row {
+                    id: input.u32()?,
+                    product: input.u32()?,
+                    store: input.u32()?,
+                    amount: input.f64()?,
+                    reserved: input.f64()?,
+                };
+                row.record().map(|_| row)
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let ordered = rows.windows(2).all(|w| w[0].id < w[1].id);
+        let bounded = rows.last().is_none_or(|r| r.id <= highest);
+        (ordered && bounded).then(|| Table::indexed(rows, read_at_ms, highest))
+    }
+
+    /// Bytes held in memory for the table (its vectors' room).
+    pub fn heap_bytes(&self) -> usize {
+        self.rows.capacity() * std::mem::size_of::<Row>()
+            + self.by_product.capacity() * 8
+            + self.read_at_ms.capacity() * 8
+    }
+}
+
+impl Row {
+    /// The record, as the domain has it; `None` for values no portal answer could have given.
+    fn record(&self) -> Option<StoreProduct> {
+        let reserved = (!self.reserved.is_nan()).then_some(self.reserved);
+        let bounded = self.amount.is_finite()
+            && self.amount.abs() < 1e15
+            && reserved.is_none_or(|r| r.is_finite() && (0.0..1e15).contains(&r))
+            && self.store > 0;
+        if !bounded {
+            return None;
+        }
+        Some(StoreProduct {
+            id: RecordId::from_u64(self.id.into()).ok()?,
+            product_id: ProductId::from_u64(self.product.into()).ok()?,
+            store_id: self.store.into(),
+            amount: self.amount,
+            quantity_reserved: reserved,
+        })
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = (self.0.get(..n)?, self.0.get(n..)?);
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn f64(&mut self) -> Option<f64> {
+        Some(f64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn record(id: u32, product: u32, store: i64, reserved: Option<f64>) -> StoreProduct {
+        StoreProduct {
+            id: RecordId::from_u64(id.into()).unwrap(),
+            product_id: ProductId::from_u64(product.into()).unwrap(),
+            store_id: store,
+            amount: f64::from(id) / 2.0,
+            quantity_reserved: reserved,
+        }
+    }
+
+    fn id(n: u32) -> RecordId {
+        RecordId::from_u64(n.into()).unwrap()
+    }
+
+    fn sample() -> Table {
+        let mut builder = TableBuilder::new(120);
+        builder.add(
+            id(1),
+            Duration::from_secs(100),
+            &[record(13, 7, 11, None), record(2, 7, 1, Some(1.0))],
+        );
+        builder.add(id(51), Duration::from_secs(101), &[]);
+        builder.add(
+            id(101),
+            Duration::from_secs(102),
+            &[record(120, 9, 2, Some(0.5))],
+        );
+        builder.finish()
+    }
+
+    #[test]
+    fn finds_records_products_and_when_they_were_read() {
+        let table = sample();
+        assert_eq!(table.len(), 3);
+        assert_eq!(table.record(id(13)), Some(record(13, 7, 11, None)));
+        assert_eq!(table.record(id(14)), None);
+        assert_eq!(table.record(id(121)), None, "above the highest");
+        let product: Vec<u32> = table
+            .product(ProductId::from_u64(7).unwrap())
+            .iter()
+            .map(|r| r.id.get())
+            .collect();
+        assert_eq!(product, vec![2, 13]);
+        assert!(table.product(ProductId::from_u64(8).unwrap()).is_empty());
+        assert_eq!(table.read_at(id(60)), Duration::from_secs(101));
+        assert_eq!(table.read_at(id(5000)), Duration::from_secs(102));
+        assert_eq!(table.oldest(), Duration::from_secs(100));
+    }
+
+    #[test]
+    fn round_trips_and_refuses_damage() {
+        let table = sample();
+        let bytes = table.to_bytes();
+        // (Compared as bytes: a null reservation is NaN, never equal to itself.)
+        let back = Table::from_bytes(&bytes).expect("read back");
+        assert_eq!(back.to_bytes(), bytes);
+        assert_eq!(back.record(id(13)), table.record(id(13)));
+        assert!(Table::from_bytes(&bytes[..bytes.len() - 1]).is_none());
+        let mut foreign = bytes.clone();
+        foreign[0] = b'X';
+        assert!(Table::from_bytes(&foreign).is_none());
+        let mut unordered = bytes.clone();
+        let first_row = bytes.len() - 3 * ROW_BYTES;
+        unordered[first_row..first_row + 4].copy_from_slice(&500u32.to_le_bytes());
+        assert!(Table::from_bytes(&unordered).is_none());
+    }
+
+    #[test]
+    fn a_hundred_thousand_records_take_under_fifty_bytes_each() {
+        let mut builder = TableBuilder::new(105_000);
+        for k in 0..2100u32 {
+            let from = k * RANGE_IDS + 1;
+            let rows: Vec<StoreProduct> = (from..from + 48)
+                .map(|n| record(n, 1000 + n / 3, 1, Some(1.0)))
+                .collect();
+            builder.add(id(from), Duration::from_secs(1), &rows);
+        }
+        let table = builder.finish();
+        assert_eq!(table.len(), 100_800);
+        assert!(
+            table.heap_bytes() / table.len() < 50,
+            "{}",
+            table.heap_bytes() / table.len()
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_foreign_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = Table::from_bytes(&bytes);
+            let mut with_header = b"B24M\x01".to_vec();
+            with_header.extend_from_slice(&bytes);
+            let _ = Table::from_bytes(&with_header);
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The sandbox portal's stock records as they stand: the fixed records of `data`, a large
+//! generated catalogue when asked for (`--records N`), and whatever the control API changed
+//! since (records set, records deleted), by id.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use super::data::{self, Record};
+
+/// Where the generated catalogue starts: above every fixed record.
+pub const CATALOGUE_FIRST_ID: u32 = 3001;
+
+pub struct Inventory {
+    records: BTreeMap<u32, Record>,
+}
+
+impl Inventory {
+    /// The fixed records, and `catalogue` generated ones.
+    pub fn new(catalogue: u32) -> Self {
+        let records = data::all_records()
+            .chain(generated(catalogue))
+            .map(|r| (r.id, r))
+            .collect();
+        Self { records }
+    }
+
+    pub fn get(&self, id: u32) -> Option<&Record> {
+        self.records.get(&id)
+    }
+
+    /// Records with ids in `from..to` (both optional), in id order.
+    pub fn range(
+        &self,
+        from: Option<u32>,
+        to: Option<u32>,
+    ) -> impl DoubleEndedIterator<Item = &Record> {
+        let low = from.map_or(Bound::Unbounded, Bound::Included);
+        let high = to.map_or(Bound::Unbounded, Bound::Excluded);
+        let empty = matches!((from, to), (Some(f), Some(t)) if f >= t);
+        let range = if empty {
+            self.records.range(0..0)
+        } else {
+            self.records.range((low, high))
+        };
+        range.map(|(_, record)| record)
+    }
+
+    pub fn set(&mut self, record: Record) {
+        self.records.insert(record.id, record);
+    }
+
+    pub fn delete(&mut self, id: u32) -> bool {
+        self.records.remove(&id).is_some()
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
+/// `count` records from [`CATALOGUE_FIRST_ID`] up, every 25th id left out (a gap, as deleted
+/// records leave), three records per product in warehouses 1, 2 and 11, with amounts and
+/// reservations that vary from record to record.
+fn generated(count: u32) -> impl Iterator<Item = Record> {
+    (0..count).map(|k| {
+        let id = CATALOGUE_FIRST_ID + k + k / 24;
+        Record {
+            id,
+            product_id: 100_000 + k / 3,
+            store_id: data::STORES[(k % 3) as usize],
+            amount: f64::from((k * 37) % 101),
+            quantity_reserved: (!k.is_multiple_of(7)).then(|| f64::from(k % 5)),
+            quoted: false,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalogue_has_gaps_and_fits_the_id_range() {
+        let inventory = Inventory::new(100_000);
+        assert_eq!(inventory.len(), 300 + 2 + 90 + 100_000);
+        let last = inventory.range(None, None).next_back().unwrap().id;
+        // 100,000 records below id 107,200: a sweep of 50-id ranges takes 43 batches.
+        assert!(last < 107_200, "{last}");
+        assert!(inventory.get(CATALOGUE_FIRST_ID + 24).is_none(), "a gap");
+        let ids: Vec<u32> = inventory
+            .range(Some(3001), Some(3051))
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids.len(), 48);
+        assert!(inventory.range(Some(5), Some(5)).next().is_none());
+    }
+
+    #[test]
+    fn records_change_and_go() {
+        let mut inventory = Inventory::new(0);
+        let mut record = inventory.get(13).unwrap().clone();
+        record.amount = 99.0;
+        inventory.set(record);
+        assert_eq!(inventory.get(13).unwrap().amount, 99.0);
+        assert!(inventory.delete(13));
+        assert!(inventory.get(13).is_none());
+        assert!(!inventory.delete(13));
+    }
+}
