@@ -22,6 +22,9 @@ timeout 900 bash scripts/check-core.sh
 step "unit, property and contract tests against the local server"
 timeout 1200 cargo test --locked
 
+step "the contract suite against the local server in mirror mode (STOCK_SOURCE=mirror)"
+CONTRACT_SOURCE=mirror timeout 600 cargo test --locked --test contract --test contract_bulk
+
 step "OpenAPI document: valid OpenAPI 3.1 (openapi-spec-validator), openapi.json current"
 bash scripts/openapi.sh
 

@@ -6,8 +6,8 @@
 # fresh sandbox and session:
 #   on        coordinator on (wrangler.toml's settings): 400 reads of one cold id cost one portal
 #             request; a 300-id burst stays within the budget, >= 99 % answered 200/404
-#   off       STOCK_PORTAL_COORDINATOR=isolate and no batching window: the same kind of burst
-#             makes the portal refuse (the setup can see the problem)
+#   off       STOCK_PORTAL_COORDINATOR=isolate and no batching window: 80 full batches between
+#             the two isolates make the portal refuse (the setup can see the problem)
 #   on-nowin  the coordinator with no batching window: the same traffic never overspends
 #   cut       gateway-b's binding points at no Worker: b answers on its fallback share
 #   cut-both  both bindings point at no Worker: together they spend one fallback allowance

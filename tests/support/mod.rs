@@ -75,6 +75,11 @@ impl Sandbox {
 
 /// Starts `b24-stock-gateway sandbox` with a random webhook code.
 pub fn spawn_sandbox(drain_per_sec: f64, burst: f64) -> Sandbox {
+    spawn_sandbox_with(drain_per_sec, burst, 0)
+}
+
+/// The same, with `records` generated records on top of the fixed ones.
+pub fn spawn_sandbox_with(drain_per_sec: f64, burst: f64, records: u32) -> Sandbox {
     let port = free_port();
     let code = format!("sbx{:x}{:x}", std::process::id(), port as u64 * 7919);
     let log = log_path("sandbox");
@@ -88,6 +93,8 @@ pub fn spawn_sandbox(drain_per_sec: f64, burst: f64) -> Sandbox {
             &drain_per_sec.to_string(),
             "--burst",
             &burst.to_string(),
+            "--records",
+            &records.to_string(),
         ],
         &[("SANDBOX_WEBHOOK_CODE".into(), code.clone())],
         &log,
@@ -199,7 +206,17 @@ pub fn contract_target() -> &'static Target {
         }
         // A generous bucket: the suite's requests are not what this sandbox measures.
         let sandbox = spawn_sandbox(1000.0, 100_000.0);
-        let gateway = spawn_gateway(&sandbox.webhook(), &contract_env());
+        let mut env = contract_env();
+        if mirror_mode() {
+            env.extend([
+                ("STOCK_SOURCE", "mirror"),
+                ("STOCK_MIRROR_INTERVAL_SECS", "5"),
+            ]);
+        }
+        let gateway = spawn_gateway(&sandbox.webhook(), &env);
+        if mirror_mode() {
+            wait_serving_mirror(&gateway.base);
+        }
         Target {
             base: gateway.base.clone(),
             webhook_code: sandbox.code.clone(),
@@ -208,6 +225,31 @@ pub fn contract_target() -> &'static Target {
             _owned: vec![sandbox.process, gateway.process],
         }
     })
+}
+
+/// Whether the contract suite runs against a gateway in mirror mode (`CONTRACT_SOURCE=mirror`):
+/// checks of how the portal is called on demand do not apply there.
+pub fn mirror_mode() -> bool {
+    std::env::var("CONTRACT_SOURCE").is_ok_and(|s| s == "mirror")
+}
+
+/// Waits up to 30 s until the gateway at `base` answers from its mirror's table.
+pub fn wait_serving_mirror(base: &str) {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        let rest = base.strip_prefix("http://").expect("http base");
+        if let Ok(mut stream) = std::net::TcpStream::connect(rest) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = write!(stream, "GET /healthz HTTP/1.0\r\nHost: {rest}\r\n\r\n");
+            let mut answer = String::new();
+            let _ = std::io::Read::read_to_string(&mut stream, &mut answer);
+            if answer.contains(r#""serving":"mirror""#) {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{base} did not serve from its mirror within 30 s");
 }
 
 /// `GET /_sandbox/stats` of the sandbox at `base`.
