@@ -11,6 +11,7 @@
 #   on-nowin  the coordinator with no batching window: the same traffic never overspends
 #   cut       gateway-b's binding points at no Worker: b answers on its fallback share
 #   cut-both  both bindings point at no Worker: together they spend one fallback allowance
+#   mirror    STOCK_SOURCE=mirror on both: one sweep per interval, both read the object's table
 #   latency   a miss through the object next to a miss without it, in one run (a figure)
 # The checks live in tests/worker_coordinator.rs (ignored unless run from here).
 set -euo pipefail
@@ -143,6 +144,11 @@ log "coordinator unreachable: fallback share, warning logged ($(dev_since "$t")s
 t=$(dev_now); A_BINDING=gateway-nowhere FALLBACK_LIMIT=4 session cut-both gateway-nowhere
 check cut_off_isolates_together_spend_one_fallback_allowance
 log "both coordinators unreachable: one fallback allowance for the deployment ($(dev_since "$t")s)"
+
+# Mirror mode on both Workers: one sweep per interval for the deployment.
+t=$(dev_now); session mirror gateway-a STOCK_SOURCE=mirror STOCK_MIRROR_INTERVAL_SECS=5
+check two_workers_share_one_sweep
+log "mirror mode: two Workers share one sweep ($(dev_since "$t")s)"
 
 t=$(dev_now); B_VARS="STOCK_PORTAL_COORDINATOR=isolate" session latency gateway-a
 check a_miss_through_the_coordinator_next_to_one_without

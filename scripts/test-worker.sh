@@ -11,6 +11,7 @@
 #      missing secret or a bad log format answers 500 `misconfigured` with an error line
 #   6. a storefront burst on the real bucket, metrics log lines, the refresh via wait_until
 #   7. fair reads on the real bucket: shoppers alone and beside an abusive caller, steady readers
+#   8. mirror mode: the contract suite again, the object sweeping on its alarm
 # Everything it starts is stopped on exit, whatever happens. Every wait has a bound.
 #
 # Env knobs: WORKER_READY_TIMEOUT (s, default 120), WORKER_KEEP_LOGS=1 keeps the logs (in
@@ -141,3 +142,24 @@ for fair in shoppers_alone_are_served shoppers_are_served_beside_an_abusive_call
     FAIR_SECS="${WORKER_FAIR_SECS:-45}" run_one_test fair_reads "$fair"
   log "fair reads: $fair ($(dev_since "$t")s)"
 done
+
+# ---- 8. mirror mode (STOCK_SOURCE=mirror): the Durable Object sweeps on its alarm and keeps the
+# table in its storage; isolates read through it. The contract suite again, where it applies.
+dev_stop "$WRANGLER_PID"
+dev_stop "$SANDBOX_PID"
+t=$(dev_now)
+dev_start_sandbox
+export DEV_NAME=mirror
+dev_start_wrangler "${settings[@]}" STOCK_SOURCE=mirror STOCK_MIRROR_INTERVAL_SECS=5
+dev_wait_ok "http://127.0.0.1:$WORKER_PORT/healthz" "${WORKER_READY_TIMEOUT:-120}" "$WRANGLER_PID"
+for _ in $(seq 300); do
+  curl -fsS --max-time 5 "http://127.0.0.1:$WORKER_PORT/healthz" | grep -q '"serving":"mirror"' && break
+  sleep 0.1
+done
+curl -fsS --max-time 5 "http://127.0.0.1:$WORKER_PORT/healthz" | grep -q '"serving":"mirror"' \
+  || { log "mirror: the first sweep did not finish within 30 s"; exit 1; }
+CONTRACT_SOURCE=mirror CONTRACT_BASE_URL="http://127.0.0.1:$WORKER_PORT" \
+  CONTRACT_WEBHOOK_CODE="$SANDBOX_CODE" CONTRACT_SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT" \
+  CONTRACT_LOG_FILE="$DEV_WORK/mirror.log" \
+  timeout 900 cargo test --locked --test contract --test contract_bulk
+log "mirror mode: contract suite passed against wrangler dev ($(dev_since "$t")s)"

@@ -16,7 +16,7 @@ use b24_stock_gateway::core::coordination::upstream::CoordinatorUpstream;
 use b24_stock_gateway::core::domain::webhook::WebhookUrl;
 use b24_stock_gateway::core::gateway::Gateway;
 use b24_stock_gateway::core::portal::exchange::PortalExecutor;
-use b24_stock_gateway::core::ports::CoordinatorLink;
+use b24_stock_gateway::core::ports::{CoordinatorLink, InProcessOnly};
 use b24_stock_gateway::core::source::flights::Waiting;
 use b24_stock_gateway::core::source::on_demand::OnDemand;
 use b24_stock_gateway::core::source::upstream::PortalUpstream;
@@ -52,7 +52,7 @@ fn settings(vars: &[(&str, &str)]) -> Settings {
     .unwrap()
 }
 
-type Local = Coordinator<StaticWebhookPortal, SystemClock>;
+type Local = Coordinator<StaticWebhookPortal, SystemClock, InProcessOnly>;
 type Upstream<'a> = CoordinatorUpstream<InProcess<'a>, PortalExecutor<StaticWebhookPortal>>;
 type Isolate<'a> = Gateway<OnDemand<Upstream<'a>, SystemClock>, SystemClock>;
 
@@ -93,6 +93,7 @@ async fn isolates_share_one_budget_and_one_flight_per_id() {
         &settings,
         StaticWebhookPortal::new(webhook.clone()),
         SystemClock::default(),
+        InProcessOnly,
     );
     let (a, b) = (
         isolate(&settings, &webhook, &coordinator, false),
@@ -138,6 +139,7 @@ async fn an_unreachable_coordinator_leaves_a_small_share() {
         &settings,
         StaticWebhookPortal::new(webhook.clone()),
         SystemClock::default(),
+        InProcessOnly,
     );
     let a = isolate(&settings, &webhook, &coordinator, true);
     let mut statuses = Vec::new();

@@ -214,6 +214,63 @@ async fn cut_off_isolates_together_spend_one_fallback_allowance() {
     assert!(s.stats().await["requests"].as_u64().unwrap_or(u64::MAX) <= 4);
 }
 
+/// Mirror mode on both Workers: one object sweeps for the deployment, both read its table.
+#[tokio::test]
+#[ignore]
+async fn two_workers_share_one_sweep() {
+    let s = session();
+    let health = |gateway: &'static str| {
+        let (http, url) = (s.http.clone(), format!("{}/healthz", s.base));
+        async move {
+            http.get(url)
+                .header("x-gateway", gateway)
+                .send()
+                .await
+                .expect("healthz")
+                .json::<serde_json::Value>()
+                .await
+                .expect("healthz JSON")
+        }
+    };
+    let started = Instant::now();
+    while health("a").await["serving"] != "mirror" {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no table within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Two more intervals (5 s each): sweeps run on the object's alarm, not per Worker.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let (a, b) = (health("a").await, health("b").await);
+    println!("mirror: a {a}, b {b}");
+    assert_eq!(b["serving"], "mirror", "{b}");
+    let sweeps = a["mirror"]["sweeps"].as_u64().unwrap_or(0);
+    assert!((2..=4).contains(&sweeps), "one sweep per interval: {a}");
+    assert!(
+        b["mirror"]["sweeps"].as_u64().unwrap_or(0).abs_diff(sweeps) <= 1,
+        "the same object: {b}"
+    );
+    let before = s.stats().await["requests"].as_u64().unwrap_or(0);
+    // A sweep of the sandbox is 2 requests (the highest id, then 42 ranges in one batch).
+    assert!(
+        before <= 2 * (sweeps + 1),
+        "{before} portal requests for {sweeps} sweeps"
+    );
+    for id in 1..=40u32 {
+        let gateway = if id % 2 == 0 { "a" } else { "b" };
+        assert!([200, 404].contains(
+            &s.get(&format!("/v1/store-products/{id}"), Some(gateway))
+                .await
+        ));
+    }
+    let after = s.stats().await["requests"].as_u64().unwrap_or(0);
+    assert!(
+        after - before <= 2,
+        "reads reached the portal: {before} -> {after}"
+    );
+}
+
 /// Sequential cold misses through gateway-a (coordinator) and gateway-b (its own budget),
 /// interleaved so both see the same machine load: the object's extra cost per miss.
 #[tokio::test]

@@ -13,6 +13,7 @@ mod coordinator_link;
 mod logging;
 mod metrics;
 mod ratelimit;
+mod table_store;
 mod transport;
 mod upstream;
 
@@ -30,7 +31,9 @@ use worker::{event, Context, Env};
 
 use crate::core::api::request::{InboundBody, HEADERS_READ, MAX_REQUEST_BODY_BYTES};
 use crate::core::config::log_settings::LogSettings;
-use crate::core::config::{webhook_from, ConfigError, CoordinatorMode, Settings, WEBHOOK_VAR};
+use crate::core::config::{
+    webhook_from, ConfigError, CoordinatorMode, Settings, SourceMode, WEBHOOK_VAR,
+};
 use crate::core::coordination::upstream::CoordinatorUpstream;
 use crate::core::domain::caller::ClientIp;
 use crate::core::domain::webhook::WebhookUrl;
@@ -157,6 +160,19 @@ fn isolate_upstream(
         PortalUpstream::new(settings, executor, WAITING)
     };
     let binding = env.durable_object(coordinator::BINDING).ok();
+    if settings.source == SourceMode::Mirror
+        && (settings.coordinator == CoordinatorMode::Isolate || binding.is_none())
+    {
+        // Every isolate would sweep on its own: one sweep per deployment needs the object.
+        return Err(ConfigError {
+            variable: "STOCK_SOURCE",
+            reason: format!(
+                "is mirror, which needs the portal coordinator (the {} binding, \
+                 STOCK_PORTAL_COORDINATOR not isolate)",
+                coordinator::BINDING
+            ),
+        });
+    }
     match (settings.coordinator, binding) {
         (CoordinatorMode::Isolate, _) | (CoordinatorMode::Auto, None) => {
             Ok(IsolateUpstream::Isolate(own(settings.budget)))

@@ -13,6 +13,7 @@ use crate::core::portal::exchange::PortalExecutor;
 use crate::core::ports::Clock;
 use crate::core::source::batcher::Demand;
 use crate::core::source::upstream::{Fetched, PortalUpstream, Upstream};
+use crate::core::source::Health;
 
 type OwnPortal = PortalUpstream<PortalExecutor<FetchPortal>>;
 
@@ -62,6 +63,13 @@ impl Upstream for IsolateUpstream {
             IsolateUpstream::Coordinated(coordinated) => {
                 coordinated.product(clock, id, demand, deadline).await
             }
+        }
+    }
+
+    async fn health<C: Clock>(&self, clock: &C) -> Option<Health> {
+        match self {
+            IsolateUpstream::Isolate(_) => None,
+            IsolateUpstream::Coordinated(coordinated) => coordinated.health(clock).await,
         }
     }
 

@@ -17,6 +17,10 @@ use crate::core::metrics::Snapshot;
 use crate::core::ports::{Clock, CoordinatorLink, Executor, FallbackAllowance, OwnShareOnly};
 use crate::core::source::batcher::Demand;
 use crate::core::source::upstream::{Fetched, PortalUpstream, Upstream};
+use crate::core::source::Health;
+
+/// How long `/healthz` waits for the coordinator's word.
+const HEALTH_DEADLINE: Duration = Duration::from_secs(1);
 
 /// At most one "coordinator unreachable" warning per this long.
 const WARN_EVERY: Duration = Duration::from_secs(60);
@@ -132,6 +136,14 @@ impl<L: CoordinatorLink, X: Executor, A: FallbackAllowance> Upstream
                 Err(retry_after_secs) => Err(ApiError::UpstreamBusy { retry_after_secs }),
             },
         }
+    }
+
+    /// The coordinator's own health, asked with a short deadline; `None` (on demand, the
+    /// fallback's) when it cannot be reached.
+    async fn health<C: Clock>(&self, clock: &C) -> Option<Health> {
+        let deadline = clock.monotonic() + HEALTH_DEADLINE;
+        let told = self.ask(clock, &Ask::health(), 0, deadline).await?;
+        told.health.map(|health| health.to_health())
     }
 
     /// Only the fallback's exchanges: the coordinator reports its own, and holds the budget.

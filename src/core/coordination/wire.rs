@@ -2,16 +2,20 @@
 //! the coordinator's answers out (already rendered, as its own source keeps them, with their
 //! age). Only validated integers travel toward the portal; the portal's text never travels.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use crate::core::domain::caller::CallerKey;
 use crate::core::domain::error::ApiError;
 use crate::core::domain::id::{ProductId, RecordId};
 use crate::core::domain::reads::Urgency;
+use crate::core::metrics::MirrorHealth;
 use crate::core::publish::cached::Cached;
 use crate::core::publish::render::RenderedRecord;
 use crate::core::source::batcher::Demand;
 use crate::core::source::upstream::{Aged, Fetched};
+use crate::core::source::Health;
 
 /// An isolate's misses: records, or products (one kind per ask).
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -27,12 +31,79 @@ pub struct Ask {
     /// per-caller work limit, which the coordinator holds for the whole deployment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<String>,
+    /// Not ids: what the coordinator's source says of itself, for an isolate's `/healthz`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub health: bool,
 }
 
-/// One answer per id asked, records first, in the order asked.
+/// One answer per id asked, records first, in the order asked; or the health asked for.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Told {
     pub answers: Vec<WireAnswer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<WireHealth>,
+}
+
+/// The coordinator's [`Health`], in milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireHealth {
+    pub source: String,
+    pub serving: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<WireMirror>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireMirror {
+    pub rows: u64,
+    pub oldest_age_ms: Option<u64>,
+    pub sweeps: u64,
+    pub failures: u64,
+    pub last_duration_ms: Option<u64>,
+    pub last_requests: u32,
+    pub last_finished_ms: Option<u64>,
+    pub behind: bool,
+}
+
+impl WireHealth {
+    pub fn of(health: &Health) -> Self {
+        let ms = |d: Duration| d.as_millis() as u64;
+        Self {
+            source: health.source.to_string(),
+            serving: health.serving.to_string(),
+            mirror: health.mirror.as_ref().map(|m| WireMirror {
+                rows: m.rows,
+                oldest_age_ms: m.oldest_age.map(ms),
+                sweeps: m.sweeps,
+                failures: m.failures,
+                last_duration_ms: m.last_duration.map(ms),
+                last_requests: m.last_requests,
+                last_finished_ms: m.last_finished.map(ms),
+                behind: m.behind,
+            }),
+        }
+    }
+
+    /// Read back; an unknown word reads as on demand.
+    pub fn to_health(&self) -> Health {
+        let word = |w: &str| if w == "mirror" { "mirror" } else { "on_demand" };
+        Health {
+            source: word(&self.source),
+            serving: word(&self.serving),
+            mirror: self.mirror.as_ref().map(|m| MirrorHealth {
+                rows: m.rows,
+                oldest_age: m.oldest_age_ms.map(Duration::from_millis),
+                sweeps: m.sweeps,
+                failures: m.failures,
+                last_duration: m.last_duration_ms.map(Duration::from_millis),
+                last_requests: m.last_requests,
+                last_finished: m.last_finished_ms.map(Duration::from_millis),
+                behind: m.behind,
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,19 +113,19 @@ pub enum WireAnswer {
     Record {
         v1: String,
         bitrix: String,
-        #[serde(rename = "ageMs")]
-        age_ms: u64,
+        #[serde(flatten)]
+        time: Timing,
     },
     /// A product's published stock.
     Product {
         body: String,
-        #[serde(rename = "ageMs")]
-        age_ms: u64,
+        #[serde(flatten)]
+        time: Timing,
     },
     /// No such record or product (or none the policy shows).
     Missing {
-        #[serde(rename = "ageMs")]
-        age_ms: u64,
+        #[serde(flatten)]
+        time: Timing,
     },
     Busy {
         #[serde(rename = "retryAfterSecs")]
@@ -62,6 +133,17 @@ pub enum WireAnswer {
     },
     Failed,
     TimedOut,
+}
+
+/// How old an answer is, and (from a mirror) how long it stays good from now.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    #[serde(rename = "ageMs")]
+    pub age_ms: u64,
+    #[serde(rename = "lifeMs", default, skip_serializing_if = "Option::is_none")]
+    pub life_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
 }
 
 /// What is asked for, in the types the source takes.
@@ -106,6 +188,14 @@ impl Ask {
         }
     }
 
+    /// An ask for the coordinator's health.
+    pub fn health() -> Self {
+        Self {
+            health: true,
+            ..Self::default()
+        }
+    }
+
     /// The ids, validated again (the coordinator trusts nothing it is sent); `None` for an id
     /// no caller could have sent, or an ask of both kinds.
     pub fn asked(&self) -> Option<Asked> {
@@ -131,18 +221,22 @@ impl WireAnswer {
     pub fn from_fetched(fetched: &Fetched) -> Self {
         match fetched {
             Ok(aged) => {
-                let age_ms = aged.age.as_millis() as u64;
+                let time = Timing {
+                    age_ms: aged.age.as_millis() as u64,
+                    life_ms: aged.life.map(|life| life.as_millis() as u64),
+                    stale: aged.stale,
+                };
                 match &aged.value {
                     Cached::Record(record) => WireAnswer::Record {
                         v1: text(&record.v1),
                         bitrix: text(&record.bitrix),
-                        age_ms,
+                        time,
                     },
                     Cached::Product(body) => WireAnswer::Product {
                         body: text(body),
-                        age_ms,
+                        time,
                     },
-                    Cached::Missing => WireAnswer::Missing { age_ms },
+                    Cached::Missing => WireAnswer::Missing { time },
                 }
             }
             Err(ApiError::UpstreamBusy { retry_after_secs }) => WireAnswer::Busy {
@@ -156,24 +250,26 @@ impl WireAnswer {
     /// Read back; an answer of another kind than asked (`product`: whether a product was) is a
     /// failure.
     pub fn to_fetched(&self, product: bool) -> Fetched {
-        let aged = |value: Cached, age_ms: u64| {
+        let aged = |value: Cached, time: &Timing| {
             Ok(Aged {
                 value,
-                age: std::time::Duration::from_millis(age_ms),
+                age: Duration::from_millis(time.age_ms),
+                life: time.life_ms.map(Duration::from_millis),
+                stale: time.stale,
             })
         };
         match (self, product) {
-            (WireAnswer::Record { v1, bitrix, age_ms }, false) => aged(
+            (WireAnswer::Record { v1, bitrix, time }, false) => aged(
                 Cached::Record(RenderedRecord {
                     v1: v1.clone().into(),
                     bitrix: bitrix.clone().into(),
                 }),
-                *age_ms,
+                time,
             ),
-            (WireAnswer::Product { body, age_ms }, true) => {
-                aged(Cached::Product(body.clone().into()), *age_ms)
+            (WireAnswer::Product { body, time }, true) => {
+                aged(Cached::Product(body.clone().into()), time)
             }
-            (WireAnswer::Missing { age_ms }, _) => aged(Cached::Missing, *age_ms),
+            (WireAnswer::Missing { time }, _) => aged(Cached::Missing, time),
             (WireAnswer::Busy { retry_after_secs }, _) => Err(ApiError::UpstreamBusy {
                 retry_after_secs: (*retry_after_secs).clamp(1, 600),
             }),
@@ -191,12 +287,13 @@ fn text(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn aged(value: Cached) -> Fetched {
         Ok(Aged {
             value,
             age: Duration::from_millis(1500),
+            life: None,
+            stale: false,
         })
     }
 
@@ -207,7 +304,14 @@ mod tests {
             bitrix: r#"{"storeProduct":{"id":13}}"#.into(),
         }));
         let product = aged(Cached::Product(r#"{"productId":6973}"#.into()));
+        let from_a_mirror = Ok(Aged {
+            value: Cached::Missing,
+            age: Duration::from_millis(10),
+            life: Some(Duration::from_secs(42)),
+            stale: true,
+        });
         let cases = [
+            (from_a_mirror, false),
             (record, false),
             (aged(Cached::Missing), false),
             (product, true),
@@ -231,15 +335,20 @@ mod tests {
 
     #[test]
     fn nothing_mismatched_or_invalid_passes() {
+        let time = Timing {
+            age_ms: 0,
+            life_ms: None,
+            stale: false,
+        };
         let record = WireAnswer::Record {
             v1: "{}".into(),
             bitrix: "{}".into(),
-            age_ms: 0,
+            time,
         };
         assert_eq!(record.to_fetched(true), Err(ApiError::UpstreamError));
         let product = WireAnswer::Product {
             body: "{}".into(),
-            age_ms: 0,
+            time,
         };
         assert_eq!(product.to_fetched(false), Err(ApiError::UpstreamError));
         let zero = Ask {

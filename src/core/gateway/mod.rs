@@ -200,7 +200,7 @@ impl<Src: StockSource, C: Clock, L: CallerLimiter> Gateway<Src, C, L> {
             return response::method_not_allowed(route, self.error_style(route, trace));
         }
         if route.is_local() {
-            return local_answer(route, request, &self.source);
+            return local_answer(route, request, &self.source).await;
         }
         // A request the platform could not name a caller for shares one allowance with every
         // other such request (fail closed), under an address no client has.
@@ -242,7 +242,7 @@ impl<Src: StockSource, C: Clock, L: CallerLimiter> Gateway<Src, C, L> {
                 Err(error) => Err(error),
             },
             Route::Health | Route::OpenApi | Route::Widget | Route::DemoPage => {
-                Ok(local_answer(route, request, &self.source))
+                Ok(local_answer(route, request, &self.source).await)
             }
         };
         answer.unwrap_or_else(|error| self.error(route, error, trace))
@@ -274,7 +274,7 @@ impl<Src, C: Clock, L> Gateway<Src, C, L> {
 }
 
 /// The gateway's own answers, made without the portal: health and the embedded files.
-fn local_answer<Src: StockSource>(
+async fn local_answer<Src: StockSource>(
     route: Route<'_>,
     request: &Request<InboundBody>,
     source: &Src,
@@ -284,7 +284,7 @@ fn local_answer<Src: StockSource>(
         Route::OpenApi => storefront::openapi(headers),
         Route::Widget => storefront::widget(request.uri().query(), headers),
         Route::DemoPage => storefront::demo_page(headers),
-        _ => response::health(&source.health()),
+        _ => response::health(&source.health().await),
     }
 }
 

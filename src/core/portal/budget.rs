@@ -65,10 +65,12 @@ impl PortalBudget {
             Duration::from_secs_f64(over / self.limits.drain_per_sec)
         };
         let paced = bucket.max(level.next_steady.saturating_sub(now));
-        // A partial batch waits for the steady slot when it comes in time; when it would not
-        // (a small share, a short deadline), the burst serves it rather than nothing.
+        // A partial batch waits for the steady slot once the bucket is half full (the other
+        // half is for bursts of misses), when that slot comes in time; when it would not (a
+        // small share, a short deadline), the burst serves it rather than nothing.
+        let half_full = level.count >= self.limits.burst / 2.0;
         let wait = match pace {
-            Pace::Steady if paced <= max_wait => paced,
+            Pace::Steady if half_full && paced <= max_wait => paced,
             _ => bucket,
         };
         if wait > max_wait {
@@ -174,11 +176,13 @@ mod tests {
         });
         let t = Duration::from_secs(10);
         let half = Duration::from_millis(500);
-        assert_eq!(
-            budget.admit(t, NO_WAIT, Pace::Steady),
-            Admission::Go,
-            "quiet: at once"
-        );
+        for n in 0..20 {
+            assert_eq!(
+                budget.admit(t, NO_WAIT, Pace::Steady),
+                Admission::Go,
+                "{n}: the first half of the burst at once"
+            );
+        }
         assert_eq!(
             budget.admit(t, SECOND, Pace::Steady),
             Admission::After(half),

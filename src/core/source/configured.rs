@@ -38,10 +38,10 @@ impl<O: StockSource, M: StockSource> StockSource for Configured<O, M> {
         }
     }
 
-    fn health(&self) -> Health {
+    async fn health(&self) -> Health {
         match self {
-            Configured::OnDemand(source) => source.health(),
-            Configured::Mirror(source) => source.health(),
+            Configured::OnDemand(source) => source.health().await,
+            Configured::Mirror(source) => source.health().await,
         }
     }
 }

@@ -48,14 +48,8 @@ pub trait StockSource {
     /// Adds the source's counters (portal exchanges, budget level, cache entries).
     fn report(&self, snapshot: &mut Snapshot);
 
-    /// Which source, and what it serves from now (for `/healthz`).
-    fn health(&self) -> Health {
-        Health {
-            source: "on_demand",
-            serving: "on_demand",
-            mirror: None,
-        }
-    }
+    /// Which source, and what it serves from now (for `/healthz`; never calls the portal).
+    fn health(&self) -> impl Future<Output = Health>;
 }
 
 /// What `/healthz` says about the source.
@@ -66,6 +60,15 @@ pub struct Health {
     /// Where answers come from now: a mirror serves on demand until its first table.
     pub serving: &'static str,
     pub mirror: Option<MirrorHealth>,
+}
+
+impl Health {
+    /// An on-demand source's.
+    pub const ON_DEMAND: Health = Health {
+        source: "on_demand",
+        serving: "on_demand",
+        mirror: None,
+    };
 }
 
 /// An answer found for a caller, and where it came from.

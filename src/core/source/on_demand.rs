@@ -26,7 +26,7 @@ use super::cache::{AnswerCache, Hit};
 use super::flights::{Flights, Joined, Lead, Waiting};
 use super::upstream::{Aged, Fetched, PortalUpstream, Upstream, FLIGHT_MARGIN};
 use super::work_limit::WorkLimit;
-use super::{Found, Looked, Refresh, StockSource, Trace};
+use super::{Found, Health, Looked, Refresh, StockSource, Trace};
 use crate::core::config::Settings;
 use crate::core::domain::caller::CallerKey;
 use crate::core::domain::error::ApiError;
@@ -159,6 +159,22 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
             trace.upstream = Some(self.clock.monotonic().saturating_sub(started));
             for (&index, result) in missed.iter().zip(fetched) {
                 looked[index] = Some(match result {
+                    // From a table kept upstream (a coordinator's mirror): as old as it is there.
+                    Ok(Aged {
+                        value,
+                        age,
+                        life: Some(life),
+                        stale,
+                    }) => Ok(Found {
+                        value,
+                        status: if stale {
+                            CacheStatus::Stale
+                        } else {
+                            CacheStatus::Hit
+                        },
+                        age: Some(age),
+                        fresh_for: Some(life),
+                    }),
                     Ok(aged) => Ok(found(aged.value, CacheStatus::Miss, None)),
                     Err(error) => self.stale(keys[index], error),
                 });
@@ -207,12 +223,9 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
         let gets = missed.iter().map(|&i| self.shared.get(keys[i])).collect();
         let mut still = Vec::new();
         for (index, entry) in missed.into_iter().zip(join_all(gets).await) {
-            let Some(aged) = entry.and_then(|(bytes, age)| {
-                Some(Aged {
-                    value: Cached::from_bytes(&bytes)?,
-                    age,
-                })
-            }) else {
+            let Some(aged) =
+                entry.and_then(|(bytes, age)| Some(Aged::new(Cached::from_bytes(&bytes)?, age)))
+            else {
                 still.push(index);
                 continue;
             };
@@ -263,7 +276,7 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
                 let asked: Vec<CacheKey> = leads.iter().map(|(_, lead)| *lead.key()).collect();
                 let answers = self.ask(&asked, demand, deadline).await;
                 for ((index, lead), result) in leads.into_iter().zip(answers) {
-                    if let Ok(aged) = &result {
+                    if let Some(aged) = result.as_ref().ok().filter(|aged| !aged.stale) {
                         owed.extend(self.keep(keys[index], aged));
                     }
                     lead.land(result.clone());
@@ -296,7 +309,9 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
         let owed: Vec<_> = keys
             .iter()
             .zip(&answers)
-            .filter_map(|(key, answer)| self.keep(*key, answer.as_ref().ok()?))
+            .filter_map(|(key, answer)| {
+                self.keep(*key, answer.as_ref().ok().filter(|aged| !aged.stale)?)
+            })
             .collect();
         self.share(owed).await;
         answers
@@ -353,7 +368,10 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
     /// it. The only place answers are stored; what is left of its life is owed to the shared
     /// cache by whoever fetched it (`None` when nothing is left).
     fn keep(&self, key: CacheKey, aged: &Aged) -> Option<(CacheKey, Bytes, Duration)> {
-        let lifetime = self.lifetimes.of(&aged.value);
+        let lifetime = match aged.life {
+            Some(life) => aged.age + life,
+            None => self.lifetimes.of(&aged.value),
+        };
         let stored_at = self.clock.monotonic().saturating_sub(aged.age);
         match key {
             CacheKey::Record(id) => self
@@ -402,6 +420,13 @@ impl<U: Upstream, C: Clock, S: SharedCache> StockSource for OnDemand<U, C, S> {
                 let _ = self.reread(&keys).await;
             }
         }
+    }
+
+    async fn health(&self) -> Health {
+        self.upstream
+            .health(&self.clock)
+            .await
+            .unwrap_or(Health::ON_DEMAND)
     }
 
     fn report(&self, snapshot: &mut Snapshot) {

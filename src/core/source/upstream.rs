@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::batcher::{Batcher, Demand};
 use super::flights::Waiting;
+use super::Health;
 use crate::core::config::Settings;
 use crate::core::domain::error::ApiError;
 use crate::core::domain::id::{ProductId, RecordId};
@@ -34,6 +35,24 @@ pub const FLIGHT_MARGIN: Duration = Duration::from_secs(1);
 pub struct Aged {
     pub value: Cached,
     pub age: Duration,
+    /// How long it stays good from now, when the upstream knows (a coordinator's mirror: until
+    /// its next sweep); otherwise the configured lifetimes apply.
+    pub life: Option<Duration>,
+    /// A stand-in past its promise (a coordinator's mirror whose sweeps fail): served as
+    /// stale, never kept.
+    pub stale: bool,
+}
+
+impl Aged {
+    /// Straight from the portal: no age, the configured lifetime.
+    pub fn new(value: Cached, age: Duration) -> Self {
+        Self {
+            value,
+            age,
+            life: None,
+            stale: false,
+        }
+    }
 }
 
 pub type Fetched = Result<Aged, ApiError>;
@@ -62,6 +81,12 @@ pub trait Upstream {
 
     /// Adds the portal exchanges this upstream made and its budget level.
     fn report(&self, snapshot: &mut Snapshot, now: Duration);
+
+    /// What the upstream's own source says of itself, when it is one (a coordinator); `None`
+    /// for the portal.
+    fn health<C: Clock>(&self, _clock: &C) -> impl Future<Output = Option<Health>> {
+        std::future::ready(None)
+    }
 }
 
 /// What one command settled on in the batcher: a record already rendered, or a page that
@@ -210,7 +235,7 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
             Some(stock) => Cached::Product(render_product(&self.policy, &stock)),
             None => Cached::Missing,
         };
-        Ok(Aged { value, age })
+        Ok(Aged::new(value, age))
     }
 
     fn report(&self, snapshot: &mut Snapshot, now: Duration) {
@@ -238,7 +263,7 @@ fn settle(
         // What an on-demand read never asks for, or an answer of another kind.
         _ => return Err(ApiError::UpstreamError),
     };
-    Ok(Settled::Record(Aged { value, age }))
+    Ok(Settled::Record(Aged::new(value, age)))
 }
 
 fn page_of(settled: Result<Settled, ApiError>) -> Result<(Arc<Page>, Duration), ApiError> {

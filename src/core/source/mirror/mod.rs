@@ -135,6 +135,11 @@ impl<F, X, C: Clock, T: TableStore> Mirror<F, X, C, T> {
         }
     }
 
+    /// How often it sweeps: its freshness promise.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
     fn current(&self) -> Option<Arc<Current>> {
         self.current
             .read()
@@ -386,7 +391,7 @@ impl<F: StockSource, X, C: Clock, T: TableStore> StockSource for Mirror<F, X, C,
         snapshot.mirror = Some(self.health_now());
     }
 
-    fn health(&self) -> Health {
+    async fn health(&self) -> Health {
         let serving = if self.current().is_some() {
             "mirror"
         } else {
