@@ -2,8 +2,9 @@
 
 Usage: python3 check_template_scenarios.py TEMPLATE.cfn.json
 
-For every combination of EnableManagedInstances and EnableCloudFront, the conditions are
-evaluated, every Fn::If resolved and every resource whose condition is false dropped; then:
+For every combination of EnableManagedInstances, EnableCloudFront and StockSource, the
+conditions are evaluated, every Fn::If resolved and every resource whose condition is false
+dropped; then:
 
 - budget wiring: the function's STOCK_PORTAL_INSTANCES is a Ref to the same parameter that bounds
   its execution environments (ReservedConcurrentExecutions on classic Lambda,
@@ -13,10 +14,15 @@ evaluated, every Fn::If resolved and every resource whose condition is false dro
   AuthType AWS_IAM, no public permission, both permissions for cloudfront.amazonaws.com from
   this distribution only;
 - CloudFront: origin access control of type lambda that always signs, the origin is this
-  function's URL, the cache key holds every query parameter and Origin, no POST.
+  function's URL, the cache key holds every query parameter and Origin, no POST;
+- the mirror: with StockSource=mirror, one sweeper (STOCK_LAMBDA_ROLE=sweep) that never runs
+  twice at once, holds the whole budget share (STOCK_PORTAL_INSTANCES "1") and is started by a
+  schedule; a bucket that blocks every kind of public access; the HTTP function may only read
+  the table's object and the sweeper only write it. On demand: no sweeper, no bucket.
 
 Then the same checks run on broken copies (wiring removed, wired to another parameter, URL left
-open behind CloudFront, Origin out of the key) and must fail: a check that passes anything is
+open behind CloudFront, Origin out of the key, two sweepers at once, a public bucket, an HTTP
+function that may write the table) and must fail: a check that passes anything is
 no check.
 """
 
@@ -25,7 +31,11 @@ import itertools
 import json
 import sys
 
-SWITCHES = ("EnableManagedInstances", "EnableCloudFront")
+SWITCHES = {
+    "EnableManagedInstances": ("false", "true"),
+    "EnableCloudFront": ("false", "true"),
+    "StockSource": ("on_demand", "mirror"),
+}
 # What an operator must pass with managed instances (the template's rule asks for them).
 NETWORK = {
     "ManagedInstancesSubnetIds": ["subnet-0123456789abcdef0"],
@@ -125,14 +135,69 @@ def refers_to(node, logical_id):
     )
 
 
+def variables(function):
+    return function["Properties"].get("Environment", {}).get("Variables", {})
+
+
+def s3_actions(resources, function):
+    """The S3 actions the function's role allows, and on what."""
+    role = resources.get(function["Properties"].get("Role", {}).get("Fn::GetAtt", [None])[0], {})
+    allowed = []
+    for policy in role.get("Properties", {}).get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            if statement.get("Effect") == "Allow":
+                allowed += [(a, statement.get("Resource")) for a in actions if a.startswith("s3:")]
+    return allowed
+
+
+def mirror_problems(resources, fn, sweepers, mirror):
+    of_type = lambda t: {k: v for k, v in resources.items() if v["Type"] == t}  # noqa: E731
+    buckets = of_type("AWS::S3::Bucket")
+    if not mirror:
+        if sweepers or buckets:
+            return ["on demand, yet a sweeper or a bucket is deployed"]
+        return []
+    if len(sweepers) != 1 or len(buckets) != 1:
+        return [f"{len(sweepers)} sweepers and {len(buckets)} buckets, expected one of each"]
+    (sweeper_id, sweeper), = sweepers.items()
+    (bucket_id, bucket), = buckets.items()
+    found = []
+    if sweeper["Properties"].get("ReservedConcurrentExecutions") != 1:
+        found.append(f"{sweeper_id}: may run twice at once (ReservedConcurrentExecutions not 1)")
+    if variables(sweeper).get("STOCK_PORTAL_INSTANCES") != "1":
+        found.append(f"{sweeper_id}: STOCK_PORTAL_INSTANCES is not \"1\"")
+    for function in (fn, sweeper):
+        if not refers_to(variables(function).get("STOCK_MIRROR_BUCKET"), bucket_id):
+            found.append(f"a function's STOCK_MIRROR_BUCKET is not {bucket_id}")
+    if not any(refers_to(s["Properties"].get("Target", {}).get("Arn"), sweeper_id)
+               for s in of_type("AWS::Scheduler::Schedule").values()):
+        found.append(f"no schedule starts {sweeper_id}")
+    block = bucket["Properties"].get("PublicAccessBlockConfiguration", {})
+    for setting in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls",
+                    "RestrictPublicBuckets"):
+        if block.get(setting) is not True:
+            found.append(f"{bucket_id}: {setting} is not true")
+    for function, wanted in ((fn, "s3:GetObject"), (sweeper, "s3:PutObject")):
+        allowed = s3_actions(resources, function)
+        if [a for a, _ in allowed] != [wanted] or not refers_to(allowed[0][1], bucket_id):
+            found.append(f"a function may do {allowed} in S3, expected only {wanted} on the table")
+    return found
+
+
 def problems_in(cfn, switches):
     found = []
     resources = deployed(cfn, switches)
     of_type = lambda t: {k: v for k, v in resources.items() if v["Type"] == t}  # noqa: E731
     functions = of_type("AWS::Lambda::Function")
+    sweepers = {k: v for k, v in functions.items()
+                if variables(v).get("STOCK_LAMBDA_ROLE") == "sweep"}
+    functions = {k: v for k, v in functions.items() if k not in sweepers}
     if len(functions) != 1:
-        return [f"{len(functions)} functions deployed, expected one"]
+        return [f"{len(functions)} HTTP functions deployed, expected one"]
     (fn_id, fn), = functions.items()
+    found += mirror_problems(resources, fn, sweepers, switches["StockSource"] == "mirror")
     props = fn["Properties"]
     managed = switches["EnableManagedInstances"] == "true"
 
@@ -212,7 +277,7 @@ def problems_in(cfn, switches):
 
 def all_problems(cfn):
     found = []
-    for values in itertools.product(("false", "true"), repeat=len(SWITCHES)):
+    for values in itertools.product(*SWITCHES.values()):
         switches = dict(zip(SWITCHES, values))
         label = " ".join(f"{k}={v}" for k, v in switches.items())
         found += [f"[{label}] {p}" for p in problems_in(cfn, switches)]
@@ -251,6 +316,23 @@ def broken_copies(cfn):
             key = r["Properties"]["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"]
             key["HeadersConfig"] = {"HeaderBehavior": "none"}
     yield "Origin out of the cache key", no_origin
+    twice = copy.deepcopy(cfn)
+    for f in functions(twice):
+        if f["Properties"]["Environment"]["Variables"].get("STOCK_LAMBDA_ROLE") == "sweep":
+            f["Properties"].pop("ReservedConcurrentExecutions", None)
+    yield "the sweeper may run twice at once", twice
+    public = copy.deepcopy(cfn)
+    for r in public["Resources"].values():
+        if r["Type"] == "AWS::S3::Bucket":
+            r["Properties"]["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] = False
+    yield "the table's bucket may be made public", public
+    writer = copy.deepcopy(cfn)
+    for r in writer["Resources"].values():
+        if r["Type"] == "AWS::IAM::Role" and "Sweeper" not in json.dumps(r):
+            for policy in r["Properties"].get("Policies", []):
+                policy["PolicyDocument"]["Statement"].append(
+                    {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"})
+    yield "the HTTP function may write the table", writer
 
 
 def main():

@@ -7,7 +7,8 @@
 #      with the same release flags as the deployable artifact
 #   4. unit tests of src/lambda; in-process event tests (v1, v2, ALB, Function URL); the Secrets
 #      extension stand-in; the release bootstrap under AWS's runtime interface emulator, and
-#      against a runtime API stand-in that hands out many events at once (managed instances)
+#      against a runtime API stand-in that hands out many events at once (managed instances);
+#      mirror mode (the sweeper and the HTTP function) against moto's S3 server on loopback
 #   5. the shared contract suite, unchanged, against `cargo lambda watch` + the sandbox portal
 #   6. template checks: sam validate --lint, cfn-lint, cfn-lint on the SAM->CFN transform
 #   7. the deployable artifact: cargo lambda build --release --arm64
@@ -94,12 +95,17 @@ step "4. unit, event, secret and emulator tests"
 # One feature set (default + lambda) for every debug build below, so they share artifacts.
 timeout 1200 cargo build --locked --features lambda --bins \
   --test lambda_events --test lambda_secret --test lambda_rie --test lambda_concurrent \
-  --test contract
+  --test lambda_mirror --test contract
 timeout 300 cargo test --locked --features lambda --lib -- lambda::
-LAMBDA_E2E_REQUIRED=1 LAMBDA_BOOTSTRAP="$BOOTSTRAP_X86" \
-  timeout 600 cargo test --locked --features lambda \
+# The mirror's bucket lives on moto's S3 server (in-memory), on loopback.
+S3_PORT=$(free_port)
+setsid "$MOTO_SERVER_BIN" -H 127.0.0.1 -p "$S3_PORT" > "$WORK/moto-s3.log" 2>&1 &
+GROUPS_TO_KILL+=("$!")
+wait_http "http://127.0.0.1:$S3_PORT/" 60
+MIRROR_S3_ENDPOINT="http://127.0.0.1:$S3_PORT" LAMBDA_E2E_REQUIRED=1 \
+  LAMBDA_BOOTSTRAP="$BOOTSTRAP_X86" timeout 600 cargo test --locked --features lambda \
   --test lambda_events --test lambda_secret --test lambda_rie --test lambda_concurrent \
-  -- --nocapture
+  --test lambda_mirror -- --nocapture
 
 step "5. contract suite against cargo lambda watch"
 SANDBOX_PORT=$(free_port)

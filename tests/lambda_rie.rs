@@ -7,6 +7,8 @@
 //! both and sets `LAMBDA_E2E_REQUIRED=1`, so there the test fails instead of skipping.
 
 mod lambda_common;
+#[path = "lambda_common/s3_server.rs"]
+mod s3_server;
 mod support;
 
 use std::os::unix::process::CommandExt;
@@ -356,5 +358,70 @@ async fn the_release_bootstrap_reads_the_webhook_from_the_secrets_extension() {
     assert!(
         !log.contains(&sandbox.code) && !log.contains(TOKEN),
         "the log shows a secret"
+    );
+}
+
+/// Mirror mode with the release bootstrap in both roles, each under its own emulator: the
+/// sweeper (`STOCK_LAMBDA_ROLE=sweep`) answers a scheduled event by sweeping the portal into an
+/// S3 bucket (moto's server on loopback); the HTTP function answers from that table alone.
+#[tokio::test]
+async fn the_release_bootstrap_sweeps_into_s3_and_serves_from_the_table() {
+    let Some((rie, bootstrap)) = tools() else {
+        return;
+    };
+    let Some(endpoint) = s3_server::endpoint() else {
+        return;
+    };
+    let sandbox = spawn_sandbox(1000.0, 100_000.0);
+    let mirror_env = [
+        ("STOCK_SOURCE", "mirror".to_string()),
+        ("STOCK_MIRROR_BUCKET", s3_server::bucket(&endpoint).await),
+        ("STOCK_MIRROR_S3_ENDPOINT", endpoint),
+        ("AWS_ACCESS_KEY_ID", "test".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("B24_WEBHOOK_URL", sandbox.webhook()),
+    ];
+    let server = start_emulator(&rie, &bootstrap, &mirror_env);
+    let mut sweeper_env = mirror_env.to_vec();
+    sweeper_env.push(("STOCK_LAMBDA_ROLE", "sweep".to_string()));
+    let sweeper = start_emulator(&rie, &bootstrap, &sweeper_env);
+
+    let record_13 = event(Kind::FunctionUrl, &Call::get("/v1/store-products/13"));
+    let read = || invoke(&server, &record_13);
+    let before = read().await;
+    assert_eq!(before["statusCode"], 503, "no table yet: {before}");
+
+    // What EventBridge Scheduler sends by default: an empty object.
+    let swept = invoke(&sweeper, "{}").await;
+    assert_eq!(swept["swept"], true, "{swept}");
+    assert!(
+        swept["rows"].as_u64().is_some_and(|rows| rows > 10),
+        "{swept}"
+    );
+    let portal_requests = sandbox.stats().await["requests"].clone();
+
+    // The environment looks for a table at most every 5 s.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let answer = loop {
+        let answer = read().await;
+        if answer["statusCode"] == 200 || Instant::now() > deadline {
+            break answer;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert_eq!(answer["body"], RECORD_13);
+    assert_eq!(header(&answer, "x-cache"), Some("HIT"));
+    assert_eq!(
+        sandbox.stats().await["requests"],
+        portal_requests,
+        "the HTTP function never calls the portal in mirror mode"
+    );
+    let log = std::fs::read_to_string(&sweeper.log).unwrap_or_default()
+        + &std::fs::read_to_string(&server.log).unwrap_or_default();
+    assert!(
+        !log.contains(&sandbox.webhook()),
+        "a log line holds the webhook"
     );
 }

@@ -16,7 +16,9 @@ fn names_in(dir: &Path, found: &mut BTreeSet<String>) {
             let text = std::fs::read_to_string(&path).expect("read file");
             for piece in text.split('"').skip(1).step_by(2) {
                 if piece.starts_with("STOCK_")
-                    && piece.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                    && piece
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
                 {
                     found.insert(piece.to_string());
                 }

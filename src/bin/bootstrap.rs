@@ -15,6 +15,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    let sweeping = std::env::var(lambda::ROLE_VAR).is_ok_and(|role| role.trim() == "sweep");
+    if sweeping {
+        return sweeper();
+    }
     let gateway = match lambda::gateway_from_lookup(|name| std::env::var(name).ok()) {
         Ok(gateway) => gateway,
         Err(error) => {
@@ -41,6 +45,34 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(lambda::run(gateway, concurrency)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("bootstrap: the Lambda runtime stopped: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `STOCK_LAMBDA_ROLE=sweep`: the mirror's one sweeper, invoked on a schedule.
+fn sweeper() -> ExitCode {
+    let sweeper = match lambda::sweeper_from_lookup(|name| std::env::var(name).ok()) {
+        Ok(sweeper) => sweeper,
+        Err(error) => {
+            eprintln!("bootstrap: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("bootstrap: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(lambda::run_sweeper(sweeper)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("bootstrap: the Lambda runtime stopped: {error}");

@@ -36,6 +36,36 @@ pub fn flush(gateway: &LambdaGateway) {
     }
 }
 
+/// The sweeper's state after a sweep, as one EMF line: the table's rows, the last sweep's
+/// seconds and portal requests, and sweeps failed so far.
+pub fn flush_mirror(sweeper: &super::LambdaSweeper) {
+    let mut snapshot = Snapshot::default();
+    crate::core::source::StockSource::report(sweeper, &mut snapshot);
+    let Some(mirror) = snapshot.mirror else {
+        return;
+    };
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let line = json!({
+        "_aws": {
+            "Timestamp": millis,
+            "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": [[]], "Metrics": [
+                {"Name": "MirrorRows", "Unit": "Count"},
+                {"Name": "SweepSeconds", "Unit": "Seconds"},
+                {"Name": "SweepPortalRequests", "Unit": "Count"},
+                {"Name": "SweepFailures", "Unit": "Count"}
+            ]}]
+        },
+        "MirrorRows": mirror.rows,
+        "SweepSeconds": mirror.last_duration.map_or(0.0, |d| d.as_secs_f64()),
+        "SweepPortalRequests": mirror.last_requests,
+        "SweepFailures": mirror.failures,
+    });
+    println!("{line}");
+}
+
 /// One line per route and status (dimensions `Route`, `Status`), and one for the rest.
 pub fn emf_lines(delta: &Snapshot, timestamp_ms: u64) -> Vec<String> {
     if delta.is_quiet() {

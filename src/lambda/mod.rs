@@ -11,20 +11,42 @@
 pub mod event;
 pub mod logging;
 pub mod metrics;
+pub mod s3_table;
 pub mod secret;
 pub mod transport;
 
 use std::convert::Infallible;
 
-use crate::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
+use std::time::Duration;
+
+use crate::core::config::{webhook_from, ConfigError, Settings, SourceMode, WEBHOOK_VAR};
 use crate::core::gateway::Gateway;
+use crate::core::source::configured::Configured;
+use crate::core::source::mirror::{Mirror, PortalMirror};
 use crate::core::source::on_demand::PortalSource;
+use crate::core::source::unserved::Unserved;
 use crate::native::clock::SystemClock;
+use s3_table::S3Table;
 
 pub use secret::SECRET_ARN_VAR;
 pub use transport::LambdaPortal;
 
-pub type LambdaGateway = Gateway<PortalSource<LambdaPortal, SystemClock>, SystemClock>;
+/// In mirror mode an execution environment only reads the table the sweeper function puts in
+/// S3, and never calls the portal: before the first table it answers 503.
+pub type MirrorReader = Mirror<Unserved, (), SystemClock, S3Table>;
+
+pub type LambdaSource = Configured<PortalSource<LambdaPortal, SystemClock>, MirrorReader>;
+
+pub type LambdaGateway = Gateway<LambdaSource, SystemClock>;
+
+/// The sweeper function's mirror: it sweeps through the portal and puts the table in S3.
+pub type LambdaSweeper = PortalMirror<LambdaPortal, SystemClock, S3Table>;
+
+/// How often an environment looks for a new table (a conditional GET; no body when unchanged).
+pub const TABLE_LOOK_EVERY: Duration = Duration::from_secs(5);
+
+/// `STOCK_LAMBDA_ROLE`: `serve` (HTTP events, the default) or `sweep` (scheduled sweeps).
+pub const ROLE_VAR: &str = "STOCK_LAMBDA_ROLE";
 
 /// Builds the gateway from environment-style variables. Nothing here touches the network:
 /// the secret and the HTTP client wait for the first call that needs them.
@@ -35,22 +57,88 @@ pub fn gateway_from_lookup(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<LambdaGateway, ConfigError> {
     let settings = Settings::from_lookup(&lookup)?;
-    let secret_id = lookup(SECRET_ARN_VAR).filter(|v| !v.trim().is_empty());
-    let transport = match secret_id {
-        Some(id) => LambdaPortal::from_secret(secret::SecretsExtension::from_lookup(&id, &lookup)?),
-        None => match lookup(WEBHOOK_VAR).filter(|v| !v.trim().is_empty()) {
-            Some(value) => LambdaPortal::fixed(webhook_from(WEBHOOK_VAR, Some(&value))?),
-            None => {
-                return Err(ConfigError {
-                    variable: SECRET_ARN_VAR,
-                    reason: format!("is required (or {WEBHOOK_VAR} for local runs)"),
-                })
-            }
-        },
-    };
     let clock = SystemClock::default();
-    let source = PortalSource::over_portal(&settings, transport, clock);
+    let source = match settings.source {
+        SourceMode::OnDemand => Configured::OnDemand(PortalSource::over_portal(
+            &settings,
+            transport_from_lookup(&lookup)?,
+            clock,
+        )),
+        SourceMode::Mirror => {
+            let unserved = Unserved {
+                retry_after: settings.mirror_interval,
+            };
+            let store = S3Table::from_lookup(&lookup)?;
+            Configured::Mirror(Mirror::reader(&settings, unserved, clock, store))
+        }
+    };
     Ok(Gateway::new(settings, source, clock))
+}
+
+/// The sweeper function's mirror, from the same variables (mirror mode only).
+pub fn sweeper_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<LambdaSweeper, ConfigError> {
+    let settings = Settings::from_lookup(&lookup)?;
+    if settings.source != SourceMode::Mirror {
+        return Err(ConfigError {
+            variable: "STOCK_SOURCE",
+            reason: format!("must be mirror for {ROLE_VAR}=sweep"),
+        });
+    }
+    let store = S3Table::from_lookup(&lookup)?;
+    let transport = transport_from_lookup(&lookup)?;
+    Ok(PortalMirror::over_portal(
+        &settings,
+        transport,
+        SystemClock::default(),
+        store,
+    ))
+}
+
+/// `B24_WEBHOOK_SECRET_ARN` (Secrets Manager, read at run time) wins over `B24_WEBHOOK_URL`
+/// (the webhook itself, for local runs).
+fn transport_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<LambdaPortal, ConfigError> {
+    let secret_id = lookup(SECRET_ARN_VAR).filter(|v| !v.trim().is_empty());
+    match secret_id {
+        Some(id) => Ok(LambdaPortal::from_secret(
+            secret::SecretsExtension::from_lookup(&id, &lookup)?,
+        )),
+        None => match lookup(WEBHOOK_VAR).filter(|v| !v.trim().is_empty()) {
+            Some(value) => Ok(LambdaPortal::fixed(webhook_from(
+                WEBHOOK_VAR,
+                Some(&value),
+            )?)),
+            None => Err(ConfigError {
+                variable: SECRET_ARN_VAR,
+                reason: format!("is required (or {WEBHOOK_VAR} for local runs)"),
+            }),
+        },
+    }
+}
+
+/// One scheduled invocation of the sweeper: one sweep, its table put in S3. Answers what it
+/// did (no stock, no secret): `{"swept":true,"rows":…}` or `{"swept":false,"error":code}`.
+pub async fn sweep(sweeper: &LambdaSweeper) -> serde_json::Value {
+    let result = sweeper.sweep().await;
+    metrics::flush_mirror(sweeper);
+    match result {
+        Ok(()) => serde_json::json!({"swept": true, "rows": sweeper.rows()}),
+        Err(error) => serde_json::json!({"swept": false, "error": error.code()}),
+    }
+}
+
+/// Serves scheduled sweeps until the runtime API goes away.
+pub async fn run_sweeper(sweeper: LambdaSweeper) -> Result<(), lambda_runtime::Error> {
+    let sweeper: &'static LambdaSweeper = Box::leak(Box::new(sweeper));
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |_event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+            Ok::<_, Infallible>(sweep(sweeper).await)
+        },
+    ))
+    .await
 }
 
 /// One invocation: event in, answer out. Never fails: errors are answers.
@@ -62,6 +150,10 @@ pub async fn handle(
     request: lambda_http::Request,
 ) -> lambda_http::Response<lambda_http::Body> {
     let head = request.method() == http::Method::HEAD;
+    if let Configured::Mirror(reader) = gateway.source() {
+        // In line, like the refresh: a frozen environment cannot look in the background.
+        reader.load_if_due(TABLE_LOOK_EVERY).await;
+    }
     let (answer, refresh) = gateway.handle(event::to_core(request)).await.into_parts();
     gateway.refresh(refresh).await;
     metrics::flush(gateway);

@@ -31,6 +31,7 @@ pub enum Reader {
     Core,
     LocalServer,
     Worker,
+    Lambda,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -125,6 +126,10 @@ pub const VARIABLES: &[Variable] = &[
     // Where answers come from.
     choice("STOCK_SOURCE", &["on_demand", "mirror"], Some("on_demand")),
     whole("STOCK_MIRROR_INTERVAL_SECS", 5, 86_400, 60),
+    text("STOCK_MIRROR_BUCKET", Reader::Lambda),
+    text("STOCK_MIRROR_KEY", Reader::Lambda),
+    text("STOCK_MIRROR_S3_ENDPOINT", Reader::Lambda),
+    text("STOCK_LAMBDA_ROLE", Reader::Lambda),
     // Callers.
     whole("STOCK_RATE_LIMIT_PER_MIN", 0, 1_000_000, 600),
     whole("STOCK_CALLER_PORTAL_WORK_PER_MIN", 0, 1_000_000, 600),

@@ -29,6 +29,8 @@ struct Entry<V> {
 pub struct Hit<V> {
     pub value: V,
     pub age: Duration,
+    /// How long it stays fresh from now.
+    pub life_left: Duration,
     pub refresh: bool,
 }
 
@@ -56,6 +58,7 @@ impl<K: Eq + Hash + Copy, V: Clone> TtlCache<K, V> {
         Some(Hit {
             value: entry.value.clone(),
             age: now.saturating_sub(entry.stored_at),
+            life_left: entry.expires_at.saturating_sub(now),
             refresh,
         })
     }
@@ -166,6 +169,7 @@ impl<K: Eq + Hash + Copy> AnswerCache<K> {
             self.missing.fresh(key, now).map(|hit| Hit {
                 value: Cached::Missing,
                 age: hit.age,
+                life_left: hit.life_left,
                 refresh: hit.refresh,
             })
         })

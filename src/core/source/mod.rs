@@ -20,6 +20,7 @@ pub mod configured;
 pub mod flights;
 pub mod mirror;
 pub mod on_demand;
+pub mod unserved;
 pub mod upstream;
 pub mod work_limit;
 
@@ -78,8 +79,8 @@ pub struct Found {
     pub status: CacheStatus,
     /// How old a cached answer is; `None` for one fetched just now.
     pub age: Option<Duration>,
-    /// How long it may be kept from now (`max-age`), when the source knows better than the
-    /// configured lifetime (a mirror: until its next sweep).
+    /// How long it stays fresh from now, when the source knows (a cache entry's life left, a
+    /// mirror's time to its next sweep); `None`: the configured lifetime, from now.
     pub fresh_for: Option<Duration>,
 }
 

@@ -144,7 +144,12 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
                             CacheKey::Product(id) => trace.refresh.products.push(id),
                         }
                     }
-                    looked[index] = Some(Ok(found(hit.value, CacheStatus::Hit, Some(hit.age))));
+                    looked[index] = Some(Ok(Found {
+                        value: hit.value,
+                        status: CacheStatus::Hit,
+                        age: Some(hit.age),
+                        fresh_for: Some(hit.life_left),
+                    }));
                 }
                 None => missed.push(index),
             }

@@ -79,6 +79,8 @@ pub struct Mirror<F, X, C, T> {
     max_rendered: usize,
     current: RwLock<Option<Arc<Current>>>,
     stats: Mutex<MirrorHealth>,
+    /// When the store was last looked at (monotonic), for readers that look now and then.
+    looked_at: Mutex<Option<Duration>>,
 }
 
 /// The table in service, and what was rendered from it.
@@ -132,7 +134,13 @@ impl<F, X, C: Clock, T: TableStore> Mirror<F, X, C, T> {
             max_rendered: settings.cache_max_entries,
             current: RwLock::new(None),
             stats: Mutex::new(MirrorHealth::default()),
+            looked_at: Mutex::new(None),
         }
+    }
+
+    /// Records in the table in service.
+    pub fn rows(&self) -> usize {
+        self.current().map_or(0, |c| c.table.len())
     }
 
     /// How often it sweeps: its freshness promise.
@@ -186,6 +194,20 @@ impl<F, X, C: Clock, T: TableStore> Mirror<F, X, C, T> {
                 false
             }
         }
+    }
+
+    /// [`Mirror::load`] if the store was last looked at `every` ago or more (a reader looks
+    /// before answering, at most this often).
+    pub async fn load_if_due(&self, every: Duration) -> bool {
+        let now = self.clock.monotonic();
+        {
+            let mut looked_at = lock(&self.looked_at);
+            if looked_at.is_some_and(|at| now.saturating_sub(at) < every) {
+                return false;
+            }
+            *looked_at = Some(now);
+        }
+        self.load().await
     }
 
     /// Whether answers come from a table now, and how old its oldest range is.
@@ -392,10 +414,9 @@ impl<F: StockSource, X, C: Clock, T: TableStore> StockSource for Mirror<F, X, C,
     }
 
     async fn health(&self) -> Health {
-        let serving = if self.current().is_some() {
-            "mirror"
-        } else {
-            "on_demand"
+        let serving = match self.current() {
+            Some(_) => "mirror",
+            None => self.fallback.health().await.serving,
         };
         Health {
             source: "mirror",
