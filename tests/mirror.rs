@@ -195,3 +195,41 @@ async fn a_hundred_thousand_records_take_at_most_45_requests_a_sweep() {
     let stats = sandbox.stats().await;
     assert_eq!(stats["queryLimitExceeded"], 0, "{stats}");
 }
+
+#[tokio::test]
+async fn answers_say_their_age_and_the_time_left_to_the_next_sweep() {
+    let (_sandbox, gateway) = mirror(0, &[("STOCK_MIRROR_INTERVAL_SECS", "10")]);
+    wait_serving_mirror(&gateway.base);
+    let headers = |path: &'static str| {
+        let url = format!("{}{path}", gateway.base);
+        async move {
+            let reply = client().get(url).send().await.expect("gateway answers");
+            let secs = |name: &str| -> u64 {
+                let value = reply.headers()[name].to_str().unwrap_or_default();
+                let value = value.strip_prefix("public, max-age=").unwrap_or(value);
+                value.parse().unwrap_or_else(|_| panic!("{name}: {value}"))
+            };
+            (secs("age"), secs("cache-control"))
+        }
+    };
+    for path in [
+        "/v1/store-products/13",
+        "/v1/store-products/99999",
+        "/v1/store-products?ids=13,14",
+        "/v1/products/6973/stock",
+    ] {
+        let (age, max_age) = headers(path).await;
+        // Whole seconds, each rounded down: together at most the interval.
+        assert!(
+            max_age <= 10 && age + max_age <= 10,
+            "{path}: Age {age}, max-age {max_age}"
+        );
+    }
+    let (_, first) = headers("/v1/store-products/13").await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (age, later) = headers("/v1/store-products/13").await;
+    assert!(
+        later < first || (age < 2 && later >= 8),
+        "max-age counts down to the next sweep (or a sweep came between): {first} then {later}"
+    );
+}

@@ -2,7 +2,6 @@
 //! stock, and the Bitrix-compatible single call and batch.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::HeaderValue;
@@ -22,22 +21,13 @@ use crate::core::source::{Found, StockSource, Trace};
 
 type Answer = Result<Response<Bytes>, ApiError>;
 
-/// An answer's whole freshness lifetime, for `max-age`: HTTP caches count it from the reading,
-/// with the `Age` we send, so it is the age plus the life left (an answer kept for 30 s and 20 s
-/// old says `max-age=30`, `Age: 20`).
-fn lifetime(found: &Found) -> Option<Duration> {
-    found
-        .fresh_for
-        .map(|left| found.age.unwrap_or_default() + left)
-}
-
 impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
     /// `Cache-Control` of an answer served from `found`: a stale stand-in must not be kept; a
     /// source that knows how long its answer stays good (a mirror) says so.
     fn cache_control(&self, found: &Found) -> HeaderValue {
-        match (found.status, lifetime(found)) {
+        match (found.status, found.fresh_for) {
             (CacheStatus::Stale, _) => HeaderValue::from_static("no-store"),
-            (_, Some(lifetime)) => max_age(lifetime.as_secs()),
+            (_, Some(fresh_for)) => max_age(fresh_for.as_secs()),
             _ => self.fresh_cache_control.clone(),
         }
     }
@@ -57,9 +47,9 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
     /// 404, cacheable for the negative TTL (or as long as the source says) unless it is a
     /// stale stand-in.
     fn not_found(&self, found: &Found) -> Answer {
-        let not_found_max_age = match (found.status, lifetime(found)) {
+        let not_found_max_age = match (found.status, found.fresh_for) {
             (CacheStatus::Stale, _) => 0,
-            (_, Some(lifetime)) => lifetime.as_secs(),
+            (_, Some(fresh_for)) => fresh_for.as_secs(),
             _ => return Err(ApiError::NotFound),
         };
         Ok(response::error(
@@ -94,7 +84,7 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
             match result {
                 Ok(found) => {
                     keep &= found.status != CacheStatus::Stale;
-                    let known = lifetime(&found);
+                    let promised = found.fresh_for;
                     let lifetime = match found.value {
                         Cached::Record(record) => {
                             items.push(record.v1);
@@ -105,7 +95,7 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
                             self.settings.negative_ttl
                         }
                     };
-                    let lifetime = known.unwrap_or(lifetime);
+                    let lifetime = promised.unwrap_or(lifetime);
                     max_age_secs = max_age_secs.min(lifetime.as_secs());
                 }
                 Err(_) => {

@@ -22,6 +22,8 @@ struct Entry<V> {
     expires_at: Duration,
     refresh_at: Duration,
     refresh_asked: bool,
+    /// Its life was set by its source (a mirror's next sweep), not by our lifetimes.
+    promised: bool,
 }
 
 /// A fresh answer: its value, its age, and whether this hit should start a refresh.
@@ -31,6 +33,8 @@ pub struct Hit<V> {
     pub age: Duration,
     /// How long it stays fresh from now.
     pub life_left: Duration,
+    /// Whether that life was promised by its source (see [`TtlCache::store_promised`]).
+    pub promised: bool,
     pub refresh: bool,
 }
 
@@ -59,6 +63,7 @@ impl<K: Eq + Hash + Copy, V: Clone> TtlCache<K, V> {
             value: entry.value.clone(),
             age: now.saturating_sub(entry.stored_at),
             life_left: entry.expires_at.saturating_sub(now),
+            promised: entry.promised,
             refresh,
         })
     }
@@ -75,6 +80,16 @@ impl<K: Eq + Hash + Copy, V: Clone> TtlCache<K, V> {
     /// Keeps `value` from `stored_at` for `ttl` (`stored_at` may lie in the past for an answer
     /// that aged elsewhere, e.g. in a shared cache).
     pub fn store(&self, key: K, value: V, stored_at: Duration, ttl: Duration) {
+        self.store_with(key, value, stored_at, ttl, false);
+    }
+
+    /// [`TtlCache::store`] for a life its source promised (a mirror's time to its next sweep):
+    /// hits say so, and answers pass the time left on instead of our lifetime.
+    pub fn store_promised(&self, key: K, value: V, stored_at: Duration, ttl: Duration) {
+        self.store_with(key, value, stored_at, ttl, true);
+    }
+
+    fn store_with(&self, key: K, value: V, stored_at: Duration, ttl: Duration, promised: bool) {
         if ttl.is_zero() || self.max_entries == 0 {
             return;
         }
@@ -90,6 +105,7 @@ impl<K: Eq + Hash + Copy, V: Clone> TtlCache<K, V> {
                 expires_at: stored_at + ttl,
                 refresh_at: stored_at + ttl.mul_f64(REFRESH_AT),
                 refresh_asked: false,
+                promised,
             },
         );
     }
@@ -170,6 +186,7 @@ impl<K: Eq + Hash + Copy> AnswerCache<K> {
                 value: Cached::Missing,
                 age: hit.age,
                 life_left: hit.life_left,
+                promised: hit.promised,
                 refresh: hit.refresh,
             })
         })
@@ -185,14 +202,15 @@ impl<K: Eq + Hash + Copy> AnswerCache<K> {
         self.found.stale(key, now)
     }
 
-    /// Keeps `value`, replacing whatever the other kind held for `key`.
-    pub fn store(&self, key: K, value: Cached, stored_at: Duration, ttl: Duration) {
+    /// Keeps `value`, replacing whatever the other kind held for `key` (`promised`: see
+    /// [`TtlCache::store_promised`]).
+    pub fn store(&self, key: K, value: Cached, stored_at: Duration, ttl: Duration, promised: bool) {
         if value == Cached::Missing {
             self.found.remove(key);
-            self.missing.store(key, (), stored_at, ttl);
+            self.missing.store_with(key, (), stored_at, ttl, promised);
         } else {
             self.missing.remove(key);
-            self.found.store(key, value, stored_at, ttl);
+            self.found.store_with(key, value, stored_at, ttl, promised);
         }
     }
 
@@ -274,11 +292,11 @@ mod tests {
         let record = || Cached::Product(bytes::Bytes::from_static(b"{}"));
         let cache = AnswerCache::new(100, 300 * S);
         for n in 1..=50u32 {
-            cache.store(n, record(), Duration::ZERO, 30 * S);
+            cache.store(n, record(), Duration::ZERO, 30 * S, false);
         }
         // A flood of unknown ids: only the missing answers churn.
         for n in 1000..11_000u32 {
-            cache.store(n, Cached::Missing, Duration::ZERO, 10 * S);
+            cache.store(n, Cached::Missing, Duration::ZERO, 10 * S, false);
         }
         assert!(cache.len() <= 50 + 10, "{}", cache.len());
         assert!(
@@ -293,9 +311,13 @@ mod tests {
             Some(Cached::Missing)
         );
         // A record that appears replaces its "missing" answer, and the other way round.
-        cache.store(10_999, record(), S, 30 * S);
-        assert_eq!(cache.fresh(10_999, S).map(|h| h.value), Some(record()));
-        cache.store(1, Cached::Missing, S, 10 * S);
+        cache.store(10_999, record(), S, 30 * S, true);
+        let hit = cache.fresh(10_999, S).expect("kept");
+        assert_eq!(
+            (hit.value, hit.promised, hit.life_left),
+            (record(), true, 30 * S)
+        );
+        cache.store(1, Cached::Missing, S, 10 * S, false);
         assert_eq!(cache.fresh(1, S).map(|h| h.value), Some(Cached::Missing));
         assert_eq!(
             cache.stale(1, 100 * S),

@@ -79,8 +79,8 @@ pub struct Found {
     pub status: CacheStatus,
     /// How old a cached answer is; `None` for one fetched just now.
     pub age: Option<Duration>,
-    /// How long it stays fresh from now, when the source knows (a cache entry's life left, a
-    /// mirror's time to its next sweep); `None`: the configured lifetime, from now.
+    /// How long it stays fresh from now when its source promised that (a mirror: the time to
+    /// its next sweep), for `max-age`; `None`: the configured lifetime.
     pub fresh_for: Option<Duration>,
 }
 

@@ -148,7 +148,7 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
                         value: hit.value,
                         status: CacheStatus::Hit,
                         age: Some(hit.age),
-                        fresh_for: Some(hit.life_left),
+                        fresh_for: hit.promised.then_some(hit.life_left),
                     }));
                 }
                 None => missed.push(index),
@@ -378,14 +378,13 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
             None => self.lifetimes.of(&aged.value),
         };
         let stored_at = self.clock.monotonic().saturating_sub(aged.age);
+        let promised = aged.life.is_some();
+        let value = aged.value.clone();
         match key {
-            CacheKey::Record(id) => self
-                .records
-                .store(id, aged.value.clone(), stored_at, lifetime),
-            CacheKey::Product(id) => {
-                self.products
-                    .store(id, aged.value.clone(), stored_at, lifetime)
-            }
+            CacheKey::Record(id) => self.records.store(id, value, stored_at, lifetime, promised),
+            CacheKey::Product(id) => self
+                .products
+                .store(id, value, stored_at, lifetime, promised),
         }
         let life_left = lifetime.saturating_sub(aged.age);
         (!life_left.is_zero()).then(|| (key, aged.value.to_bytes(), life_left))
