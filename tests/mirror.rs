@@ -233,3 +233,34 @@ async fn answers_say_their_age_and_the_time_left_to_the_next_sweep() {
         "max-age counts down to the next sweep (or a sweep came between): {first} then {later}"
     );
 }
+
+#[tokio::test]
+async fn a_gap_in_the_ids_however_wide_costs_nothing() {
+    let (sandbox, gateway) = mirror(0, &[("STOCK_MIRROR_INTERVAL_SECS", "5")]);
+    wait_serving_mirror(&gateway.base);
+    let before = health(&gateway).await["mirror"]["lastSweepPortalRequests"].clone();
+    // One record near the top of the id space: 43 million ranges of 50 ids if read in a row.
+    sandbox
+        .control(json!({"records": {"set": [
+            {"id": 2_000_000_000u32, "productId": 4242, "storeId": 1, "amount": 5, "quantityReserved": null}
+        ]}}))
+        .await;
+    let far = format!("{}/v1/store-products/2000000000", gateway.base);
+    let shown = eventually(Duration::from_secs(15), || async {
+        get(far.clone()).await.0 == 200
+    })
+    .await;
+    assert!(shown, "the far record shows after the next sweep");
+    let health = health(&gateway).await;
+    let requests = health["mirror"]["lastSweepPortalRequests"]
+        .as_u64()
+        .unwrap_or(u64::MAX);
+    // One batch for the far record's own range, at most one more for the gap before it.
+    assert!(
+        requests <= before.as_u64().unwrap_or(0) + 2,
+        "the gap cost requests: {requests} (before: {before})"
+    );
+    assert_eq!(health["mirror"]["behind"], false, "{health}");
+    let (status, _, _) = get(format!("{}/v1/store-products/1999999999", gateway.base)).await;
+    assert_eq!(status, 404, "inside the gap");
+}

@@ -22,6 +22,9 @@ pub enum IdError {
 }
 
 impl RecordId {
+    /// The lowest id there can be.
+    pub const MIN: RecordId = RecordId(1);
+
     /// Strict: ASCII digits only, no sign, no leading zero, no spaces, at most `i32::MAX`.
     pub fn parse(text: &str) -> Result<Self, IdError> {
         let bytes = text.as_bytes();

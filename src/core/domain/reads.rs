@@ -17,6 +17,9 @@ pub enum Command {
     Range { from: RecordId },
     /// The highest record id (one row, in descending order): where a sweep ends.
     Highest,
+    /// The lowest record id from `from` up (one row, in ascending order): where a sweep's
+    /// records go on after a gap, so empty stretches of ids cost nothing.
+    NextId { from: RecordId },
 }
 
 /// How many ids one [`Command::Range`] covers: a page's worth, so one answer holds them all.
@@ -40,8 +43,9 @@ pub enum Read {
     Page(Page),
     /// The records of a range, in id order.
     Rows(Vec<StoreProduct>),
-    /// The highest record id; `None` when there are no records.
-    Highest(Option<RecordId>),
+    /// The id a [`Command::Highest`] or [`Command::NextId`] asked for; `None` when there is
+    /// no such record.
+    Id(Option<RecordId>),
 }
 
 pub type Outcome = Result<Read, ApiError>;

@@ -28,7 +28,10 @@ pub struct StoreFilter {
 pub fn method(command: Command) -> &'static str {
     match command {
         Command::Record(_) => GET_METHOD,
-        Command::ProductPage { .. } | Command::Range { .. } | Command::Highest => LIST_METHOD,
+        Command::ProductPage { .. }
+        | Command::Range { .. }
+        | Command::Highest
+        | Command::NextId { .. } => LIST_METHOD,
     }
 }
 
@@ -95,6 +98,9 @@ pub fn json_body(command: Command, filter: &StoreFilter) -> String {
             -1,
         ),
         Command::Highest => json_list(&[], filter, &["id"], "DESC", -1),
+        Command::NextId { from } => {
+            json_list(&[(">=id", from.get().into())], filter, &["id"], "ASC", -1)
+        }
     }
 }
 
@@ -132,6 +138,12 @@ pub fn batch_text(command: Command, filter: &StoreFilter) -> String {
             let mut text = format!("{LIST_METHOD}?select[]=id");
             stores(&mut text);
             text.push_str("&order[id]=DESC&start=-1");
+            text
+        }
+        Command::NextId { from } => {
+            let mut text = format!("{LIST_METHOD}?filter[%3E%3Did]={from}&select[]=id");
+            stores(&mut text);
+            text.push_str("&order[id]=ASC&start=-1");
             text
         }
     }
@@ -224,5 +236,37 @@ mod tests {
             .as_str()
             .unwrap()
             .starts_with("catalog.storeproduct.list?filter[productId]=6973&select[]=id"));
+    }
+
+    #[test]
+    fn sweep_commands() {
+        let filter = StoreFilter { stores: vec![1] };
+        let from = RecordId::from_u64(51).unwrap();
+        assert_eq!(
+            batch_text(Command::Range { from }, &filter),
+            "catalog.storeproduct.list?filter[%3E%3Did]=51&filter[%3Cid]=101&filter[@storeId][]=1\
+             &select[]=id&select[]=productId&select[]=storeId&select[]=amount&select[]=quantityReserved\
+             &order[id]=ASC&start=-1"
+        );
+        assert_eq!(
+            batch_text(Command::Highest, &filter),
+            "catalog.storeproduct.list?select[]=id&filter[@storeId][]=1&order[id]=DESC&start=-1"
+        );
+        assert_eq!(
+            batch_text(Command::NextId { from }, &filter),
+            "catalog.storeproduct.list?filter[%3E%3Did]=51&select[]=id&filter[@storeId][]=1\
+             &order[id]=ASC&start=-1"
+        );
+        let next: serde_json::Value =
+            serde_json::from_str(&json_body(Command::NextId { from }, &filter)).unwrap();
+        assert_eq!(
+            next,
+            serde_json::json!({
+                "filter": {">=id": 51, "@storeId": [1]},
+                "select": ["id"],
+                "order": {"id": "ASC"},
+                "start": -1
+            })
+        );
     }
 }

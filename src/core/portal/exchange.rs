@@ -12,7 +12,7 @@ use super::budget::{Admission, PortalBudget, MAX_QUEUE_WAIT};
 use super::command::{batch_body, batch_key, json_body, method, StoreFilter, BATCH_METHOD};
 use super::envelope::{open, OperatingTime};
 use super::operating_time::OperatingGuard;
-use super::page::{read_highest, read_page, read_range};
+use super::page::{read_ids, read_page, read_range};
 use super::record::read_get_result;
 use super::refusal::{Classified, Refusal};
 use crate::core::config::{BudgetLimits, ListStoreFilter, Settings};
@@ -358,12 +358,20 @@ fn read_slot(command: Command, slot: Slot) -> Result<Read, Refusal> {
                 .map(Read::Rows)
                 .ok_or(Refusal::BadAnswer)
         }
-        (Command::Highest, Slot::Result { result, .. }) => read_highest(&result)
-            .map(Read::Highest)
+        (Command::Highest, Slot::Result { result, .. }) => read_ids(&result)
+            .map(|ids| Read::Id(ids.into_iter().max()))
+            .ok_or(Refusal::BadAnswer),
+        // Every row at or above `from`, as asked: anything else is not this answer.
+        (Command::NextId { from }, Slot::Result { result, .. }) => read_ids(&result)
+            .filter(|ids| ids.iter().all(|id| *id >= from))
+            .map(|ids| Read::Id(ids.into_iter().min()))
             .ok_or(Refusal::BadAnswer),
         // A list cannot miss a record: an error that says so is a fault.
         (
-            Command::ProductPage { .. } | Command::Range { .. } | Command::Highest,
+            Command::ProductPage { .. }
+            | Command::Range { .. }
+            | Command::Highest
+            | Command::NextId { .. },
             Slot::Error(Classified::NotFound),
         ) => Err(Refusal::ServerFault),
         (_, Slot::Error(Classified::Refused(refusal))) => Err(refusal),
@@ -378,6 +386,32 @@ mod tests {
 
     fn get(n: u64) -> Command {
         Command::Record(RecordId::from_u64(n).unwrap())
+    }
+
+    #[test]
+    fn sweep_edges_are_read_strictly() {
+        let id = |n| RecordId::from_u64(n).unwrap();
+        let slot = |ids: serde_json::Value| Slot::Result {
+            result: serde_json::json!({ "storeProducts": ids }),
+            total: None,
+            next: None,
+        };
+        let rows = serde_json::json!([{"id": 900}, {"id": "120"}]);
+        assert_eq!(
+            read_slot(Command::Highest, slot(rows.clone())),
+            Ok(Read::Id(Some(id(900))))
+        );
+        let next = Command::NextId { from: id(100) };
+        assert_eq!(read_slot(next, slot(rows)), Ok(Read::Id(Some(id(120)))));
+        assert_eq!(
+            read_slot(next, slot(serde_json::json!([]))),
+            Ok(Read::Id(None))
+        );
+        // An id below the one asked from is not this answer: a sweep must always move on.
+        assert_eq!(
+            read_slot(next, slot(serde_json::json!([{"id": 99}]))),
+            Err(Refusal::BadAnswer)
+        );
     }
 
     fn single(status: u16, body: &str) -> Result<Read, Refusal> {

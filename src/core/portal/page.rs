@@ -73,20 +73,16 @@ pub fn read_range(
     Some(rows)
 }
 
-/// The highest record id from a one-row descending list (only `id` selected); `None` inside
-/// when there are no records.
-pub fn read_highest(result: &Value) -> Option<Option<RecordId>> {
-    let rows = list_rows(result)?;
-    let highest = rows
+/// The ids of a list of rows with only `id` selected (a sweep's edges: the highest id, the next
+/// id after a gap); `None` for anything that is not such a list.
+pub fn read_ids(result: &Value) -> Option<Vec<RecordId>> {
+    list_rows(result)?
         .iter()
         .map(|row| {
             let id = row.as_object()?.get("id")?;
             RecordId::from_u64(positive_id(id)?.into()).ok()
         })
-        .collect::<Option<Vec<_>>>()?
-        .into_iter()
-        .max();
-    Some(highest)
+        .collect()
 }
 
 #[cfg(test)]
@@ -190,12 +186,13 @@ mod tests {
             None,
             "a second page"
         );
+        let id = |n| RecordId::from_u64(n).unwrap();
         assert_eq!(
-            read_highest(&json!({"storeProducts": [{"id": "120"}]})),
-            Some(RecordId::from_u64(120).ok())
+            read_ids(&json!({"storeProducts": [{"id": "120"}, {"id": 7}]})),
+            Some(vec![id(120), id(7)])
         );
-        assert_eq!(read_highest(&json!([])), Some(None));
-        assert_eq!(read_highest(&json!({"storeProducts": [{"id": 0}]})), None);
-        assert_eq!(read_highest(&json!({"storeProducts": [{"x": 1}]})), None);
+        assert_eq!(read_ids(&json!([])), Some(vec![]));
+        assert_eq!(read_ids(&json!({"storeProducts": [{"id": 0}]})), None);
+        assert_eq!(read_ids(&json!({"storeProducts": [{"x": 1}]})), None);
     }
 }

@@ -1,5 +1,10 @@
-//! A sweep: the whole public stock read in id order, 50 ranges of 50 ids to a `batch` (up to
-//! 2,500 records per portal request), after one descending row has told where the ids end.
+//! A sweep: the whole public stock read in id order, ranges of 50 ids to a `batch`, after one
+//! exchange has told where the ids end (one descending row) and begin (one ascending row).
+//! A batch holds 50 ranges (up to 2,500 records per portal request). When a batch's last range
+//! came back empty, the ids may have reached a gap: the next batch holds 49 ranges and asks
+//! where the next record past them is, and the batch after it starts there. So a sweep costs
+//! about (highest id − lowest id) ÷ 2,500 requests on a dense catalogue, and a gap in the ids,
+//! however wide (a portal whose ids jump to two billion), at most one more.
 //!
 //! Every exchange takes a steady-paced slot of the portal budget, like any partial batch, so a
 //! sweep never spends the burst that callers' misses and the merchant's own integrations need;
@@ -13,8 +18,34 @@ use super::table::{Table, TableBuilder};
 use crate::core::domain::error::ApiError;
 use crate::core::domain::id::RecordId;
 use crate::core::domain::reads::{Command, Read, Urgency, RANGE_IDS};
-use crate::core::portal::command::MAX_BATCH_COMMANDS;
+use crate::core::portal::command::{range_end, MAX_BATCH_COMMANDS};
 use crate::core::ports::{Clock, Executor, Pace};
+
+/// A batch of ranges from `from`, up to `highest`; when `seek`ing, one range fewer and, when ids
+/// remain past them, where the next record is, so that the next batch starts there.
+fn batch_from(from: RecordId, highest: u32, seek: bool) -> Vec<Command> {
+    let ranges = MAX_BATCH_COMMANDS - usize::from(seek);
+    let mut batch = Vec::with_capacity(MAX_BATCH_COMMANDS);
+    let mut at = u64::from(from.get());
+    while batch.len() < ranges && at <= u64::from(highest) {
+        if let Ok(from) = RecordId::from_u64(at) {
+            batch.push(Command::Range { from });
+        }
+        at += u64::from(RANGE_IDS);
+    }
+    if seek && at <= u64::from(highest) {
+        if let Ok(from) = RecordId::from_u64(at) {
+            batch.push(Command::NextId { from });
+        }
+    }
+    batch
+}
+
+/// The first id of the range of [`RANGE_IDS`] that holds `id` (ranges start at 1, 51, 101, …).
+fn range_start(id: RecordId) -> RecordId {
+    let start = (id.get() - 1) / RANGE_IDS * RANGE_IDS + 1;
+    RecordId::from_u64(start.into()).unwrap_or(id)
+}
 
 /// Pause before trying a failed exchange again.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
@@ -52,34 +83,43 @@ impl<X: Executor> Sweeper<X> {
         let end = started + within;
         let mut requests = 0u32;
         let failed = |error, requests| SweepFailed { error, requests };
-        let highest = match self
-            .exchange(clock, &[Command::Highest], end, &mut requests)
-            .await
-        {
-            Ok(reads) => match reads.first() {
-                Some(Read::Highest(highest)) => highest.map_or(0, |id| id.get()),
-                _ => return Err(failed(ApiError::UpstreamError, requests)),
+        // Where the ids end, and where they begin.
+        let first = [
+            Command::Highest,
+            Command::NextId {
+                from: RecordId::MIN,
             },
-            Err(error) => return Err(failed(error, requests)),
+        ];
+        let reads = self
+            .exchange(clock, &first, end, &mut requests)
+            .await
+            .map_err(|error| failed(error, requests))?;
+        let (highest, lowest) = match reads.as_slice() {
+            [Read::Id(highest), Read::Id(lowest)] => (highest.map_or(0, |id| id.get()), *lowest),
+            _ => return Err(failed(ApiError::UpstreamError, requests)),
         };
         let mut builder = TableBuilder::new(highest);
-        let ranges: Vec<Command> = (0..highest.div_ceil(RANGE_IDS))
-            .filter_map(|k| {
-                let from = RecordId::from_u64(u64::from(k * RANGE_IDS + 1)).ok()?;
-                Some(Command::Range { from })
-            })
-            .collect();
-        for chunk in ranges.chunks(MAX_BATCH_COMMANDS) {
+        // Nothing below the lowest id, as of now.
+        builder.add(RecordId::MIN, clock.unix_time(), &[]);
+        let mut next = lowest.map(range_start);
+        let mut seek = false;
+        while let Some(from) = next.filter(|from| from.get() <= highest) {
+            let batch = batch_from(from, highest, seek);
             let reads = self
-                .exchange(clock, chunk, end, &mut requests)
+                .exchange(clock, &batch, end, &mut requests)
                 .await
                 .map_err(|error| failed(error, requests))?;
             let read_at = clock.unix_time();
-            for (command, read) in chunk.iter().zip(reads) {
+            next = None;
+            for (command, read) in batch.iter().zip(reads) {
                 match (command, read) {
                     (Command::Range { from }, Read::Rows(rows)) => {
-                        builder.add(*from, read_at, &rows)
+                        builder.add(*from, read_at, &rows);
+                        seek = rows.is_empty();
+                        next = RecordId::from_u64(range_end(*from)).ok();
                     }
+                    // At or above the batch's end (the exchange checked): always onwards.
+                    (Command::NextId { .. }, Read::Id(id)) => next = id.map(range_start),
                     _ => return Err(failed(ApiError::UpstreamError, requests)),
                 }
             }

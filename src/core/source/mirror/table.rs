@@ -1,12 +1,12 @@
 //! The mirror's table: every public stock record a finished sweep read, compact (32 bytes a
-//! record and 8 more for the product index), with when each range of ids was read. It has a
-//! byte form so that a table can be kept where other instances read it (a Durable Object's
+//! record and 8 more for the product index), with when each stretch of ids was read (one entry
+//! per exchange, not per id: a table's size follows its records, never its highest id). It has
+//! a byte form so that a table can be kept where other instances read it (a Durable Object's
 //! storage, an S3 object, Redis).
 
 use std::time::Duration;
 
 use crate::core::domain::id::{ProductId, RecordId};
-use crate::core::domain::reads::RANGE_IDS;
 use crate::core::domain::record::StoreProduct;
 
 /// One record, as small as it can be kept.
@@ -22,44 +22,60 @@ struct Row {
 
 const ROW_BYTES: usize = 28;
 const MAGIC: &[u8; 4] = b"B24M";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
+const SPAN_BYTES: usize = 12;
 
-/// A finished sweep: the records in id order, a product index, and when each range was read.
+/// When the ids from `from` on (up to the next span) were read: Unix time, milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Span {
+    from: u32,
+    read_at_ms: u64,
+}
+
+/// A finished sweep: the records in id order, a product index, and when each stretch of ids
+/// was read.
 #[derive(Debug, Clone)]
 pub struct Table {
     rows: Vec<Row>,
     /// `(product, row index)`, sorted.
     by_product: Vec<(u32, u32)>,
-    /// When the range of ids `k * RANGE_IDS + 1 ..` was read (Unix time, milliseconds).
-    read_at_ms: Vec<u64>,
+    /// In id order; the first from id 1.
+    spans: Vec<Span>,
     /// The highest id the sweep looked at: every id above it answers "not found".
     highest: u32,
 }
 
-/// What a sweep read, range by range, as it goes.
+/// What a sweep read, stretch by stretch, as it goes.
 #[derive(Debug, Default)]
 pub struct TableBuilder {
     rows: Vec<Row>,
-    read_at_ms: Vec<u64>,
+    spans: Vec<Span>,
     highest: u32,
 }
 
 impl TableBuilder {
     /// A sweep of ids 1 to `highest`.
     pub fn new(highest: u32) -> Self {
-        let ranges = highest.div_ceil(RANGE_IDS) as usize;
         Self {
-            rows: Vec::new(),
-            read_at_ms: vec![0; ranges],
             highest,
+            ..Self::default()
         }
     }
 
-    /// The range starting at `from` was read at `read_at` (Unix time) with these records.
+    /// The ids from `from` up to the next stretch added were read at `read_at` (Unix time),
+    /// and these are their records (none: a gap, known as of then).
     pub fn add(&mut self, from: RecordId, read_at: Duration, records: &[StoreProduct]) {
-        let index = ((from.get() - 1) / RANGE_IDS) as usize;
-        if let Some(slot) = self.read_at_ms.get_mut(index) {
-            *slot = read_at.as_millis() as u64;
+        let read_at_ms = read_at.as_millis() as u64;
+        // Ranges read in one exchange share one span.
+        if self
+            .spans
+            .last()
+            .is_none_or(|last| last.read_at_ms != read_at_ms || last.from > from.get())
+        {
+            self.spans.push(Span {
+                from: from.get(),
+                read_at_ms,
+            });
         }
         self.rows.extend(records.iter().filter_map(|r| {
             Some(Row {
@@ -76,12 +92,15 @@ impl TableBuilder {
         self.rows.sort_by_key(|r| r.id);
         self.rows.dedup_by_key(|r| r.id);
         self.rows.shrink_to_fit();
-        Table::indexed(self.rows, self.read_at_ms, self.highest)
+        self.spans.sort_unstable();
+        self.spans.dedup_by_key(|s| s.from);
+        self.spans.shrink_to_fit();
+        Table::indexed(self.rows, self.spans, self.highest)
     }
 }
 
 impl Table {
-    fn indexed(rows: Vec<Row>, read_at_ms: Vec<u64>, highest: u32) -> Self {
+    fn indexed(rows: Vec<Row>, spans: Vec<Span>, highest: u32) -> Self {
         let mut by_product: Vec<(u32, u32)> = rows
             .iter()
             .enumerate()
@@ -91,7 +110,7 @@ impl Table {
         Self {
             rows,
             by_product,
-            read_at_ms,
+            spans,
             highest,
         }
     }
@@ -125,31 +144,32 @@ impl Table {
             .collect()
     }
 
-    /// When the range holding `id` was read (Unix time); for an id above the highest, when
-    /// the highest one's was (that is when the sweep knew it had no such id).
+    /// When the stretch holding `id` was read (Unix time); for an id above the highest, when
+    /// the last stretch was.
     pub fn read_at(&self, id: RecordId) -> Duration {
-        let index = ((id.get().min(self.highest.max(1)) - 1) / RANGE_IDS) as usize;
-        let ms = self.read_at_ms.get(index).or(self.read_at_ms.last());
-        Duration::from_millis(ms.copied().unwrap_or(0))
+        let after = self.spans.partition_point(|s| s.from <= id.get());
+        let span = self.spans.get(after.saturating_sub(1));
+        Duration::from_millis(span.map_or(0, |s| s.read_at_ms))
     }
 
-    /// The oldest range read (Unix time).
+    /// The oldest stretch read (Unix time).
     pub fn oldest(&self) -> Duration {
-        Duration::from_millis(self.read_at_ms.iter().copied().min().unwrap_or(0))
+        Duration::from_millis(self.spans.iter().map(|s| s.read_at_ms).min().unwrap_or(0))
     }
 
-    /// `B24M`, a version, the highest id, the counts, the range times, then the rows, all
+    /// `B24M`, a version, the highest id, the counts, the spans, then the rows, all
     /// little-endian.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out =
-            Vec::with_capacity(20 + self.read_at_ms.len() * 8 + self.rows.len() * ROW_BYTES);
+            Vec::with_capacity(17 + self.spans.len() * SPAN_BYTES + self.rows.len() * ROW_BYTES);
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
         out.extend_from_slice(&self.highest.to_le_bytes());
-        out.extend_from_slice(&(self.read_at_ms.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(self.spans.len() as u32).to_le_bytes());
         out.extend_from_slice(&(self.rows.len() as u32).to_le_bytes());
-        for ms in &self.read_at_ms {
-            out.extend_from_slice(&ms.to_le_bytes());
+        for span in &self.spans {
+            out.extend_from_slice(&span.from.to_le_bytes());
+            out.extend_from_slice(&span.read_at_ms.to_le_bytes());
         }
         for row in &self.rows {
             out.extend_from_slice(&row.id.to_le_bytes());
@@ -162,23 +182,33 @@ impl Table {
     }
 
     /// Reads [`Table::to_bytes`] back; anything else (damaged, foreign, another version, rows
-    /// out of order or out of bounds) is `None`.
+    /// or spans out of order, rows out of bounds) is `None`.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let mut input = Reader(bytes);
         if input.take(4)? != MAGIC || input.take(1)? != [VERSION] {
             return None;
         }
         let highest = input.u32()?;
-        let ranges = input.u32()? as usize;
+        let spans = input.u32()? as usize;
         let rows = input.u32()? as usize;
-        if ranges != highest.div_ceil(RANGE_IDS) as usize
-            || input.0.len() != ranges * 8 + rows * ROW_BYTES
+        if Some(input.0.len())
+            != spans
+                .checked_mul(SPAN_BYTES)?
+                .checked_add(rows.checked_mul(ROW_BYTES)?)
         {
             return None;
         }
-        let read_at_ms = (0..ranges)
-            .map(|_| input.u64())
+        let spans = (0..spans)
+            .map(|_| {
+                Some(Span {
+                    from: input.u32()?,
+                    read_at_ms: input.u64()?,
+                })
+            })
             .collect::<Option<Vec<_>>>()?;
+        if !spans.windows(2).all(|w| w[0].from < w[1].from) {
+            return None;
+        }
         let rows = (0..rows)
             .map(|_| {
                 let row = Row {
@@ -193,14 +223,14 @@ impl Table {
             .collect::<Option<Vec<_>>>()?;
         let ordered = rows.windows(2).all(|w| w[0].id < w[1].id);
         let bounded = rows.last().is_none_or(|r| r.id <= highest);
-        (ordered && bounded).then(|| Table::indexed(rows, read_at_ms, highest))
+        (ordered && bounded).then(|| Table::indexed(rows, spans, highest))
     }
 
     /// Bytes held in memory for the table (its vectors' room).
     pub fn heap_bytes(&self) -> usize {
         self.rows.capacity() * std::mem::size_of::<Row>()
             + self.by_product.capacity() * 8
-            + self.read_at_ms.capacity() * 8
+            + self.spans.capacity() * std::mem::size_of::<Span>()
     }
 }
 
@@ -250,6 +280,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::domain::reads::RANGE_IDS;
     use proptest::prelude::*;
 
     fn record(id: u32, product: u32, store: i64, reserved: Option<f64>) -> StoreProduct {
