@@ -96,3 +96,51 @@ async fn counters_on_a_private_listener() {
         .unwrap();
     assert_eq!(public.status(), 404);
 }
+
+#[tokio::test]
+async fn a_mirror_reports_its_table_and_sweeps() {
+    let sandbox = spawn_sandbox(1000.0, 100_000.0);
+    let metrics_at = format!("127.0.0.1:{}", free_port());
+    let gateway = spawn_gateway(
+        &sandbox.webhook(),
+        &[
+            ("STOCK_METRICS_LISTEN", metrics_at.as_str()),
+            ("STOCK_SOURCE", "mirror"),
+            ("STOCK_MIRROR_INTERVAL_SECS", "3600"),
+        ],
+    );
+    support::wait_serving_mirror(&gateway.base);
+    let text = client()
+        .get(format!("http://{metrics_at}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value =
+        |series: &str| sample(&text, series).unwrap_or_else(|| panic!("no {series} in:\n{text}"));
+    let health: serde_json::Value = client()
+        .get(format!("{}/healthz", gateway.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mirror = &health["mirror"];
+    assert!(value("b24_gateway_mirror_rows ") >= 20.0, "{text}");
+    assert_eq!(
+        value("b24_gateway_mirror_rows "),
+        mirror["rows"].as_f64().unwrap()
+    );
+    assert_eq!(value("b24_gateway_mirror_sweeps_total "), 1.0);
+    assert_eq!(value("b24_gateway_mirror_sweep_failures_total "), 0.0);
+    assert_eq!(
+        value("b24_gateway_mirror_last_sweep_portal_requests "),
+        mirror["lastSweepPortalRequests"].as_f64().unwrap()
+    );
+    assert!(value("b24_gateway_mirror_last_sweep_seconds ") >= 0.0);
+    assert!(value("b24_gateway_mirror_oldest_age_seconds ") >= 0.0);
+    assert_eq!(value("b24_gateway_mirror_behind "), 0.0);
+}

@@ -252,7 +252,7 @@ async fn two_workers_share_one_sweep() {
         "the same object: {b}"
     );
     let before = s.stats().await["requests"].as_u64().unwrap_or(0);
-    // A sweep of the sandbox is 2 requests (the highest id, then 42 ranges in one batch).
+    // A sweep of the sandbox is 2 requests (where the ids end and begin, then one batch).
     assert!(
         before <= 2 * (sweeps + 1),
         "{before} portal requests for {sweeps} sweeps"

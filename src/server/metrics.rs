@@ -18,7 +18,7 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
 use super::LocalGateway;
-use crate::core::metrics::{ExchangeOutcome, BATCH_BUCKETS};
+use crate::core::metrics::{ExchangeOutcome, MirrorHealth, BATCH_BUCKETS};
 
 /// Reads the gateway's counters at each scrape.
 struct GatewayCollector(Arc<LocalGateway>);
@@ -93,6 +93,9 @@ impl Collector for GatewayCollector {
             None,
             MetricType::Gauge,
         )?)?;
+        if let Some(mirror) = &snapshot.mirror {
+            encode_mirror(&mut encoder, mirror)?;
+        }
         if let Some(level) = snapshot.budget_level {
             ConstGauge::new(level).encode(encoder.encode_descriptor(
                 "b24_gateway_portal_budget_level",
@@ -103,6 +106,65 @@ impl Collector for GatewayCollector {
         }
         Ok(())
     }
+}
+
+/// The mirror's table and sweeps (mirror mode only).
+fn encode_mirror(encoder: &mut DescriptorEncoder, mirror: &MirrorHealth) -> fmt::Result {
+    let gauges: [(&str, &str, i64); 4] = [
+        ("b24_gateway_mirror_rows", "Records in the mirror's table in service", mirror.rows as i64),
+        (
+            "b24_gateway_mirror_oldest_age_seconds",
+            "Age of the oldest stretch of the table in service (-1: no table yet)",
+            mirror.oldest_age.map_or(-1, |a| a.as_secs() as i64),
+        ),
+        (
+            "b24_gateway_mirror_last_sweep_portal_requests",
+            "Portal requests of the last sweep, finished or not",
+            i64::from(mirror.last_requests),
+        ),
+        (
+            "b24_gateway_mirror_behind",
+            "1 when the last sweep failed or took longer than the interval: answers are older than promised",
+            i64::from(mirror.behind),
+        ),
+    ];
+    for (name, help, value) in gauges {
+        ConstGauge::new(value).encode(encoder.encode_descriptor(
+            name,
+            help,
+            None,
+            MetricType::Gauge,
+        )?)?;
+    }
+    ConstGauge::new(mirror.last_duration.map_or(-1.0, |d| d.as_secs_f64())).encode(
+        encoder.encode_descriptor(
+            "b24_gateway_mirror_last_sweep_seconds",
+            "How long the last finished sweep took (-1: none yet)",
+            None,
+            MetricType::Gauge,
+        )?,
+    )?;
+    let counters = [
+        (
+            "b24_gateway_mirror_sweeps",
+            "Sweeps finished since start",
+            mirror.sweeps,
+        ),
+        (
+            "b24_gateway_mirror_sweep_failures",
+            "Sweeps that failed since start (the last table stayed in service)",
+            mirror.failures,
+        ),
+    ];
+    for (name, help, value) in counters {
+        ConstCounter::new(value).encode(encoder.encode_descriptor(
+            name,
+            help,
+            None,
+            MetricType::Counter,
+        )?)?;
+    }
+    Ok(())
 }
 
 async fn scrape(State(registry): State<Arc<Registry>>) -> impl IntoResponse {

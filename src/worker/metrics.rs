@@ -83,6 +83,17 @@ pub fn line(delta: &Snapshot) -> String {
         .zip(delta.batch_buckets)
         .map(|(bound, n)| (format!("le{bound}"), json!(n)))
         .collect();
+    let mirror = delta.mirror.as_ref().map(|m| {
+        json!({
+            "rows": m.rows,
+            "oldest_age_secs": m.oldest_age.map(|a| a.as_secs()),
+            "sweeps": m.sweeps,
+            "sweep_failures": m.failures,
+            "last_sweep_secs": m.last_duration.map(|d| d.as_secs_f64()),
+            "last_sweep_portal_requests": m.last_requests,
+            "behind": m.behind,
+        })
+    });
     json!({
         "level": "INFO",
         "message": "metrics",
@@ -92,6 +103,7 @@ pub fn line(delta: &Snapshot) -> String {
         "portal_requests": delta.portal_requests,
         "batch_commands": {"sum": delta.batch_commands, "buckets": batches},
         "portal_budget_level": delta.budget_level,
+        "mirror": mirror,
     })
     .to_string()
 }
