@@ -230,6 +230,11 @@ pub trait TableStore {
         known: Option<&str>,
     ) -> impl Future<Output = Result<Option<(Bytes, String)>, ()>>;
     fn save(&self, table: Bytes) -> impl Future<Output = Result<(), ()>>;
+    /// Whether it keeps anything at all: when not, a table is never written out as bytes (a
+    /// copy of the whole table for nothing).
+    fn keeps(&self) -> bool {
+        true
+    }
 }
 
 /// No store: the table lives in this process only (the local server).
@@ -246,6 +251,10 @@ impl TableStore for InProcessOnly {
 
     fn save(&self, _table: Bytes) -> impl Future<Output = Result<(), ()>> {
         std::future::ready(Ok(()))
+    }
+
+    fn keeps(&self) -> bool {
+        false
     }
 }
 

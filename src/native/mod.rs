@@ -2,4 +2,5 @@
 
 pub mod clock;
 pub mod logging;
+pub mod memory;
 pub mod portal_http;

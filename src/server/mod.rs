@@ -29,6 +29,7 @@ use crate::core::source::configured::Configured;
 use crate::core::source::mirror::PortalMirror;
 use crate::core::source::on_demand::PortalSource;
 use crate::native::clock::SystemClock;
+use crate::native::memory;
 use crate::native::portal_http::StaticWebhookPortal;
 
 pub use settings::{ConnectionLimits, ServerSettings};
@@ -63,7 +64,7 @@ pub fn spawn_sweeps(gateway: &Arc<LocalGateway>) {
         let gateway = gateway.clone();
         tokio::spawn(async move {
             if let Configured::Mirror(mirror) = gateway.source() {
-                mirror.sweep_forever().await;
+                mirror.sweep_forever(memory::release_free).await;
             }
         });
     }

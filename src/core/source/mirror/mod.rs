@@ -86,8 +86,11 @@ pub struct Mirror<F, X, C, T> {
 /// The table in service, and what was rendered from it.
 struct Current {
     table: Table,
-    /// When it was installed (Unix time): the next sweep is due an interval later.
-    installed: Duration,
+    /// When the next sweep is due (Unix time): an interval after this one began.
+    next_sweep: Duration,
+    /// How old an answer may grow before it is overdue: an interval, the slack, and as long as
+    /// this sweep took (the next one will take about as long to reach the same ids).
+    promise: Duration,
     /// The store's version of it, when it came from there.
     version: Option<String>,
     records: Mutex<HashMap<RecordId, Cached>>,
@@ -161,9 +164,11 @@ impl<F, X, C: Clock, T: TableStore> Mirror<F, X, C, T> {
             let mut stats = lock(&self.stats);
             stats.rows = table.len() as u64;
         }
+        let took = table.newest().saturating_sub(table.oldest());
         let current = Current {
+            next_sweep: table.oldest() + self.interval,
+            promise: self.interval + slack(self.interval) + took,
             table,
-            installed: self.clock.unix_time(),
             version,
             records: Mutex::new(HashMap::new()),
             products: Mutex::new(HashMap::new()),
@@ -245,24 +250,20 @@ impl<F, X, C: Clock, T: TableStore> Mirror<F, X, C, T> {
     fn found(&self, current: &Current, value: Cached, read_at: Duration) -> Looked {
         let now = self.clock.unix_time();
         let age = now.saturating_sub(read_at);
-        let promise = self.interval
-            + slack(self.interval)
-            + lock(&self.stats).last_duration.unwrap_or_default();
-        let status = if age <= promise {
+        let status = if age <= current.promise {
             CacheStatus::Hit
-        } else if age <= promise + self.stale_for {
+        } else if age <= current.promise + self.stale_for {
             CacheStatus::Stale
         } else {
             return Err(ApiError::UpstreamBusy {
                 retry_after_secs: self.interval.as_secs().max(1),
             });
         };
-        let next_sweep = current.installed + self.interval;
         Ok(Found {
             value,
             status,
             age: Some(age),
-            fresh_for: Some(next_sweep.saturating_sub(now)),
+            fresh_for: Some(current.next_sweep.saturating_sub(now)),
         })
     }
 
@@ -308,12 +309,14 @@ impl<F, X: Executor, C: Clock, T: TableStore> Mirror<F, X, C, T> {
                 duration,
             }) => {
                 let rows = table.len();
-                let bytes = table.to_bytes();
+                let bytes = self.store.keeps().then(|| table.to_bytes());
                 self.install(table, None);
-                if self.store.save(bytes.into()).await.is_err() {
-                    tracing::warn!(
-                        "the stock table could not be stored; other instances keep the last one"
-                    );
+                if let Some(bytes) = bytes {
+                    if self.store.save(bytes.into()).await.is_err() {
+                        tracing::warn!(
+                            "the stock table could not be stored; other instances keep the last one"
+                        );
+                    }
                 }
                 let behind = duration > self.interval;
                 {
@@ -358,11 +361,13 @@ impl<F, X: Executor, C: Clock, T: TableStore> Mirror<F, X, C, T> {
     }
 
     /// Sweeps every interval, for as long as the future is polled (the local server runs it
-    /// as a task; a Durable Object sweeps on its alarm instead).
-    pub async fn sweep_forever(&self) {
+    /// as a task; a Durable Object sweeps on its alarm instead), calling `after_each` after
+    /// every sweep.
+    pub async fn sweep_forever(&self, after_each: impl Fn()) {
         loop {
             let started = self.clock.monotonic();
             let _ = self.sweep().await;
+            after_each();
             let next = started + self.interval;
             self.clock
                 .sleep(next.saturating_sub(self.clock.monotonic()))

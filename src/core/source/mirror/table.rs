@@ -152,9 +152,14 @@ impl Table {
         Duration::from_millis(span.map_or(0, |s| s.read_at_ms))
     }
 
-    /// The oldest stretch read (Unix time).
+    /// The oldest stretch read (Unix time): about when its sweep began.
     pub fn oldest(&self) -> Duration {
         Duration::from_millis(self.spans.iter().map(|s| s.read_at_ms).min().unwrap_or(0))
+    }
+
+    /// The newest stretch read (Unix time): about when its sweep ended.
+    pub fn newest(&self) -> Duration {
+        Duration::from_millis(self.spans.iter().map(|s| s.read_at_ms).max().unwrap_or(0))
     }
 
     /// `B24M`, a version, the highest id, the counts, the spans, then the rows, all
@@ -330,6 +335,7 @@ mod tests {
         assert_eq!(table.read_at(id(60)), Duration::from_secs(101));
         assert_eq!(table.read_at(id(5000)), Duration::from_secs(102));
         assert_eq!(table.oldest(), Duration::from_secs(100));
+        assert_eq!(table.newest(), Duration::from_secs(102));
     }
 
     #[test]
