@@ -38,7 +38,7 @@ start_sandbox() { # port records
 start_gateway() {
   local port=$1 sport=$2; shift 2
   # wrk sends everything from one address: no per-caller limit in a bench.
-  env -i PATH="$PATH" RUST_LOG=warn STOCK_RATE_LIMIT_PER_MIN=0 \
+  env -i PATH="$PATH" RUST_LOG=warn STOCK_RATE_LIMIT_PER_MIN=0 STOCK_CALLER_PORTAL_WORK_PER_MIN=0 \
     B24_WEBHOOK_URL="http://127.0.0.1:$sport/rest/1/benchcode1234/" "$@" \
     "$BIN" serve --listen "127.0.0.1:$port" >"$OUT/mirror-gateway-$port.log" 2>&1 &
   GATEWAY_PID=$!

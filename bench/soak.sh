@@ -96,8 +96,9 @@ control '{"operatingCostSecs": 0}'
 GP=$(free_port)
 MP=$(free_port)
 GATEWAY=http://127.0.0.1:$GP
-# The metrics listener gives the recorder the caches' entry count.
-env -i PATH="$PATH" RUST_LOG=info STOCK_RATE_LIMIT_PER_MIN=0 \
+# The metrics listener gives the recorder the caches' entry count. The load is one caller:
+# no per-caller limits.
+env -i PATH="$PATH" RUST_LOG=info STOCK_RATE_LIMIT_PER_MIN=0 STOCK_CALLER_PORTAL_WORK_PER_MIN=0 \
   STOCK_PORTAL_RATE_PER_SEC=500 STOCK_PORTAL_BURST=500 \
   B24_WEBHOOK_URL="http://127.0.0.1:$SP/rest/1/$CODE/" \
   "$BIN" serve --listen "127.0.0.1:$GP" --json-logs --metrics-listen "127.0.0.1:$MP" \

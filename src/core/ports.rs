@@ -79,6 +79,9 @@ pub trait Clock {
     fn unix_time(&self) -> Duration;
     /// A clock that never goes back, for TTLs, deadlines and latencies.
     fn monotonic(&self) -> Duration;
+    /// Must complete at once, without a timer, for a zero `duration`: a lone miss "waits" for
+    /// a slot that is free now, and a timer's tick (a millisecond on tokio) would be all of its
+    /// added latency.
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()>;
 }
 

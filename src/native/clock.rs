@@ -28,7 +28,10 @@ impl Clock for SystemClock {
         self.origin.elapsed()
     }
 
-    fn sleep(&self, duration: Duration) -> impl std::future::Future<Output = ()> {
-        tokio::time::sleep(duration)
+    async fn sleep(&self, duration: Duration) {
+        // tokio rounds a deadline up to its next millisecond tick, even a deadline of now.
+        if !duration.is_zero() {
+            tokio::time::sleep(duration).await;
+        }
     }
 }

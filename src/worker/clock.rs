@@ -4,7 +4,6 @@
 //! core needs for TTLs, deadlines and latencies. Readings are clamped so they never go back.
 
 use std::cell::Cell;
-use std::future::Future;
 use std::time::Duration;
 
 use crate::core::ports::Clock;
@@ -49,8 +48,11 @@ impl Clock for JsClock {
         from_millis(elapsed)
     }
 
-    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> {
-        // A JS timer; dropping the Delay clears it.
-        worker::Delay::from(duration)
+    async fn sleep(&self, duration: Duration) {
+        // A JS timer (dropping the Delay clears it); none for no wait at all, which a timer
+        // would turn into a turn of the event loop.
+        if !duration.is_zero() {
+            worker::Delay::from(duration).await;
+        }
     }
 }
