@@ -44,7 +44,9 @@
 #
 # Knobs: SOAK_PROFILE release|debug (default release), SOAK_MIN_RATE (1000),
 #        SOAK_CONNECTIONS (80), SOAK_PAUSE_MS (30), SOAK_SAMPLE_SECS (10),
-#        SOAK_MAX_GROWTH (0.1: the RSS and fd growth allowed after warm-up).
+#        SOAK_MAX_GROWTH (0.1: the RSS and fd growth allowed after warm-up),
+#        SOAK_FAULT_MS (3000: how long each fault is on, and off after it; the warm-up is made
+#        long enough for every fault once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,9 +58,21 @@ CONNECTIONS=${SOAK_CONNECTIONS:-80}
 PAUSE_MS=${SOAK_PAUSE_MS:-30}
 EVERY=${SOAK_SAMPLE_SECS:-10}
 [ "$DURATION" -ge 20 ] || { echo "soak: DURATION must be at least 20 s" >&2; exit 2; }
-# Warm-up: the first fifth of the run, between 10 and 120 s: the caches fill in it.
+# Warm-up: the first fifth of the run, between 10 and 120 s: the caches fill in it. At least as
+# long as every fault once, on and off (toggle_faults), with 8 s to spare.
+FAULTS=(busy reset html_error broken_json truncated overload internal_error service_not_found
+  empty_body_200 wrong_shape string_numbers trickle slow huge redirect invalid_credentials
+  dropped_connection)
+FAULT_MS=${SOAK_FAULT_MS:-3000}
 WARMUP=$(( DURATION / 5 < 10 ? 10 : DURATION / 5 > 120 ? 120 : DURATION / 5 ))
+ALL_FAULTS_SECS=$(( (${#FAULTS[@]} * 2 * FAULT_MS + 999) / 1000 + 8 ))
+WARMUP=$(( WARMUP < ALL_FAULTS_SECS ? ALL_FAULTS_SECS : WARMUP ))
 BLOCKING=$(( DURATION / 10 < 5 ? 5 : DURATION / 10 ))
+(( WARMUP + BLOCKING + 10 <= DURATION )) || {
+  echo "soak: ${DURATION} s is too short for a ${WARMUP} s warm-up (every fault once at" \
+    "${FAULT_MS} ms): lengthen it or lower SOAK_FAULT_MS" >&2
+  exit 2
+}
 PHASE1=$(( DURATION - BLOCKING ))
 OUT=bench-results/soak
 rm -rf "$OUT" && mkdir -p "$OUT"
@@ -113,28 +127,27 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 
 
-# A fault for every call, 3 s at a time, in turn. First every fault once, back to back, inside
-# the warm-up: slow and trickle hold every miss for the whole upstream deadline, and the
-# memory that peak of concurrency takes stays with the process (the allocator keeps it), so
-# it belongs to the warm-up, not to the trend. Then one every `period` seconds in phase 1.
+# A fault for every call, FAULT_MS at a time, in turn. First every fault once, back to back,
+# inside the warm-up (made long enough for it): slow and trickle hold every miss for the whole
+# upstream deadline, and the memory that peak of concurrency takes stays with the process (the
+# allocator keeps it), so it belongs to the warm-up, not to the trend. Then one every `period`
+# seconds in phase 1.
 toggle_faults() {
-  local faults=(busy reset html_error broken_json truncated overload internal_error
-    service_not_found empty_body_200 wrong_shape string_numbers trickle slow huge redirect
-    invalid_credentials dropped_connection)
   local period=$(( DURATION / 20 < 8 ? 8 : DURATION / 20 > 30 ? 30 : DURATION / 20 ))
-  local warm_end=$(( SECONDS + WARMUP - 8 )) end=$(( SECONDS + PHASE1 - 5 )) i=0 fault
-  for fault in "${faults[@]}"; do
-    (( SECONDS + 3 < warm_end )) || break
+  local end=$(( SECONDS + PHASE1 - 5 )) i=0 fault on
+  on=$(awk -v ms="$FAULT_MS" 'BEGIN { printf "%.3f", ms / 1000 }')
+  for fault in "${FAULTS[@]}"; do
     control "{\"fault\": \"$fault\"}"
-    sleep 3
+    sleep "$on"
     control '{"fault": null}'
-    sleep 3
+    sleep "$on"
   done
+  echo "soak: every fault played once in the warm-up (${#FAULTS[@]}, ${FAULT_MS} ms each)"
   while (( i < 1000 )); do
     sleep "$period"
     (( SECONDS + 3 < end )) || break
-    control "{\"fault\": \"${faults[i % ${#faults[@]}]}\"}"
-    sleep 3
+    control "{\"fault\": \"${FAULTS[i % ${#FAULTS[@]}]}\"}"
+    sleep "$on"
     control '{"fault": null}'
     i=$(( i + 1 ))
   done

@@ -9,7 +9,8 @@
 #      extension stand-in; the release bootstrap under AWS's runtime interface emulator, and
 #      against a runtime API stand-in that hands out many events at once (managed instances);
 #      mirror mode (the sweeper and the HTTP function) against moto's S3 server on loopback
-#   5. the shared contract suite, unchanged, against `cargo lambda watch` + the sandbox portal
+#   5. the shared contract suite, unchanged, against `cargo lambda watch` + the sandbox portal;
+#      again in mirror mode, with the release bootstrap sweeping into moto's S3 every 3 s
 #   6. template checks: sam validate --lint, cfn-lint, cfn-lint on the SAM->CFN transform
 #   7. the deployable artifact: cargo lambda build --release --arm64
 #
@@ -153,6 +154,54 @@ wait_http "http://127.0.0.1:$WATCH_PORT/healthz" 300
 CONTRACT_BASE_URL="http://127.0.0.1:$WATCH_PORT" CONTRACT_WEBHOOK_CODE=$CODE \
   CONTRACT_SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT" CONTRACT_LOG_FILE="$FUNCTION_LOG" \
   timeout 600 cargo test --locked --features lambda --test contract --test contract_bulk
+
+step "5b. the contract suite in mirror mode: the sweeper under the emulator, the function under watch"
+# A bucket on moto's server (step 4's; it takes unsigned requests), swept into every 3 s by the
+# release bootstrap in its sweep role, as the schedule would start it.
+MIRROR_BUCKET="contract-mirror"
+curl -fsS -X PUT -o /dev/null "http://127.0.0.1:$S3_PORT/$MIRROR_BUCKET"
+MIRROR_ENV=(STOCK_SOURCE=mirror STOCK_MIRROR_INTERVAL_SECS=5 "STOCK_MIRROR_BUCKET=$MIRROR_BUCKET"
+  "STOCK_MIRROR_S3_ENDPOINT=http://127.0.0.1:$S3_PORT" AWS_ACCESS_KEY_ID=test
+  AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1)
+RIE_PORT=$(free_port)
+(
+  set -a
+  # shellcheck source=/dev/null
+  source "$ENV_FILE"
+  set +a
+  export "${MIRROR_ENV[@]}" STOCK_LAMBDA_ROLE=sweep
+  exec setsid "$AWS_LAMBDA_RIE" --runtime-interface-emulator-address "127.0.0.1:$RIE_PORT" \
+    --runtime-api-address "127.0.0.1:$(free_port)" "$BOOTSTRAP_X86"
+) >> "$WORK/sweeper.log" 2>&1 &
+GROUPS_TO_KILL+=("$!")
+wait_tcp "$RIE_PORT" 30
+setsid bash -c "while true; do
+  curl -sS --max-time 60 -d '{}' http://127.0.0.1:$RIE_PORT/2015-03-31/functions/function/invocations
+  echo; sleep 3
+done" >> "$WORK/sweeps.log" 2>&1 &
+GROUPS_TO_KILL+=("$!")
+MIRROR_WATCH_PORT=$(free_port)
+MIRROR_LOG="$WORK/lambda-watch-and-function-mirror.log"
+setsid cargo lambda watch --only-lambda-apis --disable-cors \
+  --invoke-address 127.0.0.1 --invoke-port "$MIRROR_WATCH_PORT" >> "$MIRROR_LOG" 2>&1 &
+GROUPS_TO_KILL+=("$!")
+wait_tcp "$MIRROR_WATCH_PORT" 60
+(
+  set -a
+  # shellcheck source=/dev/null
+  source "$ENV_FILE"
+  set +a
+  export "${MIRROR_ENV[@]}" AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$MIRROR_WATCH_PORT/.rt" \
+    AWS_LAMBDA_FUNCTION_NAME=_ AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128
+  exec setsid "$TARGET/debug/bootstrap"
+) >> "$MIRROR_LOG" 2>&1 &
+GROUPS_TO_KILL+=("$!")
+wait_http "http://127.0.0.1:$MIRROR_WATCH_PORT/healthz" 300
+CONTRACT_SOURCE=mirror CONTRACT_BASE_URL="http://127.0.0.1:$MIRROR_WATCH_PORT" \
+  CONTRACT_WEBHOOK_CODE=$CODE CONTRACT_SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT" \
+  CONTRACT_LOG_FILE="$MIRROR_LOG" \
+  timeout 600 cargo test --locked --features lambda --test contract --test contract_bulk
+grep -q '"swept":true' "$WORK/sweeps.log" || { echo "no sweep succeeded" >&2; exit 1; }
 
 step "6. template checks (scripts/check-template.sh)"
 timeout 600 bash scripts/check-template.sh template.yaml

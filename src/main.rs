@@ -12,6 +12,7 @@ use b24_stock_gateway::core::gateway::Gateway;
 use b24_stock_gateway::native::clock::SystemClock;
 use b24_stock_gateway::native::logging::{self, LogFormat, LogSettings};
 use b24_stock_gateway::native::portal_http::StaticWebhookPortal;
+use b24_stock_gateway::native::{entropy, environment};
 use b24_stock_gateway::sandbox::{self, SandboxConfig};
 use b24_stock_gateway::server::{local_source, spawn_sweeps, Served, ServerSettings};
 use clap::{Parser, Subcommand};
@@ -88,6 +89,9 @@ async fn main() -> ExitCode {
                 LogFormat::Pretty
             };
             // Every setting is read and checked before a socket is bound or a line logged.
+            if let Err(error) = environment::refuse_unknown_variables() {
+                return fail(&error.to_string());
+            }
             let config = match ServeConfig::from_lookup(env, read_credential, default_format, demo)
             {
                 Ok(config) => config,
@@ -267,7 +271,7 @@ async fn serve(
         },
     };
     let source = local_source(&settings, StaticWebhookPortal::new(webhook));
-    let gateway = Gateway::new(settings, source, SystemClock::default());
+    let gateway = Gateway::new(settings, source, SystemClock::default(), entropy::seed());
     let served = Served {
         gateway: Arc::new(gateway),
         trusted_proxy_header: server.trusted_proxy_header,

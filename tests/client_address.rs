@@ -55,3 +55,18 @@ async fn ipv6_callers_rotating_inside_a_slash_64_share_one_limit() {
     assert_eq!(statuses, [200, 200, 200, 429, 429]);
     assert_eq!(status(&url, &["2001:db8:42:8::1"]).await, 200, "next /64");
 }
+
+#[tokio::test]
+async fn without_a_trusted_proxy_header_forwarded_addresses_are_ignored() {
+    let sandbox = spawn_sandbox(1000.0, 10_000.0);
+    // The default: STOCK_TRUSTED_PROXY_HEADER unset, so the peer address is the caller.
+    let gateway = spawn_gateway(&sandbox.webhook(), &[("STOCK_RATE_LIMIT_PER_MIN", "3")]);
+    let url = format!("{}/v1/store-products/13", gateway.base);
+    // A different forwarded address each time: still one caller, loopback.
+    let mut statuses = Vec::new();
+    for n in 1..=5 {
+        let forged = format!("198.51.100.{n}");
+        statuses.push(status(&url, &[&forged]).await);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+}

@@ -75,7 +75,7 @@ fn isolate<'a>(
     );
     let clock = SystemClock::default();
     let source = OnDemand::new(settings, upstream, clock, Waiting::Woken);
-    Gateway::new(settings.clone(), source, clock)
+    Gateway::new(settings.clone(), source, clock, 7)
 }
 
 async fn status(gateway: &Isolate<'_>, path: &str) -> u16 {

@@ -5,7 +5,8 @@
 //! caller's cold reads are limited apart from its requests.
 //!
 //! Each simulated caller has its own address (`X-Forwarded-For` to a local server that trusts
-//! it; `CF-Connecting-IP` to a Worker). `FAIR_SECS` sets how long the load runs (default 60).
+//! it; `CF-Connecting-IP` to a Worker). `FAIR_SECS` sets how long the load runs (default 45
+//! for the shoppers, 60 for the steady readers, whose claim is per minute).
 //! With `FAIR_BASE_URL` and `FAIR_SANDBOX_URL` the load tests run against a gateway someone
 //! else started (`scripts/test-worker.sh`, each test on a fresh session) and the local-only
 //! tests are skipped.
@@ -52,11 +53,11 @@ fn local_only() -> bool {
     std::env::var("FAIR_BASE_URL").is_err()
 }
 
-fn load_secs() -> u64 {
+fn load_secs(default: u64) -> u64 {
     std::env::var("FAIR_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(60)
+        .unwrap_or(default)
 }
 
 /// A small, seeded generator: the same load on every run.
@@ -164,7 +165,7 @@ async fn stats(setup: &Setup) -> Value {
 #[tokio::test]
 async fn shoppers_alone_are_served() {
     let setup = setup(&[]);
-    let statuses = shoppers(&setup.base, 20, load_secs()).await;
+    let statuses = shoppers(&setup.base, 20, load_secs(45)).await;
     let stats = stats(&setup).await;
     println!(
         "shoppers alone: {statuses:?}, {:.2} % 200, portal requests {}",
@@ -178,7 +179,7 @@ async fn shoppers_alone_are_served() {
 #[tokio::test]
 async fn shoppers_are_served_beside_an_abusive_caller() {
     let setup = setup(&[]);
-    let secs = load_secs();
+    let secs = load_secs(45);
     let (statuses, abuse) =
         tokio::join!(shoppers(&setup.base, 20, secs), abusive(&setup.base, secs));
     let stats = stats(&setup).await;
@@ -202,7 +203,7 @@ async fn shoppers_are_served_beside_an_abusive_caller() {
 #[tokio::test]
 async fn fifty_records_read_steadily_cost_a_few_portal_requests_a_minute() {
     let setup = setup(&[]);
-    let secs = load_secs();
+    let secs = load_secs(60);
     let warm_up = Duration::from_secs(10);
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..20u64 {

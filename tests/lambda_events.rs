@@ -432,6 +432,32 @@ async fn the_client_address_comes_from_the_request_context() {
     }
 }
 
+/// The bootstrap refuses a misspelt `STOCK_*` variable before it asks the runtime for an event,
+/// in both roles (exit 2, naming the variable and the closest known one).
+#[test]
+fn the_bootstrap_refuses_a_misspelt_variable() {
+    for role in ["serve", "sweep"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"))
+            .env_clear()
+            .env("STOCK_LAMBDA_ROLE", role)
+            .env("STOCK_ALLOWED_STORE", "1")
+            .env(
+                "B24_WEBHOOK_URL",
+                "https://portal.example/rest/1/leakcheck123456/",
+            )
+            // Nothing listens here: the refusal must come first.
+            .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("the bootstrap runs");
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{role}: {text}");
+        assert!(text.contains("STOCK_ALLOWED_STORE:"), "{role}: {text}");
+        assert!(text.contains("STOCK_ALLOWED_STORES"), "{role}: {text}");
+        assert!(!text.contains("leakcheck123456"), "{text}");
+    }
+}
+
 #[tokio::test]
 async fn start_up_needs_a_webhook_source_and_names_it() {
     let err = lambda::gateway_from_lookup(|_| None)

@@ -64,6 +64,29 @@ fn server_settings_are_checked_before_the_socket_is_bound() {
     assert!(std::net::TcpListener::bind(&listen).is_ok());
 }
 
+#[test]
+fn a_misspelt_variable_is_refused_naming_the_closest_known_one() {
+    let port = support::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let hook = (
+        "B24_WEBHOOK_URL",
+        "https://portal.example/rest/1/topsecretcode77/",
+    );
+    // STOCK_ALLOWED_STORES without its S: left alone, every warehouse would be served.
+    let (code, text) = run_to_exit(
+        &["serve", "--listen", &listen],
+        &[hook, ("STOCK_ALLOWED_STORE", "1")],
+    );
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("STOCK_ALLOWED_STORE:"), "{text}");
+    assert!(
+        text.contains("did you mean STOCK_ALLOWED_STORES?"),
+        "{text}"
+    );
+    assert!(!text.contains("listening"), "{text}");
+    assert!(std::net::TcpListener::bind(&listen).is_ok());
+}
+
 #[tokio::test]
 async fn the_sandbox_prints_the_webhook_to_use_when_it_made_up_the_code() {
     let mut child = Command::new(BIN)

@@ -207,6 +207,18 @@ async fn log_settings_the_native_adapters_refuse_are_refused_too() {
     misconfigured_names(&session, "variable=STOCK_LOG_FORMAT").await;
 }
 
+#[tokio::test]
+#[ignore = "run by scripts/test-worker.sh under wrangler dev"]
+async fn a_misspelt_variable_is_refused_naming_the_closest_known_one() {
+    let session = session();
+    misconfigured_names(&session, "STOCK_ALLOWED_STORE").await;
+    let line = session
+        .log_line(|l| l.contains("configuration problem"))
+        .await
+        .expect("the error line");
+    assert!(line.contains("STOCK_ALLOWED_STORES"), "{line}");
+}
+
 /// A hit past 80 % of the TTL (2 s here) is answered at once and read again through
 /// `ctx.wait_until`, so the next read still hits.
 #[tokio::test]

@@ -15,6 +15,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if let Err(error) = b24_stock_gateway::native::environment::refuse_unknown_variables() {
+        eprintln!("bootstrap: {error}");
+        return ExitCode::from(2);
+    }
     let sweeping = std::env::var(lambda::ROLE_VAR).is_ok_and(|role| role.trim() == "sweep");
     if sweeping {
         return sweeper();

@@ -26,6 +26,7 @@ use crate::core::source::mirror::{Mirror, PortalMirror};
 use crate::core::source::on_demand::PortalSource;
 use crate::core::source::unserved::Unserved;
 use crate::native::clock::SystemClock;
+use crate::native::entropy;
 use s3_table::S3Table;
 
 pub use secret::SECRET_ARN_VAR;
@@ -72,7 +73,7 @@ pub fn gateway_from_lookup(
             Configured::Mirror(Mirror::reader(&settings, unserved, clock, store))
         }
     };
-    Ok(Gateway::new(settings, source, clock))
+    Ok(Gateway::new(settings, source, clock, entropy::seed()))
 }
 
 /// The sweeper function's mirror, from the same variables (mirror mode only).

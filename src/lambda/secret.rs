@@ -230,8 +230,83 @@ pub fn webhook_from_secret_value(value: &str) -> Result<WebhookUrl, SecretProble
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     const HOOK: &str = "https://portal.example/rest/1/abcdefgh12345678/";
+
+    /// An extension stand-in on loopback that reads one request, hands its head to `seen`, and
+    /// answers `answer` (nothing at all for `None`, holding the connection open).
+    async fn extension(
+        answer: Option<&'static str>,
+    ) -> (u16, tokio::sync::oneshot::Receiver<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (seen, head) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buffer = vec![0u8; 4096];
+            let read = stream.read(&mut buffer).await.unwrap_or(0);
+            let _ = seen.send(String::from_utf8_lossy(&buffer[..read]).into_owned());
+            match answer {
+                Some(answer) => {
+                    let _ = stream.write_all(answer.as_bytes()).await;
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+                None => tokio::time::sleep(Duration::from_secs(30)).await,
+            }
+        });
+        (port, head)
+    }
+
+    #[tokio::test]
+    async fn an_extension_that_never_answers_is_a_timeout_within_the_deadline() {
+        let (port, _) = extension(None).await;
+        let reader = SecretsExtension::new("arn:x", "127.0.0.1", port, Some("t".into()));
+        let started = std::time::Instant::now();
+        let result = reader.read(Duration::from_millis(300)).await;
+        assert!(matches!(result, Err(SecretProblem::Timeout)), "{result:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_past_the_cap_is_refused_before_the_body() {
+        // Only the head arrives: were the body waited for, this would be a timeout.
+        let (port, _) =
+            extension(Some("HTTP/1.1 200 OK\r\ncontent-length: 10000000\r\n\r\n")).await;
+        let reader = SecretsExtension::new("arn:x", "127.0.0.1", port, Some("t".into()));
+        let result = reader.read(Duration::from_secs(3)).await;
+        assert!(matches!(result, Err(SecretProblem::TooLarge)), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn without_a_session_token_no_token_header_is_sent_and_a_refusal_is_named() {
+        let (port, head) = extension(Some(
+            "HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n",
+        ))
+        .await;
+        let lookup = |name: &str| (name == EXTENSION_PORT_VAR).then(|| port.to_string());
+        let reader = SecretsExtension::from_lookup("arn:x", &lookup).expect("configured");
+        let result = reader.read(Duration::from_secs(3)).await;
+        assert!(
+            matches!(result, Err(SecretProblem::Refused(401))),
+            "{result:?}"
+        );
+        let head = head.await.unwrap().to_ascii_lowercase();
+        assert!(
+            head.starts_with("get /secretsmanager/get?secretid=arn%3ax"),
+            "{head}"
+        );
+        assert!(!head.contains("x-aws-parameters-secrets-token"), "{head}");
+    }
+
+    #[test]
+    fn an_invalid_extension_port_is_refused_naming_it() {
+        for bad in ["0", "65536", "http", "-1", "2773x"] {
+            let lookup = |name: &str| (name == EXTENSION_PORT_VAR).then(|| bad.to_string());
+            let error = SecretsExtension::from_lookup("arn:x", &lookup).unwrap_err();
+            assert_eq!(error.variable, EXTENSION_PORT_VAR, "{bad}");
+        }
+    }
 
     #[test]
     fn reads_a_plain_url_or_a_json_object() {

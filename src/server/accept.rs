@@ -66,12 +66,14 @@ pub async fn serve(
         });
     }
     drop(listener);
+    tracing::info!("shutting down: no new connections; answers in flight may finish");
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {
             tracing::warn!("connections still open after the shutdown grace period");
         }
     }
+    tracing::info!("stopped");
     Ok(())
 }
 

@@ -78,7 +78,13 @@ impl ConsoleSubscriber {
             return Value::Object(object).to_string();
         }
         let mut text = format!("{level} {message}");
+        let mut written: Vec<&str> = Vec::new();
         for (key, value) in pairs {
+            // A field both of the span and of the event (the request id) is written once.
+            if written.contains(&key) {
+                continue;
+            }
+            written.push(key);
             match value {
                 Value::String(v) if v.is_empty() || v.contains([' ', '"', '=']) => {
                     let _ = write!(text, " {key}={v:?}");

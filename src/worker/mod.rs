@@ -10,6 +10,7 @@ mod cache_api;
 mod clock;
 mod coordinator;
 mod coordinator_link;
+mod entropy;
 mod logging;
 mod metrics;
 mod ratelimit;
@@ -31,6 +32,7 @@ use worker::{event, Context, Env};
 
 use crate::core::api::request::{InboundBody, HEADERS_READ, MAX_REQUEST_BODY_BYTES};
 use crate::core::config::log_settings::LogSettings;
+use crate::core::config::variables::refuse_unknown;
 use crate::core::config::{
     webhook_from, ConfigError, CoordinatorMode, Settings, SourceMode, WEBHOOK_VAR,
 };
@@ -116,6 +118,7 @@ fn isolate_gateway(env: &Env) -> Result<Rc<WorkerGateway>, ConfigError> {
         return Ok(gateway);
     }
     log_settings(env)?;
+    refuse_unknown(env_names(env).iter().map(String::as_str))?;
     let settings = Settings::from_lookup(|name| env_text(env, name))?;
     let webhook = {
         let secret = env.secret(WEBHOOK_VAR).ok().map(|s| s.to_string());
@@ -135,7 +138,9 @@ fn isolate_gateway(env: &Env) -> Result<Rc<WorkerGateway>, ConfigError> {
     let clock = JsClock::new();
     let source =
         OnDemand::new(&settings, upstream, clock.clone(), WAITING).with_shared_cache(shared_cache);
-    let gateway = Rc::new(Gateway::new(settings, source, clock).with_limiter(limiter));
+    // (Math.random only if the runtime had no crypto, which it always has.)
+    let seed = entropy::seed().unwrap_or_else(|| (js_sys::Math::random() * 2f64.powi(53)) as u128);
+    let gateway = Rc::new(Gateway::new(settings, source, clock, seed).with_limiter(limiter));
     GATEWAY.with(|g| *g.borrow_mut() = Some(gateway.clone()));
     Ok(gateway)
 }
@@ -208,6 +213,13 @@ fn js_clock_now() -> Duration {
 
 /// A `[vars]` value as text. Numbers and booleans written without quotes in wrangler.toml
 /// arrive as JS numbers and booleans: read them too rather than silently using a default.
+/// The names the Worker was given: `[vars]`, secrets and bindings.
+fn env_names(env: &Env) -> Vec<String> {
+    js_sys::Reflect::own_keys(env)
+        .map(|keys| keys.iter().filter_map(|key| key.as_string()).collect())
+        .unwrap_or_default()
+}
+
 pub(crate) fn env_text(env: &Env, name: &str) -> Option<String> {
     let value = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
     if let Some(text) = value.as_string() {

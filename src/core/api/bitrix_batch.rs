@@ -15,6 +15,8 @@ use crate::core::portal::command::MAX_BATCH_COMMANDS;
 
 /// The longest command key we echo back.
 const MAX_KEY_CHARS: usize = 64;
+/// The longest key read as an integer index (`cmd[7]`); longer digit strings are names.
+const MAX_INDEX_DIGITS: usize = 9;
 
 /// A caller's batch: its commands in order, each under the caller's key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,28 +75,124 @@ pub fn parse_batch(
 type Raw = (bool, Vec<(String, String)>);
 
 fn from_json(bytes: &[u8]) -> Result<Raw, ApiError> {
-    let Ok(Value::Object(root)) = serde_json::from_slice::<Value>(bytes) else {
-        return Err(ApiError::InvalidBody);
-    };
-    let halt = root.get("halt").is_some_and(truthy);
-    let text = |value: &Value| match value {
-        Value::String(s) => Ok(s.clone()),
+    let root: BatchJson = serde_json::from_slice(bytes).map_err(|_| ApiError::InvalidBody)?;
+    let halt = root.halt.as_ref().is_some_and(truthy);
+    let text = |value: Value| match value {
+        Value::String(s) => Ok(s),
         _ => Err(ApiError::InvalidBatch(BatchProblem::Malformed)),
     };
-    let commands = match root.get("cmd") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Object(cmd)) => cmd
-            .iter()
-            .map(|(key, value)| Ok((key.clone(), text(value)?)))
+    let commands = match root.cmd {
+        Cmd::Missing => Vec::new(),
+        Cmd::Keyed(entries) => entries
+            .into_iter()
+            .map(|(key, value)| Ok((key, text(value)?)))
             .collect::<Result<_, ApiError>>()?,
-        Some(Value::Array(cmd)) => cmd
-            .iter()
+        Cmd::Listed(values) => values
+            .into_iter()
             .enumerate()
             .map(|(index, value)| Ok((index.to_string(), text(value)?)))
             .collect::<Result<_, ApiError>>()?,
-        Some(_) => return Err(ApiError::InvalidBatch(BatchProblem::Malformed)),
+        Cmd::Other => return Err(ApiError::InvalidBatch(BatchProblem::Malformed)),
     };
     Ok((halt, commands))
+}
+
+/// A JSON batch, read with `cmd`'s entries in the caller's order: `halt` stops at the first
+/// failure in that order, and `serde_json`'s own map would sort the keys.
+struct BatchJson {
+    halt: Option<Value>,
+    cmd: Cmd,
+}
+
+enum Cmd {
+    Missing,
+    Keyed(Vec<(String, Value)>),
+    Listed(Vec<Value>),
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for BatchJson {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Root;
+        impl<'de> serde::de::Visitor<'de> for Root {
+            type Value = BatchJson;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<BatchJson, A::Error> {
+                let mut batch = BatchJson {
+                    halt: None,
+                    cmd: Cmd::Missing,
+                };
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "halt" => batch.halt = Some(map.next_value()?),
+                        "cmd" => batch.cmd = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(batch)
+            }
+        }
+        deserializer.deserialize_map(Root)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Cmd {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Commands;
+        impl<'de> serde::de::Visitor<'de> for Commands {
+            type Value = Cmd;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object or a list of commands")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Cmd, A::Error> {
+                let mut entries: Vec<(String, Value)> = Vec::new();
+                while let Some((key, value)) = map.next_entry::<String, Value>()? {
+                    // A repeated key replaces the earlier command, as PHP does.
+                    match entries.iter_mut().find(|(k, _)| *k == key) {
+                        Some(existing) => existing.1 = value,
+                        None => entries.push((key, value)),
+                    }
+                }
+                Ok(Cmd::Keyed(entries))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Cmd, A::Error> {
+                let mut values = Vec::new();
+                while let Some(value) = seq.next_element::<Value>()? {
+                    values.push(value);
+                }
+                Ok(Cmd::Listed(values))
+            }
+            fn visit_unit<E>(self) -> Result<Cmd, E> {
+                Ok(Cmd::Missing)
+            }
+            fn visit_none<E>(self) -> Result<Cmd, E> {
+                Ok(Cmd::Missing)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Cmd, E> {
+                Ok(Cmd::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Cmd, E> {
+                Ok(Cmd::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Cmd, E> {
+                Ok(Cmd::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Cmd, E> {
+                Ok(Cmd::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Cmd, E> {
+                Ok(Cmd::Other)
+            }
+        }
+        deserializer.deserialize_any(Commands)
+    }
 }
 
 /// `halt=1&cmd[a]=…&cmd[]=…`, PHP style: `cmd[]` takes the next free integer key.
@@ -118,7 +216,7 @@ fn from_pairs(encoded: &str) -> Result<Raw, ApiError> {
         }
         let key = if inner.is_empty() {
             while commands.iter().any(|(k, _)| *k == next_index.to_string()) {
-                next_index += 1;
+                next_index = next_index.saturating_add(1);
             }
             next_index.to_string()
         } else if inner.contains(['[', ']']) {
@@ -126,7 +224,12 @@ fn from_pairs(encoded: &str) -> Result<Raw, ApiError> {
         } else {
             inner.to_string()
         };
-        if let Ok(n) = key.parse::<usize>() {
+        // An integer key moves the next free one past it, as PHP's do; a key too long to be a
+        // small integer is a name (and never overflows the count).
+        if let Some(n) = (key.len() <= MAX_INDEX_DIGITS)
+            .then(|| key.parse::<usize>().ok())
+            .flatten()
+        {
             next_index = next_index.max(n + 1);
         }
         // A repeated key replaces the earlier command, as PHP does.
@@ -234,6 +337,36 @@ mod tests {
         )
         .unwrap();
         assert_eq!(query.commands, vec![("a".into(), record(9))]);
+    }
+
+    #[test]
+    fn keys_keep_the_callers_order() {
+        let batch = json(
+            r#"{"halt":1,"cmd":{"zeta":"catalog.storeproduct.get?id=1","alpha":"catalog.storeproduct.get?id=2","mid":"catalog.storeproduct.get?id=3"}}"#,
+        )
+        .unwrap();
+        let keys: Vec<&str> = batch.commands.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["zeta", "alpha", "mid"]);
+        let repeated =
+            json(r#"{"cmd":{"b":"catalog.storeproduct.get?id=1","a":"catalog.storeproduct.get?id=2","b":"catalog.storeproduct.get?id=3"}}"#)
+                .unwrap();
+        assert_eq!(
+            repeated.commands,
+            vec![("b".into(), record(3)), ("a".into(), record(2))]
+        );
+    }
+
+    #[test]
+    fn huge_form_indexes_are_names_not_overflows() {
+        let batch = form(
+            "cmd[18446744073709551615]=catalog.storeproduct.get%3Fid%3D1&cmd[]=catalog.storeproduct.get%3Fid%3D2&cmd[999999999]=catalog.storeproduct.get%3Fid%3D3&cmd[]=catalog.storeproduct.get%3Fid%3D4",
+        )
+        .unwrap();
+        let keys: Vec<&str> = batch.commands.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["18446744073709551615", "0", "999999999", "1000000000"]
+        );
     }
 
     #[test]

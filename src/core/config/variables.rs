@@ -245,6 +245,30 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
     }
 }
 
+/// Refuses the first `STOCK_*` name among `names` that the table does not have, naming the
+/// closest known one: a misspelt variable would otherwise leave its setting at the default
+/// without a word (`STOCK_ALLOWED_STORE=1` served every warehouse).
+pub fn refuse_unknown<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<(), ConfigError> {
+    let Some(name) = names
+        .into_iter()
+        .find(|name| name.starts_with("STOCK_") && variable(name).is_none())
+    else {
+        return Ok(());
+    };
+    let closest = VARIABLES
+        .iter()
+        .map(|v| (strsim::levenshtein(name, v.name), v.name))
+        .min()
+        .map(|(_, known)| known)
+        .unwrap_or("none");
+    // Leaked once: the refusal ends the start-up, and errors name their variable statically.
+    let name: &'static str = Box::leak(name.to_string().into_boxed_str());
+    Err(ConfigError::new(
+        name,
+        format!("is not a known variable (did you mean {closest}?)"),
+    ))
+}
+
 /// A reader asked for a name the table lacks: a bug, reported as a refusal naming it.
 fn unknown(name: &'static str) -> ConfigError {
     ConfigError::new(name, "is not a known variable")
@@ -253,6 +277,23 @@ fn unknown(name: &'static str) -> ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_names_are_refused_with_the_closest_known_one() {
+        let error = refuse_unknown(["PATH", "STOCK_ALLOWED_STORE", "STOCK_EXPOSE"]).unwrap_err();
+        assert_eq!(error.variable, "STOCK_ALLOWED_STORE");
+        assert!(
+            error.reason.contains("did you mean STOCK_ALLOWED_STORES?"),
+            "{error}"
+        );
+        let error = refuse_unknown(["STOCK_CACHE_TTL"]).unwrap_err();
+        assert!(error.reason.contains("STOCK_CACHE_TTL_SECS"), "{error}");
+        assert_eq!(
+            refuse_unknown(["STOCK_EXPOSE", "HOME", "B24_WEBHOOK_URL"]),
+            Ok(())
+        );
+        assert_eq!(refuse_unknown(VARIABLES.iter().map(|v| v.name)), Ok(()));
+    }
 
     fn vars(
         pairs: &'static [(&'static str, &'static str)],

@@ -67,10 +67,11 @@ impl Answered {
 
 impl<Src: StockSource, C: Clock> Gateway<Src, C> {
     /// A gateway over `source`, with the in-process caller limit (`STOCK_RATE_LIMIT_PER_MIN`);
-    /// [`Gateway::with_limiter`] swaps in a platform's own.
-    pub fn new(settings: Settings, source: Src, clock: C) -> Self {
+    /// [`Gateway::with_limiter`] swaps in a platform's own. `id_seed`, from the platform's
+    /// randomness, makes its request ids unguessable.
+    pub fn new(settings: Settings, source: Src, clock: C, id_seed: u128) -> Self {
         Self {
-            request_ids: RequestIds::new(clock.unix_time()),
+            request_ids: RequestIds::new(id_seed),
             request_stats: RequestStats::default(),
             limiter: InProcessLimiter::new(settings.rate_limit_per_min),
             fresh_cache_control: max_age(settings.cache_ttl.as_secs()),
@@ -173,6 +174,8 @@ impl<Src: StockSource, C: Clock, L: CallerLimiter> Gateway<Src, C, L> {
             .record(route_name, answer.status().as_u16(), trace.cache);
         let latency = self.clock.monotonic().saturating_sub(started);
         tracing::info!(
+            // Also on the line itself, not only in its span: `jq .request_id` finds it.
+            request_id = %request_id,
             method = %request.method(),
             route = route_name,
             status = answer.status().as_u16(),
