@@ -282,7 +282,14 @@ async fn methods_routes_and_health() {
 
     let health = get("/healthz").await;
     assert_eq!(health.status, 200);
-    assert_eq!(health.json()["status"], "ok");
+    // Other tests of this suite make the shared portal reject the webhook on purpose, which
+    // shows here until its next good answer (tests/portal_access.rs follows that alone).
+    let body = health.json();
+    match body["status"].as_str() {
+        Some("ok") => assert!(body.get("problem").is_none(), "{body}"),
+        Some("degraded") => assert!(body["problem"].is_string(), "{body}"),
+        _ => panic!("{body}"),
+    }
 
     let head = send(Method::HEAD, "/v1/store-products/13", &[], None).await;
     assert_eq!(head.status, 200);

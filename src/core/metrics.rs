@@ -142,6 +142,8 @@ pub struct Snapshot {
     pub cache_entries: u64,
     /// The mirror's state, in mirror mode.
     pub mirror: Option<MirrorHealth>,
+    /// Exchanges the portal refused for the webhook's credentials.
+    pub credential_failures: u64,
 }
 
 impl RequestStats {
@@ -194,6 +196,9 @@ impl Snapshot {
             budget_level: self.budget_level,
             cache_entries: self.cache_entries,
             mirror: self.mirror.clone(),
+            credential_failures: self
+                .credential_failures
+                .saturating_sub(earlier.credential_failures),
         }
     }
 

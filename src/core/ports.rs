@@ -130,6 +130,22 @@ pub trait Executor {
     fn budget_level(&self, _now: Duration) -> Option<f64> {
         None
     }
+
+    /// Whether the portal accepts the gateway, as its answers showed. Must: keep a problem
+    /// until an exchange succeeds again.
+    fn access(&self) -> PortalAccess {
+        PortalAccess::default()
+    }
+}
+
+/// Whether the portal accepts the gateway's webhook, as its last answers showed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortalAccess {
+    /// A refusal only the operator can fix (`webhook_rejected`, `webhook_lacks_scope`, …),
+    /// from the last exchange it spoiled until one succeeds.
+    pub problem: Option<&'static str>,
+    /// Exchanges the portal refused for the webhook's credentials, since start.
+    pub credential_failures: u64,
 }
 
 /// The outcomes of one exchange, one per command, how old each answer is (zero when it comes
@@ -289,5 +305,9 @@ impl<X: Executor> Executor for std::sync::Arc<X> {
 
     fn budget_level(&self, now: Duration) -> Option<f64> {
         (**self).budget_level(now)
+    }
+
+    fn access(&self) -> PortalAccess {
+        (**self).access()
     }
 }

@@ -124,6 +124,11 @@ pub fn emf_lines(delta: &Snapshot, timestamp_ms: u64) -> Vec<String> {
     put("PortalRequests", "Count", json!(delta.portal_requests));
     // With PortalExchanges*, the average batch size: commands over exchanges.
     put("BatchCommands", "Count", json!(delta.batch_commands));
+    put(
+        "PortalCredentialFailures",
+        "Count",
+        json!(delta.credential_failures),
+    );
     if let Some(level) = delta.budget_level {
         put("PortalBudgetLevel", "None", json!(level));
     }

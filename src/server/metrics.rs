@@ -87,6 +87,12 @@ impl Collector for GatewayCollector {
                 &buckets,
                 None,
             )?;
+        ConstCounter::new(snapshot.credential_failures).encode(encoder.encode_descriptor(
+            "b24_gateway_portal_credential_failures",
+            "Portal exchanges refused for the webhook's credentials (revoked, deleted or expired)",
+            None,
+            MetricType::Counter,
+        )?)?;
         ConstGauge::new(snapshot.cache_entries as i64).encode(encoder.encode_descriptor(
             "b24_gateway_cache_entries",
             "Answers held in this instance's caches (records and products)",

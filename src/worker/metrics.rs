@@ -103,6 +103,7 @@ pub fn line(delta: &Snapshot) -> String {
         "portal_requests": delta.portal_requests,
         "batch_commands": {"sum": delta.batch_commands, "buckets": batches},
         "portal_budget_level": delta.budget_level,
+        "portal_credential_failures": delta.credential_failures,
         "mirror": mirror,
     })
     .to_string()

@@ -72,15 +72,18 @@ pub fn error(error: ApiError, style: ErrorStyle) -> Response<Bytes> {
     response
 }
 
-/// `{"status":"ok"}`; a mirror adds where answers come from now and its table's state.
+/// `{"status":"ok"}`, or `"degraded"` with the `problem` only the operator can fix (the
+/// process still serves: 200 either way); a mirror adds where answers come from now and its
+/// table's state.
 pub fn health(health: &Health) -> Response<Bytes> {
-    let body = match &health.mirror {
-        None => Bytes::from_static(br#"{"status":"ok"}"#),
-        Some(mirror) => to_bytes(&HealthBody {
-            status: "ok",
-            source: health.source,
-            serving: health.serving,
-            mirror: MirrorBody::of(mirror),
+    let body = match (&health.mirror, health.problem) {
+        (None, None) => Bytes::from_static(br#"{"status":"ok"}"#),
+        (mirror, problem) => to_bytes(&HealthBody {
+            status: if problem.is_some() { "degraded" } else { "ok" },
+            problem,
+            source: mirror.as_ref().map(|_| health.source),
+            serving: mirror.as_ref().map(|_| health.serving),
+            mirror: mirror.as_ref().map(MirrorBody::of),
         }),
     };
     json(StatusCode::OK, body, HeaderValue::from_static("no-store"))
@@ -89,9 +92,14 @@ pub fn health(health: &Health) -> Response<Bytes> {
 #[derive(Serialize)]
 struct HealthBody {
     status: &'static str,
-    source: &'static str,
-    serving: &'static str,
-    mirror: MirrorBody,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    serving: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mirror: Option<MirrorBody>,
 }
 
 #[derive(Serialize)]

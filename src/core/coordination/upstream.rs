@@ -14,7 +14,9 @@ use super::wire::{Ask, Told};
 use crate::core::domain::error::ApiError;
 use crate::core::domain::id::{ProductId, RecordId};
 use crate::core::metrics::Snapshot;
-use crate::core::ports::{Clock, CoordinatorLink, Executor, FallbackAllowance, OwnShareOnly};
+use crate::core::ports::{
+    Clock, CoordinatorLink, Executor, FallbackAllowance, OwnShareOnly, PortalAccess,
+};
 use crate::core::source::batcher::Demand;
 use crate::core::source::upstream::{Fetched, PortalUpstream, Upstream};
 use crate::core::source::Health;
@@ -150,5 +152,10 @@ impl<L: CoordinatorLink, X: Executor, A: FallbackAllowance> Upstream
     fn report(&self, snapshot: &mut Snapshot, now: Duration) {
         self.fallback.report(snapshot, now);
         snapshot.budget_level = None;
+    }
+
+    /// The fallback's own exchanges (the coordinator tells its own through its health).
+    fn access(&self) -> PortalAccess {
+        self.fallback.access()
     }
 }

@@ -11,6 +11,7 @@ use crate::core::domain::error::ApiError;
 use crate::core::domain::id::{ProductId, RecordId};
 use crate::core::domain::reads::Urgency;
 use crate::core::metrics::MirrorHealth;
+use crate::core::portal::refusal::PROBLEM_CODES;
 use crate::core::publish::cached::Cached;
 use crate::core::publish::render::RenderedRecord;
 use crate::core::source::batcher::Demand;
@@ -52,6 +53,8 @@ pub struct WireHealth {
     pub serving: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mirror: Option<WireMirror>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +86,7 @@ impl WireHealth {
                 last_finished_ms: m.last_finished.map(ms),
                 behind: m.behind,
             }),
+            problem: health.problem.map(str::to_string),
         }
     }
 
@@ -102,6 +106,11 @@ impl WireHealth {
                 last_finished: m.last_finished_ms.map(Duration::from_millis),
                 behind: m.behind,
             }),
+            // Only a code this build knows: nothing else is passed on to callers.
+            problem: self
+                .problem
+                .as_deref()
+                .and_then(|p| PROBLEM_CODES.iter().find(|code| **code == p).copied()),
         }
     }
 }

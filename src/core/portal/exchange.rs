@@ -3,6 +3,7 @@
 //! retries a rate-limit refusal while the deadline allows, and turns every failure into a
 //! public error, per command.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,7 +19,10 @@ use super::refusal::{Classified, Refusal};
 use crate::core::config::{BudgetLimits, ListStoreFilter, Settings};
 use crate::core::domain::error::ApiError;
 use crate::core::domain::reads::{Command, Read, Urgency};
-use crate::core::ports::{Clock, Executed, Executor, Pace, PortalTransport, TransportError};
+use crate::core::kit::lock::lock;
+use crate::core::ports::{
+    Clock, Executed, Executor, Pace, PortalAccess, PortalTransport, TransportError,
+};
 
 /// First pause after `QUERY_LIMIT_EXCEEDED`; doubled for each further try. The portal drains
 /// its bucket at 2 requests/s, so half a second usually frees a slot.
@@ -29,6 +33,17 @@ const QUERY_LIMIT_RETRY_SECS: u64 = 2;
 const OPERATION_LIMIT_RETRY_SECS: u64 = 600;
 /// `OVERLOAD_LIMIT` gives no hint; a minute keeps callers from hammering.
 const OVERLOAD_RETRY_SECS: u64 = 60;
+/// A refusal only the operator can fix is logged at error level at most this often.
+const PROBLEM_LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// What the portal's answers say of the webhook: the open problem, and when each kind of
+/// problem was last logged.
+#[derive(Default)]
+struct AccessState {
+    problem: Option<Refusal>,
+    credential_failures: u64,
+    logged: Vec<(Refusal, Duration)>,
+}
 
 /// The portal behind a transport, with the instance's share of its budget.
 pub struct PortalExecutor<T> {
@@ -36,6 +51,7 @@ pub struct PortalExecutor<T> {
     budget: PortalBudget,
     operating: OperatingGuard,
     filter: StoreFilter,
+    access: Mutex<AccessState>,
 }
 
 impl<T: PortalTransport> PortalExecutor<T> {
@@ -62,6 +78,7 @@ impl<T: PortalTransport> PortalExecutor<T> {
             budget,
             operating,
             filter,
+            access: Mutex::new(AccessState::default()),
         }
     }
 
@@ -76,9 +93,15 @@ impl<T: PortalTransport> PortalExecutor<T> {
             .observe(method(command), operating, blocked, clock.unix_time());
     }
 
-    /// One log line per kind of refusal in an exchange (never the portal's text); the webhook
-    /// is reloaded after a credentials refusal.
-    fn report(&self, slots: &[Result<Read, Refusal>]) {
+    /// One log line per kind of refusal in an exchange (never the portal's text; a problem
+    /// only the operator can fix at error level, at most once a minute per kind); the webhook
+    /// is reloaded after a credentials refusal. An exchange with any answer closes the open
+    /// problem: the portal accepts the gateway again.
+    fn report(&self, slots: &[Result<Read, Refusal>], now: Duration) {
+        let mut access = lock(&self.access);
+        if slots.iter().any(Result::is_ok) {
+            access.problem = None;
+        }
         let mut seen: Vec<Refusal> = Vec::new();
         for refusal in slots.iter().filter_map(|s| s.as_ref().err()) {
             if seen.contains(refusal) {
@@ -86,15 +109,32 @@ impl<T: PortalTransport> PortalExecutor<T> {
             }
             seen.push(*refusal);
             if *refusal == Refusal::Credentials {
+                access.credential_failures += 1;
                 self.transport.credentials_rejected();
             }
-            if refusal.is_configuration_problem() {
+            if !refusal.is_configuration_problem() {
+                tracing::warn!(problem = refusal.as_str(), "portal call failed");
+                continue;
+            }
+            access.problem = Some(*refusal);
+            let due = match access.logged.iter_mut().find(|(r, _)| r == refusal) {
+                Some((_, at)) if now.saturating_sub(*at) < PROBLEM_LOG_EVERY => false,
+                Some((_, at)) => {
+                    *at = now;
+                    true
+                }
+                None => {
+                    access.logged.push((*refusal, now));
+                    true
+                }
+            };
+            if due {
                 tracing::error!(
                     problem = refusal.as_str(),
-                    "portal refused the gateway; fix the webhook or its permissions"
+                    code = refusal.problem_code(),
+                    "portal refused the gateway; fix the webhook or its permissions \
+                     (logged at most once a minute while it lasts)"
                 );
-            } else {
-                tracing::warn!(problem = refusal.as_str(), "portal call failed");
             }
         }
     }
@@ -257,7 +297,7 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
                 let blocked = *slot == Err(Refusal::OperationTimeLimit);
                 self.observe(clock, *command, *time, blocked);
             }
-            self.report(&slots);
+            self.report(&slots, clock.monotonic());
             let outcomes = slots
                 .into_iter()
                 .zip(times)
@@ -269,6 +309,14 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
 
     fn budget_level(&self, now: Duration) -> Option<f64> {
         Some(self.budget.fill(now))
+    }
+
+    fn access(&self) -> PortalAccess {
+        let access = lock(&self.access);
+        PortalAccess {
+            problem: access.problem.and_then(Refusal::problem_code),
+            credential_failures: access.credential_failures,
+        }
     }
 }
 

@@ -64,6 +64,20 @@ impl Refusal {
         }
     }
 
+    /// The stable code of a problem an operator must fix, for `/healthz`; `None` for the rest.
+    pub fn problem_code(self) -> Option<&'static str> {
+        Some(match self {
+            Refusal::Credentials => "webhook_rejected",
+            Refusal::AccessDenied => "webhook_lacks_permission",
+            Refusal::Scope => "webhook_lacks_scope",
+            Refusal::Plan => "plan_without_rest",
+            Refusal::MethodNotFound => "method_not_found",
+            Refusal::HttpsRequired => "https_required",
+            Refusal::PortalDeleted => "portal_deleted",
+            _ => return None,
+        })
+    }
+
     /// Problems with our configuration that an operator must fix (logged at error level).
     pub fn is_configuration_problem(self) -> bool {
         matches!(
@@ -78,6 +92,17 @@ impl Refusal {
         )
     }
 }
+
+/// Every code [`Refusal::problem_code`] gives, to read one back from another instance.
+pub const PROBLEM_CODES: [&str; 7] = [
+    "webhook_rejected",
+    "webhook_lacks_permission",
+    "webhook_lacks_scope",
+    "plan_without_rest",
+    "method_not_found",
+    "https_required",
+    "portal_deleted",
+];
 
 /// Classifies `{"error": code, "error_description": text}`. `status` is the HTTP status of a
 /// single call; `None` inside a batch, where each command has no status of its own.

@@ -61,6 +61,9 @@ pub struct Health {
     /// Where answers come from now: a mirror serves on demand until its first table.
     pub serving: &'static str,
     pub mirror: Option<MirrorHealth>,
+    /// A refusal of the portal only the operator can fix, while it lasts
+    /// ([`crate::core::ports::PortalAccess`]).
+    pub problem: Option<&'static str>,
 }
 
 impl Health {
@@ -69,6 +72,7 @@ impl Health {
         source: "on_demand",
         serving: "on_demand",
         mirror: None,
+        problem: None,
     };
 }
 

@@ -427,10 +427,13 @@ impl<U: Upstream, C: Clock, S: SharedCache> StockSource for OnDemand<U, C, S> {
     }
 
     async fn health(&self) -> Health {
-        self.upstream
+        let mut health = self
+            .upstream
             .health(&self.clock)
             .await
-            .unwrap_or(Health::ON_DEMAND)
+            .unwrap_or(Health::ON_DEMAND);
+        health.problem = health.problem.or(self.upstream.access().problem);
+        health
     }
 
     fn report(&self, snapshot: &mut Snapshot) {

@@ -48,6 +48,7 @@ impl StockSource for Unserved {
             source: "mirror",
             serving: "none",
             mirror: None,
+            problem: None,
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::core::domain::product::product_stock;
 use crate::core::domain::reads::{Command, Outcome, Page, Read};
 use crate::core::metrics::Snapshot;
 use crate::core::portal::command::LIST_PAGE_ROWS;
-use crate::core::ports::{Clock, Executor};
+use crate::core::ports::{Clock, Executor, PortalAccess};
 use crate::core::publish::cached::Cached;
 use crate::core::publish::render::{render_product, render_record};
 
@@ -81,6 +81,11 @@ pub trait Upstream {
 
     /// Adds the portal exchanges this upstream made and its budget level.
     fn report(&self, snapshot: &mut Snapshot, now: Duration);
+
+    /// Whether the portal accepts the gateway, as this upstream's own exchanges showed.
+    fn access(&self) -> PortalAccess {
+        PortalAccess::default()
+    }
 
     /// What the upstream's own source says of itself, when it is one (a coordinator); `None`
     /// for the portal.
@@ -241,6 +246,11 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
     fn report(&self, snapshot: &mut Snapshot, now: Duration) {
         snapshot.add_exchanges(self.batcher.stats());
         snapshot.budget_level = self.executor.budget_level(now);
+        snapshot.credential_failures += self.executor.access().credential_failures;
+    }
+
+    fn access(&self) -> PortalAccess {
+        self.executor.access()
     }
 }
 

@@ -418,15 +418,17 @@ impl<F: StockSource, X, C: Clock, T: TableStore> StockSource for Mirror<F, X, C,
         snapshot.mirror = Some(self.health_now());
     }
 
+    /// The fallback spends the sweeps' executor: its health carries the portal's refusals.
     async fn health(&self) -> Health {
-        let serving = match self.current() {
-            Some(_) => "mirror",
-            None => self.fallback.health().await.serving,
-        };
+        let fallback = self.fallback.health().await;
         Health {
             source: "mirror",
-            serving,
+            serving: match self.current() {
+                Some(_) => "mirror",
+                None => fallback.serving,
+            },
             mirror: Some(self.health_now()),
+            problem: fallback.problem,
         }
     }
 }
