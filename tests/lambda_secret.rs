@@ -137,7 +137,16 @@ fn gateway(extension_port: u16) -> LambdaGateway {
 }
 
 fn gateway_on(host: &str, extension_port: u16) -> Result<LambdaGateway, ConfigError> {
+    gateway_with(host, extension_port, &[])
+}
+
+fn gateway_with(
+    host: &str,
+    extension_port: u16,
+    extra: &[(&str, &str)],
+) -> Result<LambdaGateway, ConfigError> {
     let mut env: HashMap<String, String> = contract_env().into_iter().collect();
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     env.insert("B24_WEBHOOK_SECRET_ARN".into(), ARN.into());
     env.insert(
         "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT".into(),
@@ -256,6 +265,42 @@ async fn a_rotated_webhook_is_picked_up_after_the_portal_rejects_the_old_one() {
     assert!(log.contains("the secret will be read again"), "{log}");
     assert!(!log.contains(&code) && !log.contains("revokedwebhook0001"));
     assert!(!log.contains("/rest/"), "a log line shows a portal path");
+}
+
+#[tokio::test]
+async fn the_secret_is_read_again_after_its_max_age_and_kept_if_that_read_fails() {
+    logs();
+    let code = code("age");
+    let portal = spawn_sandbox(&code).await;
+    let (ext, port) = spawn_extension(Some(portal.webhook_url())).await;
+    let gateway =
+        gateway_with("127.0.0.1", port, &[("STOCK_SECRET_MAX_AGE_SECS", "1")]).expect("gateway");
+    assert_eq!(status_of(&gateway, 13).await.0, 200);
+    assert_eq!(status_of(&gateway, 14).await.0, 200);
+    assert_eq!(ext.lock().unwrap().reads, 1, "kept while young");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(status_of(&gateway, 15).await.0, 200);
+    assert_eq!(ext.lock().unwrap().reads, 2, "read again once a second old");
+    // The extension stops answering: the aged webhook stays in use rather than nothing.
+    ext.lock().unwrap().value = None;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(status_of(&gateway, 16).await.0, 200);
+    assert_eq!(ext.lock().unwrap().reads, 3);
+}
+
+#[tokio::test]
+async fn a_revoked_webhook_sends_the_gateway_back_to_the_secret_at_most_once_a_minute() {
+    logs();
+    let code = code("once");
+    let portal = spawn_sandbox(&code).await;
+    let revoked = portal.webhook_url().replace(&code, "revokedwebhook0002");
+    let (ext, port) = spawn_extension(Some(revoked)).await;
+    let gateway = gateway(port);
+    for id in [13, 14, 15, 16, 17] {
+        assert_eq!(status_of(&gateway, id).await.0, 502);
+    }
+    // The first read, and one more after the first refusal; not one per refusal.
+    assert_eq!(ext.lock().unwrap().reads, 2);
 }
 
 #[tokio::test]

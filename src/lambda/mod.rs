@@ -19,6 +19,7 @@ use std::convert::Infallible;
 
 use std::time::Duration;
 
+use crate::core::config::variables::Vars;
 use crate::core::config::{webhook_from, ConfigError, Settings, SourceMode, WEBHOOK_VAR};
 use crate::core::gateway::Gateway;
 use crate::core::source::configured::Configured;
@@ -48,6 +49,9 @@ pub const TABLE_LOOK_EVERY: Duration = Duration::from_secs(5);
 
 /// `STOCK_LAMBDA_ROLE`: `serve` (HTTP events, the default) or `sweep` (scheduled sweeps).
 pub const ROLE_VAR: &str = "STOCK_LAMBDA_ROLE";
+
+/// How long a webhook read from the secret is used before it is read again.
+pub const SECRET_MAX_AGE_VAR: &str = "STOCK_SECRET_MAX_AGE_SECS";
 
 /// Builds the gateway from environment-style variables. Nothing here touches the network:
 /// the secret and the HTTP client wait for the first call that needs them.
@@ -104,9 +108,13 @@ fn transport_from_lookup(
 ) -> Result<LambdaPortal, ConfigError> {
     let secret_id = lookup(SECRET_ARN_VAR).filter(|v| !v.trim().is_empty());
     match secret_id {
-        Some(id) => Ok(LambdaPortal::from_secret(
-            secret::SecretsExtension::from_lookup(&id, &lookup)?,
-        )),
+        Some(id) => {
+            let max_age = Vars::new(&lookup).whole(SECRET_MAX_AGE_VAR)?;
+            Ok(LambdaPortal::from_secret(
+                secret::SecretsExtension::from_lookup(&id, &lookup)?,
+                Duration::from_secs(max_age),
+            ))
+        }
         None => match lookup(WEBHOOK_VAR).filter(|v| !v.trim().is_empty()) {
             Some(value) => Ok(LambdaPortal::fixed(webhook_from(
                 WEBHOOK_VAR,

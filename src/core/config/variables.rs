@@ -130,6 +130,10 @@ pub const VARIABLES: &[Variable] = &[
     text("STOCK_MIRROR_KEY", Reader::Lambda),
     text("STOCK_MIRROR_S3_ENDPOINT", Reader::Lambda),
     text("STOCK_LAMBDA_ROLE", Reader::Lambda),
+    by(
+        Reader::Lambda,
+        whole("STOCK_SECRET_MAX_AGE_SECS", 1, 86_400, 300),
+    ),
     // Callers.
     whole("STOCK_RATE_LIMIT_PER_MIN", 0, 1_000_000, 600),
     whole("STOCK_CALLER_PORTAL_WORK_PER_MIN", 0, 1_000_000, 600),
