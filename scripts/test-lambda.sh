@@ -197,6 +197,13 @@ wait_tcp "$MIRROR_WATCH_PORT" 60
 ) >> "$MIRROR_LOG" 2>&1 &
 GROUPS_TO_KILL+=("$!")
 wait_http "http://127.0.0.1:$MIRROR_WATCH_PORT/healthz" 300
+# The function looks for a table at most every 5 s: until it has one it answers 503.
+for _ in $(seq 150); do
+  curl -fsS --max-time 5 "http://127.0.0.1:$MIRROR_WATCH_PORT/healthz" | grep -q '"serving":"mirror"' && break
+  sleep 0.2
+done
+curl -fsS --max-time 5 "http://127.0.0.1:$MIRROR_WATCH_PORT/healthz" | grep -q '"serving":"mirror"' \
+  || { echo "the function has no table after 30 s (sweeps: $(tail -c 300 "$WORK/sweeps.log"))" >&2; exit 1; }
 CONTRACT_SOURCE=mirror CONTRACT_BASE_URL="http://127.0.0.1:$MIRROR_WATCH_PORT" \
   CONTRACT_WEBHOOK_CODE=$CODE CONTRACT_SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT" \
   CONTRACT_LOG_FILE="$MIRROR_LOG" \

@@ -23,6 +23,7 @@
   const RETRY_SECS = 60; // after a failure, or an answer that may not be kept
   let waiting = new Set();
   let planned = false;
+  const warned = new Set();
 
   // Badges asking within one task (or while the page is parsed) share requests.
   function plan(badge) {
@@ -61,25 +62,41 @@
     const asked = badges.map((b) => [b, b.turn]);
     let found = () => undefined;
     let secs = RETRY_SECS;
+    let r;
     try {
-      const r = await fetch(url, { credentials: 'omit' });
+      r = await fetch(url, { credentials: 'omit' });
+    } catch (e) {
+      // Most often another origin the gateway does not allow: say so once per gateway.
+      const gw = new URL(url).origin;
+      if (!warned.has(gw)) {
+        warned.add(gw);
+        console.warn(`b24-stock: no answer from ${gw}. If it is not this page's origin, list ${location.origin} in its STOCK_ALLOWED_ORIGINS.`);
+      }
+    }
+    try {
       const age = /max-age=(\d+)/.exec(r.headers.get('cache-control'));
       if (age && +age[1] > 0) secs = +age[1];
       secs = Math.max(secs, +r.headers.get('retry-after') || 0);
       if (r.ok) {
         const body = await r.json();
-        found = body.items
-          ? (b) => body.items.find((x) => x.id == b.want[2]) || (body.notFound.includes(+b.want[2]) ? null : undefined)
+        const items = body.items;
+        found = items
+          ? (b) => items.find((x) => x.id == b.want[2]) || ((body.notFound || []).includes(+b.want[2]) ? null : undefined)
           : () => body;
       } else if (r.status == 404) found = () => null;
     } catch (e) {
       // Network, CORS or a broken answer: badges keep what they show, or stay hidden.
     }
-    for (const [b, turn] of asked) if (b.turn == turn) b.show(found(b));
-    // Not sooner than the answer may be kept; the browser's cache answers a repeat meanwhile.
+    for (const [b, turn] of asked) {
+      try {
+        if (b.turn == turn) b.show(found(b));
+      } catch (e) {}
+    }
+    // Not sooner than the answer may be kept (the browser's cache answers a repeat meanwhile),
+    // and within what a timer can hold: 1 s to a day.
     setTimeout(() => {
       for (const [b, turn] of asked) if (b.turn == turn && b.isConnected) b.ask();
-    }, secs * 1000);
+    }, Math.min(Math.max(secs, 1), 86400) * 1000);
   }
 
   class Badge extends HTMLElement {

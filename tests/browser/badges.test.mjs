@@ -48,9 +48,10 @@ async function open(t) {
   });
   const page = context.pages()[0] || (await context.newPage());
   page.setDefaultTimeout(15_000);
-  const seen = { requests: [], errors: [] };
+  const seen = { requests: [], errors: [], warnings: [] };
   page.on('request', (r) => seen.requests.push(r.url()));
   page.on('console', (m) => m.type() === 'error' && seen.errors.push(m.text()));
+  page.on('console', (m) => m.type() === 'warning' && seen.warnings.push(m.text()));
   page.on('pageerror', (e) => seen.errors.push(String(e)));
   return { page, seen };
 }
@@ -134,12 +135,16 @@ test('a page on an allowed origin shows badges from the gateway its script came 
 });
 
 test('a page on an origin that is not allowed shows the neutral state', async (t) => {
-  const { page } = await open(t);
+  const { page, seen } = await open(t);
   await page.goto(`${OTHER_SHOP}/badges.html?gw=${GATEWAY}&records=13,15&products=6973`);
   const shown = await badges(page);
   assert.equal(shown.length, 3);
   expectShown(shown, { 13: 'unknown', 15: 'unknown', 6973: 'unknown' });
-  // The browser's own CORS message is expected here; nothing from the widget itself.
+  // The browser's own CORS message, and one hint from the widget naming the setting and this
+  // page's origin (two requests failed: one hint per gateway).
+  const hints = seen.warnings.filter((w) => w.includes('STOCK_ALLOWED_ORIGINS'));
+  assert.equal(hints.length, 1, seen.warnings.join('\n'));
+  assert.ok(hints[0].includes(new URL(OTHER_SHOP).origin), hints[0]);
 });
 
 test('many badges share requests: 50 ids per request, one per product', async (t) => {
