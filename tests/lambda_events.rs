@@ -384,6 +384,36 @@ async fn cors_answers_and_preflights() {
     }
 }
 
+/// An event that names no caller (an ALB event without `X-Forwarded-For`) is not let through
+/// unlimited: every such request shares one allowance.
+#[tokio::test]
+async fn requests_without_a_caller_address_share_one_allowance() {
+    let s = setup(&[("STOCK_RATE_LIMIT_PER_MIN", "2")]).await;
+    let anonymous = {
+        let mut alb: serde_json::Value =
+            serde_json::from_str(&event(Kind::Alb, &Call::get("/v1/store-products/13"))).unwrap();
+        alb["headers"]
+            .as_object_mut()
+            .expect("headers")
+            .remove("x-forwarded-for");
+        alb.to_string()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(invoke(&s.gateway, &anonymous).await.status);
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+    // A caller the ALB does name has an allowance of its own.
+    let named = event(
+        Kind::Alb,
+        &Call {
+            headers: &[("x-forwarded-for", "198.51.100.77")],
+            ..Call::get("/v1/store-products/13")
+        },
+    );
+    assert_eq!(invoke(&s.gateway, &named).await.status, 200);
+}
+
 /// The per-caller limit counts the address from the request context, not a header the caller
 /// can set; behind an ALB, the last `X-Forwarded-For` entry (the one the ALB appended).
 #[tokio::test]
