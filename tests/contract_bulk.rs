@@ -357,7 +357,7 @@ async fn bitrix_batch_forwards_nothing_but_ids() {
     let target = contract_target();
     let reply = send_unlocked(
         Method::POST,
-        "/rest/1/token/batch",
+        "/rest/1/public/batch",
         &[("content-type", "application/json")],
         Some(
             br#"{"halt":0,"auth":"secret-ish","cmd":{"o1":"catalog.storeproduct.get?__order=order0000000001&select[]=*&filter[storeId]=2&id=256&","o2":"catalog.storeproduct.get?id=257&&"}}"#,

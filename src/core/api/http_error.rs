@@ -20,7 +20,8 @@ impl HttpError for ApiError {
             ApiError::InvalidId(_)
             | ApiError::InvalidBody
             | ApiError::TooManyIds
-            | ApiError::InvalidBatch(_) => 400,
+            | ApiError::InvalidBatch(_)
+            | ApiError::WebhookCodeSent => 400,
             ApiError::NotFound | ApiError::RouteNotFound => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::PayloadTooLarge => 413,

@@ -22,6 +22,10 @@ pub enum Route<'a> {
     Widget,
     /// `/`: the demo page; the gateway answers it only when the demo setting is on.
     DemoPage,
+    /// `/rest/{user}/{token}/` + one of the two methods above, with a token other than the
+    /// placeholder: most likely a real webhook code, refused with a pointer to the placeholder
+    /// URL (never logged).
+    WebhookCodeSent,
 }
 
 /// Every path template of the public API, as `openapi.yaml` writes them; `tests/openapi.rs`
@@ -67,8 +71,15 @@ impl<'a> Route<'a> {
             let segment = rest.strip_suffix("/stock")?;
             return (!segment.contains('/')).then_some(Route::ProductStock(segment));
         }
+        if let Some(shaped) = WebhookShaped::split(path) {
+            let method = bitrix_method(shaped.method)?;
+            return Some(if shaped.token == WEBHOOK_PLACEHOLDER_TOKEN {
+                method
+            } else {
+                Route::WebhookCodeSent
+            });
+        }
         bitrix_method(path.strip_prefix('/')?)
-            .or_else(|| bitrix_method(without_webhook_prefix(path)?))
     }
 
     /// A stable name for logs and metrics (never the id or anything else the caller typed).
@@ -83,6 +94,7 @@ impl<'a> Route<'a> {
             Route::OpenApi => "openapi",
             Route::Widget => "widget",
             Route::DemoPage => "demo_page",
+            Route::WebhookCodeSent => "bitrix.webhook_code_sent",
         }
     }
 
@@ -105,7 +117,10 @@ impl<'a> Route<'a> {
 
     /// Whether answers and errors on this route use the Bitrix envelope.
     pub fn speaks_bitrix(self) -> bool {
-        matches!(self, Route::BitrixGet | Route::BitrixBatch)
+        matches!(
+            self,
+            Route::BitrixGet | Route::BitrixBatch | Route::WebhookCodeSent
+        )
     }
 
     /// Whether the answer is the gateway's own (health, embedded files): no portal, no cache,
@@ -126,18 +141,29 @@ fn bitrix_method(name: &str) -> Option<Route<'static>> {
     }
 }
 
-/// `/rest/{user}/{token}/METHOD` -> `METHOD`: Bitrix SDKs insist on a webhook URL, so one
-/// shaped like it (`https://gateway/rest/0/public/`) reaches the same routes. The user and
-/// token are ignored: never forwarded, never logged.
-fn without_webhook_prefix(path: &str) -> Option<&str> {
-    let rest = path.strip_prefix("/rest/")?;
-    let (user, rest) = rest.split_once('/')?;
-    let (token, method) = rest.split_once('/')?;
-    let shaped = !user.is_empty()
-        && user.bytes().all(|b| b.is_ascii_digit())
-        && !token.is_empty()
-        && !method.contains('/');
-    shaped.then_some(method)
+/// The only token the webhook-shaped routes take: `https://GATEWAY/rest/0/public/`.
+pub const WEBHOOK_PLACEHOLDER_TOKEN: &str = "public";
+
+/// `/rest/{user}/{token}/METHOD`: Bitrix SDKs insist on a webhook URL, so one shaped like it
+/// (`https://gateway/rest/0/public/`) reaches the same routes. The user is ignored; the token
+/// must be the placeholder, because an SDK user who swapped only the host would otherwise keep
+/// sending the portal's real code here. Neither is forwarded or logged.
+struct WebhookShaped<'a> {
+    token: &'a str,
+    method: &'a str,
+}
+
+impl<'a> WebhookShaped<'a> {
+    fn split(path: &'a str) -> Option<Self> {
+        let rest = path.strip_prefix("/rest/")?;
+        let (user, rest) = rest.split_once('/')?;
+        let (token, method) = rest.split_once('/')?;
+        let shaped = !user.is_empty()
+            && user.bytes().all(|b| b.is_ascii_digit())
+            && !token.is_empty()
+            && !method.contains('/');
+        shaped.then_some(WebhookShaped { token, method })
+    }
 }
 
 #[cfg(test)]
@@ -158,11 +184,18 @@ mod tests {
             ("/batch.json", Route::BitrixBatch),
             ("/rest/0/public/catalog.storeproduct.get", Route::BitrixGet),
             (
-                "/rest/1/anything/catalog.storeproduct.get.json",
+                "/rest/1/public/catalog.storeproduct.get.json",
                 Route::BitrixGet,
             ),
-            ("/rest/12/tok-en_1/batch", Route::BitrixBatch),
-            ("/rest/12/x/batch.json", Route::BitrixBatch),
+            ("/rest/12/public/batch", Route::BitrixBatch),
+            ("/rest/12/public/batch.json", Route::BitrixBatch),
+            // Any other token there may be a real webhook code: refused.
+            ("/rest/12/tok-en_1/batch", Route::WebhookCodeSent),
+            (
+                "/rest/1/x4k9q2/catalog.storeproduct.get.json",
+                Route::WebhookCodeSent,
+            ),
+            ("/rest/1/PUBLIC/batch", Route::WebhookCodeSent),
             ("/healthz", Route::Health),
             ("/openapi.json", Route::OpenApi),
             ("/widget.js", Route::Widget),
@@ -183,6 +216,7 @@ mod tests {
             "/v1/products/1/2/stock",
             "/catalog.storeproduct.list",
             "/batch.xml",
+            "/rest/1/public/catalog.storeproduct.list",
             "/rest/1/x/catalog.storeproduct.list",
             "/rest/1/x/crm.deal.list",
             "/rest/x/y/batch",
@@ -198,7 +232,8 @@ mod tests {
     /// The documented templates, with sample values, reach every route there is.
     #[test]
     fn documented_paths_cover_every_route() {
-        let mut seen = [false; 9];
+        let mut seen = [false; 10];
+        seen[9] = Route::recognise("/rest/1/realcode/batch") == Some(Route::WebhookCodeSent);
         for template in DOCUMENTED_PATHS {
             let path = template
                 .replace("{id}", "13")
@@ -217,6 +252,7 @@ mod tests {
                 Route::OpenApi => 6,
                 Route::Widget => 7,
                 Route::DemoPage => 8,
+                Route::WebhookCodeSent => 9,
             };
             seen[index] = true;
         }

@@ -33,6 +33,8 @@ pub enum ApiError {
     NotFound,
     /// No such route.
     RouteNotFound,
+    /// A webhook-shaped URL whose token is not the placeholder: probably the portal's real code.
+    WebhookCodeSent,
     MethodNotAllowed,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -55,6 +57,7 @@ impl ApiError {
             ApiError::InvalidBody => "invalid_body",
             ApiError::TooManyIds => "too_many_ids",
             ApiError::InvalidBatch(_) => "invalid_batch",
+            ApiError::WebhookCodeSent => "webhook_code_sent",
             ApiError::NotFound | ApiError::RouteNotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
@@ -93,6 +96,10 @@ impl ApiError {
             }
             ApiError::NotFound => "no stock record or product with this id",
             ApiError::RouteNotFound => "no such route",
+            ApiError::WebhookCodeSent => {
+                "this gateway takes no webhook code: use /rest/0/public/ on this host as the base \
+                 URL, and revoke the webhook whose code was sent if it is a real one"
+            }
             ApiError::MethodNotAllowed => "method not allowed on this route",
             ApiError::PayloadTooLarge => "request body too large",
             ApiError::UnsupportedMediaType => {

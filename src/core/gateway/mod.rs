@@ -244,6 +244,7 @@ impl<Src: StockSource, C: Clock, L: CallerLimiter> Gateway<Src, C, L> {
                 Ok(batch) => Ok(self.bitrix_batch(batch, trace).await),
                 Err(error) => Err(error),
             },
+            Route::WebhookCodeSent => Err(ApiError::WebhookCodeSent),
             Route::Health | Route::OpenApi | Route::Widget | Route::DemoPage => {
                 Ok(local_answer(route, request, &self.source).await)
             }
