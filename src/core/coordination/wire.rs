@@ -136,6 +136,11 @@ pub enum WireAnswer {
         #[serde(flatten)]
         time: Timing,
     },
+    /// A product with more stock records than the gateway reads (answered 502).
+    TooLarge {
+        #[serde(flatten)]
+        time: Timing,
+    },
     Busy {
         #[serde(rename = "retryAfterSecs")]
         retry_after_secs: u64,
@@ -246,6 +251,7 @@ impl WireAnswer {
                         time,
                     },
                     Cached::Missing => WireAnswer::Missing { time },
+                    Cached::TooLarge => WireAnswer::TooLarge { time },
                 }
             }
             Err(ApiError::UpstreamBusy { retry_after_secs }) => WireAnswer::Busy {
@@ -279,6 +285,7 @@ impl WireAnswer {
                 aged(Cached::Product(body.clone().into()), time)
             }
             (WireAnswer::Missing { time }, _) => aged(Cached::Missing, time),
+            (WireAnswer::TooLarge { time }, true) => aged(Cached::TooLarge, time),
             (WireAnswer::Busy { retry_after_secs }, _) => Err(ApiError::UpstreamBusy {
                 retry_after_secs: (*retry_after_secs).clamp(1, 600),
             }),

@@ -124,6 +124,7 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
                 body.clone(),
                 self.cache_control(&found),
             )),
+            Cached::TooLarge => Err(ApiError::UpstreamError),
             _ => self.not_found(&found),
         }
     }

@@ -12,17 +12,22 @@ pub enum Cached {
     Product(Bytes),
     /// No such record or product, or one the policy hides.
     Missing,
+    /// A product with more stock records than the gateway reads (answered 502): kept like
+    /// `Missing`, so asking again within the negative lifetime costs no portal request.
+    TooLarge,
 }
 
 const MISSING: u8 = b'm';
 const RECORD: u8 = b'r';
 const PRODUCT: u8 = b'p';
+const TOO_LARGE: u8 = b't';
 
 impl Cached {
     /// A kind byte, then the bytes; a record's two renderings are split by a 4-byte length.
     pub fn to_bytes(&self) -> Bytes {
         match self {
             Cached::Missing => Bytes::from_static(&[MISSING]),
+            Cached::TooLarge => Bytes::from_static(&[TOO_LARGE]),
             Cached::Product(body) => {
                 let mut out = BytesMut::with_capacity(body.len() + 1);
                 out.put_u8(PRODUCT);
@@ -45,6 +50,7 @@ impl Cached {
         let (&kind, rest) = bytes.split_first()?;
         match kind {
             MISSING if rest.is_empty() => Some(Cached::Missing),
+            TOO_LARGE if rest.is_empty() => Some(Cached::TooLarge),
             PRODUCT => Some(Cached::Product(bytes.slice(1..))),
             RECORD => {
                 let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
@@ -68,6 +74,7 @@ mod tests {
     fn round_trips() {
         for value in [
             Cached::Missing,
+            Cached::TooLarge,
             Cached::Product(Bytes::from_static(b"{\"productId\":1}")),
             Cached::Record(RenderedRecord {
                 v1: Bytes::from_static(b"{\"id\":1}"),

@@ -162,13 +162,21 @@ impl<K: Eq + Hash + Copy, V: Clone> TtlCache<K, V> {
 /// The share of a cache's room that "no such record" answers may hold.
 pub const MISSING_SHARE: f64 = 0.1;
 
-/// Published answers by key. Answers that there is no such record or product are kept apart:
+/// Published answers by key. Answers that there is no such record or product (or none the
+/// gateway can give: [`Cached::TooLarge`]) are kept apart:
 /// they hold at most [`MISSING_SHARE`] of the room, so a flood of unknown ids churns only
 /// them and never pushes out a found answer or its stale copy; and they never stand in as
 /// stale (their short life is the whole promise).
 pub struct AnswerCache<K> {
     found: TtlCache<K, Cached>,
-    missing: TtlCache<K, ()>,
+    missing: TtlCache<K, Absent>,
+}
+
+/// What the `missing` side holds: which of the two answers without a body.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Absent {
+    Missing,
+    TooLarge,
 }
 
 impl<K: Eq + Hash + Copy> AnswerCache<K> {
@@ -183,7 +191,10 @@ impl<K: Eq + Hash + Copy> AnswerCache<K> {
     pub fn fresh(&self, key: K, now: Duration) -> Option<Hit<Cached>> {
         self.found.fresh(key, now).or_else(|| {
             self.missing.fresh(key, now).map(|hit| Hit {
-                value: Cached::Missing,
+                value: match hit.value {
+                    Absent::Missing => Cached::Missing,
+                    Absent::TooLarge => Cached::TooLarge,
+                },
                 age: hit.age,
                 life_left: hit.life_left,
                 promised: hit.promised,
@@ -205,9 +216,15 @@ impl<K: Eq + Hash + Copy> AnswerCache<K> {
     /// Keeps `value`, replacing whatever the other kind held for `key` (`promised`: see
     /// [`TtlCache::store_promised`]).
     pub fn store(&self, key: K, value: Cached, stored_at: Duration, ttl: Duration, promised: bool) {
-        if value == Cached::Missing {
+        let absent = match value {
+            Cached::Missing => Some(Absent::Missing),
+            Cached::TooLarge => Some(Absent::TooLarge),
+            Cached::Record(_) | Cached::Product(_) => None,
+        };
+        if let Some(absent) = absent {
             self.found.remove(key);
-            self.missing.store_with(key, (), stored_at, ttl, promised);
+            self.missing
+                .store_with(key, absent, stored_at, ttl, promised);
         } else {
             self.missing.remove(key);
             self.found.store_with(key, value, stored_at, ttl, promised);

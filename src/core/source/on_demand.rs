@@ -67,7 +67,7 @@ struct Lifetimes {
 impl Lifetimes {
     fn of(self, value: &Cached) -> Duration {
         match value {
-            Cached::Missing => self.missing,
+            Cached::Missing | Cached::TooLarge => self.missing,
             _ => self.found,
         }
     }

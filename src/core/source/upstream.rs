@@ -197,12 +197,7 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
             (Some(total), _) => {
                 let pages = total.div_ceil(LIST_PAGE_ROWS);
                 if pages > MAX_PRODUCT_PAGES {
-                    tracing::warn!(
-                        product = %id,
-                        pages_cap = MAX_PRODUCT_PAGES,
-                        "product has more stock records than the page cap; not answered"
-                    );
-                    return Err(ApiError::UpstreamError);
+                    return Ok(too_large(id, age));
                 }
                 // Every other page at once: one batch.
                 let commands: Vec<Command> = (1..pages)
@@ -226,7 +221,7 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
                 while let Some(start) = next {
                     pages += 1;
                     if pages > MAX_PRODUCT_PAGES {
-                        return Err(ApiError::UpstreamError);
+                        return Ok(too_large(id, age));
                     }
                     let (page, page_age) = self.page(clock, id, start, demand, deadline).await?;
                     rows.extend(page.rows.iter().cloned());
@@ -252,6 +247,17 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
     fn access(&self) -> PortalAccess {
         self.executor.access()
     }
+}
+
+/// A product past the page cap: an answer in its own right (502 to callers), kept for the
+/// negative lifetime so that asking again does not read its first page again.
+fn too_large(id: ProductId, age: Duration) -> Aged {
+    tracing::warn!(
+        product = %id,
+        pages_cap = MAX_PRODUCT_PAGES,
+        "product has more stock records than the page cap; not answered"
+    );
+    Aged::new(Cached::TooLarge, age)
 }
 
 /// A command's outcome as its flight keeps it: records rendered (a record outside the public
