@@ -68,5 +68,6 @@ async fn without_a_trusted_proxy_header_forwarded_addresses_are_ignored() {
         let forged = format!("198.51.100.{n}");
         statuses.push(status(&url, &[&forged]).await);
     }
-    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+    // The start-up probe of /healthz, from loopback too, was the first of the three.
+    assert_eq!(statuses, [200, 200, 429, 429, 429]);
 }

@@ -779,6 +779,81 @@ async fn every_documented_path_is_routed() {
     }
 }
 
+/// `/openapi.json` and `/widget.js` go compressed to a caller that accepts Brotli or gzip
+/// (made at build time), each coding with its own ETag, and revalidate in any coding.
+#[tokio::test]
+async fn storefront_files_are_compressed_for_callers_that_accept_it() {
+    let base = &contract_target().base;
+    let files = [
+        ("/openapi.json", &include_bytes!("../openapi.json")[..]),
+        ("/widget.js", &include_bytes!("../widget/b24-stock.js")[..]),
+    ];
+    for (path, plain) in files {
+        let mut etags = Vec::new();
+        for (accept, coding) in [
+            ("gzip, deflate, br", Some("br")),
+            ("gzip", Some("gzip")),
+            ("identity", None),
+        ] {
+            let _shared = GATEWAY_STATE.read().await;
+            let response = support::client()
+                .get(format!("{base}{path}"))
+                .header("accept-encoding", accept)
+                .send()
+                .await
+                .expect(path);
+            assert_eq!(response.status(), 200, "{path} {accept}");
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .map(|v| v.to_str().unwrap().to_string())
+            };
+            assert_eq!(
+                header("content-encoding").as_deref(),
+                coding,
+                "{path} {accept}"
+            );
+            assert_eq!(header("vary").as_deref(), Some("Accept-Encoding"), "{path}");
+            let etag = header("etag").expect("an ETag");
+            let sent = response.bytes().await.expect("body").to_vec();
+            let body = match coding {
+                Some("br") => {
+                    let mut out = Vec::new();
+                    brotli::BrotliDecompress(&mut &sent[..], &mut out).expect("brotli");
+                    out
+                }
+                Some(_) => {
+                    let mut out = Vec::new();
+                    std::io::Read::read_to_end(
+                        &mut flate2::read::GzDecoder::new(&sent[..]),
+                        &mut out,
+                    )
+                    .expect("gzip");
+                    out
+                }
+                None => sent.clone(),
+            };
+            assert_eq!(body, plain, "{path} {accept}: not the file");
+            if coding.is_some() {
+                assert!(
+                    sent.len() * 2 < plain.len(),
+                    "{path} {accept}: {} B",
+                    sent.len()
+                );
+            }
+            etags.push(etag);
+        }
+        etags.sort();
+        etags.dedup();
+        assert_eq!(etags.len(), 3, "{path}: one ETag per coding: {etags:?}");
+        for etag in &etags {
+            let again = send(Method::GET, path, &[("if-none-match", etag.as_str())], None).await;
+            assert_eq!(again.status, 304, "{path} {etag}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn storefront_files_are_embedded_with_validators_and_lifetimes() {
     let openapi = get("/openapi.json").await;

@@ -237,9 +237,18 @@ async fn each_caller_has_a_limit() {
     // Another caller behind the same proxy is counted separately.
     let bob = [("x-forwarded-for", "198.51.100.20")];
     assert_eq!(get(&http, url.clone(), &bob).await.status, 200);
-    // Health checks are not limited.
-    let health = get(&http, format!("{}/healthz", gateway.base), &alice).await;
-    assert_eq!(health.status, 200);
+    // The gateway's own answers count too: a refused caller cannot fetch them either.
+    for path in ["/healthz", "/openapi.json", "/widget.js"] {
+        let refused = get(&http, format!("{}{path}", gateway.base), &alice).await;
+        assert_eq!(refused.status, 429, "{path}");
+        assert!(
+            refused.body.contains("rate_limited"),
+            "{path}: {}",
+            refused.body
+        );
+    }
+    let health = get(&http, format!("{}/healthz", gateway.base), &bob).await;
+    assert_eq!(health.status, 200, "another caller");
 }
 
 #[tokio::test]
@@ -350,4 +359,51 @@ async fn a_not_found_never_stands_in_as_stale() {
     assert_eq!(failed.status(), 502);
     assert_eq!(failed.headers()["x-cache"], "MISS");
     assert_eq!(failed.headers()["cache-control"], "no-store");
+}
+
+/// A product with more stock records than the gateway reads (ten list pages) answers 502, and
+/// asking again within the negative lifetime costs no portal request; once it is back under
+/// the cap, it is answered after that lifetime.
+#[tokio::test]
+async fn a_product_past_the_page_cap_is_refused_from_the_cache() {
+    let sandbox = spawn_sandbox(100.0, 1000.0);
+    let records: Vec<_> = (0..501u32)
+        .map(|k| {
+            serde_json::json!({"id": 60_001 + k, "productId": 9100, "storeId": 1,
+                "amount": 1, "quantityReserved": 0})
+        })
+        .collect();
+    sandbox
+        .control(serde_json::json!({"records": {"set": records}}))
+        .await;
+    let gateway = spawn_gateway(
+        &sandbox.webhook(),
+        &[
+            ("STOCK_NEGATIVE_TTL_SECS", "2"),
+            ("STOCK_RATE_LIMIT_PER_MIN", "0"),
+        ],
+    );
+    let http = client();
+    let url = format!("{}/v1/products/9100/stock", gateway.base);
+    let requests = || async { sandbox.stats().await["requests"].as_u64().unwrap() };
+    let before = requests().await;
+    let first = get(&http, url.clone(), &[]).await;
+    assert_eq!(first.status, 502, "{}", first.body);
+    assert!(first.body.contains("upstream_error"), "{}", first.body);
+    let read = requests().await;
+    assert_eq!(read - before, 1, "the first page tells the count");
+    for _ in 0..5 {
+        let again = get(&http, url.clone(), &[]).await;
+        assert_eq!(again.status, 502, "{}", again.body);
+        assert_eq!(again.cache.as_deref(), Some("HIT"));
+    }
+    assert_eq!(requests().await, read, "asking again read the portal");
+
+    sandbox
+        .control(serde_json::json!({"records": {"delete": [60_501]}}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let back = get(&http, url, &[]).await;
+    assert_eq!(back.status, 200, "{}", back.body);
+    assert!(back.body.contains("9100"), "{}", back.body);
 }

@@ -53,6 +53,9 @@ pub fn from_core(response: http::Response<Bytes>, head: bool) -> lambda_http::Re
     }
     let body = if head || body.is_empty() {
         Body::Empty
+    } else if parts.headers.contains_key(http::header::CONTENT_ENCODING) {
+        // Compressed bytes go base64-encoded, whatever they happen to look like.
+        Body::Binary(body.to_vec())
     } else {
         match String::from_utf8(body.to_vec()) {
             Ok(text) => Body::Text(text),

@@ -306,9 +306,15 @@ async fn read_body(request: &mut worker::Request, headers: &worker::Headers) -> 
 
 /// The core's answer as a Workers response. Empty bodies go out as no body at all: `new
 /// Response` refuses a body on 204. A `HEAD` answer (the core renders the GET's body) goes out
-/// without body or `Content-Length`.
+/// without body or `Content-Length`. A body the core already compressed (`/openapi.json`,
+/// `/widget.js`) goes out as it is: by default the runtime would compress it again.
 fn outbound(answer: http::Response<Bytes>, head: bool) -> worker::Response {
     let (parts, body) = answer.into_parts();
+    let encode_body = if parts.headers.contains_key(http::header::CONTENT_ENCODING) {
+        worker::EncodeBody::Manual
+    } else {
+        worker::EncodeBody::Automatic
+    };
     let headers = worker::Headers::new();
     for (name, value) in &parts.headers {
         if let Ok(value) = value.to_str() {
@@ -317,7 +323,8 @@ fn outbound(answer: http::Response<Bytes>, head: bool) -> worker::Response {
     }
     let builder = worker::Response::builder()
         .with_status(parts.status.as_u16())
-        .with_headers(headers);
+        .with_headers(headers)
+        .with_encode_body(encode_body);
     if head || body.is_empty() {
         builder.empty()
     } else {

@@ -123,8 +123,8 @@ impl<'a> Route<'a> {
         )
     }
 
-    /// Whether the answer is the gateway's own (health, embedded files): no portal, no cache,
-    /// no caller limit.
+    /// Whether the answer is the gateway's own (health, embedded files): no portal, no cache;
+    /// the caller limit counts it like any other request.
     pub fn is_local(self) -> bool {
         matches!(
             self,

@@ -1,8 +1,13 @@
 //! A file embedded at build time and answered as it is, with a strong `ETag` from its bytes,
-//! so that revalidating a kept copy costs a 304 without a body.
+//! so that revalidating a kept copy costs a 304 without a body. A file may also carry its
+//! Brotli and gzip forms (made by `build.rs`): a caller that accepts one gets it, with its own
+//! strong `ETag` (a different representation) and `Vary: Accept-Encoding`.
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use http::header::{
+    HeaderMap, HeaderValue, ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG,
+    IF_NONE_MATCH, VARY,
+};
 use http::{Response, StatusCode};
 
 pub struct StaticAsset {
@@ -11,7 +16,19 @@ pub struct StaticAsset {
     /// 16 hex digits of the body's hash: the ETag's value and the widget's `?v=`.
     version: String,
     etag: HeaderValue,
+    /// Brotli first: the one preferred when a caller accepts both.
+    encoded: Vec<Encoded>,
 }
+
+/// The same file in one content coding.
+struct Encoded {
+    coding: &'static str,
+    body: Bytes,
+    etag: HeaderValue,
+}
+
+/// The codings `build.rs` makes, in the order they are preferred.
+pub const CODINGS: [&str; 2] = ["br", "gzip"];
 
 impl StaticAsset {
     pub fn new(body: impl Into<Bytes>, content_type: &'static str) -> Self {
@@ -24,7 +41,23 @@ impl StaticAsset {
             content_type,
             version,
             etag,
+            encoded: Vec::new(),
         }
+    }
+
+    /// Adds the file's Brotli and gzip forms (in [`CODINGS`] order).
+    pub fn with_encodings(mut self, brotli: &'static [u8], gzip: &'static [u8]) -> Self {
+        self.encoded = CODINGS
+            .iter()
+            .zip([brotli, gzip])
+            .map(|(coding, body)| Encoded {
+                coding,
+                body: Bytes::from_static(body),
+                etag: HeaderValue::from_str(&format!("\"{}-{coding}\"", self.version))
+                    .unwrap_or(HeaderValue::from_static("\"0\"")),
+            })
+            .collect();
+        self
     }
 
     pub fn version(&self) -> &str {
@@ -35,32 +68,67 @@ impl StaticAsset {
         &self.body
     }
 
-    /// 200 with the body, or 304 when the request's `If-None-Match` names this version.
+    /// 200 with the body (compressed when the caller accepts a coding it has), or 304 when
+    /// the request's `If-None-Match` names this version in any coding.
     pub fn answer(&self, request: &HeaderMap, cache_control: HeaderValue) -> Response<Bytes> {
         let fresh = request
             .get_all(IF_NONE_MATCH)
             .iter()
             .any(|value| names(value, &self.version));
-        let mut response = Response::new(if fresh {
-            Bytes::new()
-        } else {
-            self.body.clone()
-        });
+        let chosen = self
+            .encoded
+            .iter()
+            .find(|encoded| accepts(request, encoded.coding));
+        let (body, etag) = match chosen {
+            Some(encoded) => (&encoded.body, &encoded.etag),
+            None => (&self.body, &self.etag),
+        };
+        let mut response = Response::new(if fresh { Bytes::new() } else { body.clone() });
         if fresh {
             *response.status_mut() = StatusCode::NOT_MODIFIED;
         }
         let headers = response.headers_mut();
         if !fresh {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
+            if let Some(encoded) = chosen {
+                headers.insert(CONTENT_ENCODING, HeaderValue::from_static(encoded.coding));
+            }
         }
-        headers.insert(ETAG, self.etag.clone());
+        if !self.encoded.is_empty() {
+            headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+        }
+        headers.insert(ETAG, etag.clone());
         headers.insert(CACHE_CONTROL, cache_control);
         response
     }
 }
 
+/// Whether `Accept-Encoding` accepts `coding` (by name or `*`, with a q-value above 0).
+/// RFC 9110 12.5.3; a coding named explicitly wins over `*`.
+fn accepts(request: &HeaderMap, coding: &str) -> bool {
+    let mut named = None;
+    let mut any = None;
+    for value in request.get_all(ACCEPT_ENCODING) {
+        let Ok(text) = value.to_str() else { continue };
+        for item in text.split(',') {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let weight = parts
+                .filter_map(|p| p.trim().strip_prefix("q=").or(p.trim().strip_prefix("Q=")))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if name.eq_ignore_ascii_case(coding) {
+                named = Some(weight > 0.0);
+            } else if name == "*" {
+                any = Some(weight > 0.0);
+            }
+        }
+    }
+    named.or(any).unwrap_or(false)
+}
+
 /// Whether an `If-None-Match` value (`*`, or a list of entity tags, weak or strong) names
-/// `version`. RFC 9110 13.1.2 compares weakly here: `W/"v"` matches `"v"`.
+/// `version`, in any coding. RFC 9110 13.1.2 compares weakly here: `W/"v"` matches `"v"`.
 fn names(value: &HeaderValue, version: &str) -> bool {
     let Ok(text) = value.to_str() else {
         return false;
@@ -71,7 +139,12 @@ fn names(value: &HeaderValue, version: &str) -> bool {
                 .trim_start_matches("W/")
                 .strip_prefix('"')
                 .and_then(|t| t.strip_suffix('"'))
-                == Some(version)
+                .is_some_and(|tag| {
+                    let plain = CODINGS
+                        .iter()
+                        .find_map(|coding| tag.strip_suffix(coding)?.strip_suffix('-'));
+                    tag == version || plain == Some(version)
+                })
     })
 }
 
@@ -133,9 +206,76 @@ mod tests {
             assert!(r.body().is_empty());
             assert_eq!(r.headers()[ETAG], format!("\"{v}\""));
         }
-        for header in ["\"other\"", &v, "\"\""] {
+        for header in ["\"other\"", &v, "\"\"", &format!("\"{v}-zstd\"")] {
             let r = a.answer(&request(header), HeaderValue::from_static("no-cache"));
             assert_eq!(r.status(), 200, "{header}");
+        }
+    }
+
+    fn compressed() -> StaticAsset {
+        StaticAsset::new(&b"hello"[..], "text/plain").with_encodings(b"BR", b"GZ")
+    }
+
+    fn accepting(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT_ENCODING, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn a_caller_gets_the_best_coding_it_accepts() {
+        let a = compressed();
+        let v = a.version().to_string();
+        let cases = [
+            ("gzip, deflate, br, zstd", Some("br"), &b"BR"[..]),
+            ("gzip", Some("gzip"), b"GZ"),
+            ("br;q=0, gzip;q=0.5", Some("gzip"), b"GZ"),
+            ("GZIP", Some("gzip"), b"GZ"),
+            ("*", Some("br"), b"BR"),
+            ("*;q=0, gzip", Some("gzip"), b"GZ"),
+            ("identity", None, b"hello"),
+            ("gzip;q=0, br;q=0", None, b"hello"),
+            ("deflate", None, b"hello"),
+        ];
+        for (accept, coding, body) in cases {
+            let r = a.answer(&accepting(accept), HeaderValue::from_static("no-cache"));
+            assert_eq!(r.status(), 200, "{accept}");
+            assert_eq!(r.body(), body, "{accept}");
+            assert_eq!(
+                r.headers()
+                    .get(CONTENT_ENCODING)
+                    .map(|c| c.to_str().unwrap()),
+                coding,
+                "{accept}"
+            );
+            let etag = match coding {
+                Some(c) => format!("\"{v}-{c}\""),
+                None => format!("\"{v}\""),
+            };
+            assert_eq!(r.headers()[ETAG], etag, "{accept}");
+            assert_eq!(r.headers()[VARY], "Accept-Encoding");
+        }
+        let plain = a.answer(&HeaderMap::new(), HeaderValue::from_static("no-cache"));
+        assert_eq!(plain.body(), &b"hello"[..]);
+        assert!(plain.headers().get(CONTENT_ENCODING).is_none());
+    }
+
+    #[test]
+    fn a_kept_copy_in_any_coding_revalidates() {
+        let a = compressed();
+        let v = a.version().to_string();
+        for tag in [
+            format!("\"{v}-br\""),
+            format!("\"{v}-gzip\""),
+            format!("\"{v}\""),
+        ] {
+            let mut headers = accepting("gzip");
+            headers.insert(IF_NONE_MATCH, HeaderValue::from_str(&tag).unwrap());
+            let r = a.answer(&headers, HeaderValue::from_static("no-cache"));
+            assert_eq!(r.status(), 304, "{tag}");
+            assert!(r.body().is_empty());
+            assert_eq!(r.headers()[ETAG], format!("\"{v}-gzip\""));
+            assert!(r.headers().get(CONTENT_ENCODING).is_none());
         }
     }
 }

@@ -15,12 +15,20 @@ static OPENAPI: LazyLock<StaticAsset> = LazyLock::new(|| {
         &include_bytes!("../../../openapi.json")[..],
         "application/json; charset=utf-8",
     )
+    .with_encodings(
+        include_bytes!(concat!(env!("OUT_DIR"), "/openapi.json.br")),
+        include_bytes!(concat!(env!("OUT_DIR"), "/openapi.json.gz")),
+    )
 });
 
 static WIDGET: LazyLock<StaticAsset> = LazyLock::new(|| {
     StaticAsset::new(
         &include_bytes!("../../../widget/b24-stock.js")[..],
         "text/javascript; charset=utf-8",
+    )
+    .with_encodings(
+        include_bytes!(concat!(env!("OUT_DIR"), "/widget.js.br")),
+        include_bytes!(concat!(env!("OUT_DIR"), "/widget.js.gz")),
     )
 });
 

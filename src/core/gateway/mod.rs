@@ -202,9 +202,6 @@ impl<Src: StockSource, C: Clock, L: CallerLimiter> Gateway<Src, C, L> {
         if !route.accepts(request.method()) {
             return response::method_not_allowed(route, self.error_style(route, trace));
         }
-        if route.is_local() {
-            return local_answer(route, request, &self.source).await;
-        }
         // A request the platform could not name a caller for shares one allowance with every
         // other such request (fail closed), under an address no client has.
         let ip = request
@@ -213,6 +210,11 @@ impl<Src: StockSource, C: Clock, L: CallerLimiter> Gateway<Src, C, L> {
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ClientIp(ip)| *ip);
         if let Err(retry_after_secs) = self.limiter.check(ip, self.clock.monotonic()).await {
             return self.error(route, ApiError::RateLimited { retry_after_secs }, trace);
+        }
+        // The gateway's own answers count too (the OpenAPI document is 46 KB): a caller
+        // cannot use them to load the gateway beyond its allowance.
+        if route.is_local() {
+            return local_answer(route, request, &self.source).await;
         }
         trace.caller = Some(caller_key(ip));
         let query = request.uri().query();
