@@ -1,8 +1,9 @@
 //! `b24-stock-gateway serve [--listen ADDR] [--demo]` and `b24-stock-gateway sandbox`.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use b24_stock_gateway::core::domain::webhook::WebhookUrl;
 use b24_stock_gateway::core::gateway::Gateway;
 use b24_stock_gateway::native::clock::SystemClock;
 use b24_stock_gateway::native::logging::{self, LogFormat, LogSettings};
-use b24_stock_gateway::native::portal_http::StaticWebhookPortal;
+use b24_stock_gateway::native::portal_http::{WebhookPortal, WebhookRotation};
 use b24_stock_gateway::native::{entropy, environment};
 use b24_stock_gateway::sandbox::{self, SandboxConfig};
 use b24_stock_gateway::server::{local_source, spawn_sweeps, Served, ServerSettings};
@@ -44,6 +45,10 @@ enum Command {
         /// it private).
         #[arg(long, env = "STOCK_METRICS_LISTEN")]
         metrics_listen: Option<SocketAddr>,
+        /// Read settings and B24_WEBHOOK_URL from this file of NAME=VALUE lines (over the
+        /// environment), and read it again on SIGHUP to rotate the webhook without a restart.
+        #[arg(long, value_name = "PATH")]
+        env_file: Option<PathBuf>,
         /// Exit when standard input closes (lets a test harness own the process).
         #[arg(long, hide = true)]
         exit_with_stdin: bool,
@@ -78,24 +83,49 @@ async fn main() -> ExitCode {
             demo,
             json_logs,
             metrics_listen,
+            env_file,
             exit_with_stdin,
         } => {
             if exit_with_stdin {
                 exit_when_stdin_closes();
             }
+            let file = match env_file.as_deref().map(environment::read_env_file) {
+                None => BTreeMap::new(),
+                Some(Ok(file)) => file,
+                Some(Err(error)) => return fail(&error.to_string()),
+            };
+            let metrics_listen = match metrics_listen {
+                Some(at) => Some(at),
+                None => match file.get("STOCK_METRICS_LISTEN").map(|v| v.parse()) {
+                    None => None,
+                    Some(Ok(at)) => Some(at),
+                    Some(Err(_)) => {
+                        return fail(
+                            "STOCK_METRICS_LISTEN must be an address such as 127.0.0.1:9187",
+                        )
+                    }
+                },
+            };
             let default_format = if json_logs {
                 LogFormat::Json
             } else {
                 LogFormat::Pretty
             };
             // Every setting is read and checked before a socket is bound or a line logged.
-            if let Err(error) = environment::refuse_unknown_variables() {
+            if let Err(error) = environment::refuse_unknown_variables(&file) {
                 return fail(&error.to_string());
             }
-            let config = match ServeConfig::from_lookup(env, read_credential, default_format, demo)
-            {
-                Ok(config) => config,
-                Err(error) => return fail(&error.to_string()),
+            let lookup = |name: &str| file.get(name).cloned().or_else(|| env(name));
+            let config =
+                match ServeConfig::from_lookup(lookup, read_credential, default_format, demo) {
+                    Ok(config) => config,
+                    Err(error) => return fail(&error.to_string()),
+                };
+            let reload = Reload {
+                env_file,
+                default_format,
+                demo,
+                running: config.without_webhook(),
             };
             let ServeConfig {
                 log,
@@ -104,7 +134,7 @@ async fn main() -> ExitCode {
                 webhook,
             } = config;
             logging::init(log);
-            serve(listen, metrics_listen, settings, server, webhook).await
+            serve(listen, metrics_listen, settings, server, webhook, reload).await
         }
         Command::Sandbox {
             listen,
@@ -173,6 +203,74 @@ impl ServeConfig {
     }
 }
 
+impl ServeConfig {
+    /// Everything but the webhook, to tell whether a reload changed a setting.
+    fn without_webhook(&self) -> String {
+        format!("{:?} {:?} {:?}", self.settings, self.server, self.log)
+    }
+}
+
+/// A reload on SIGHUP: the environment file (if any) and `$CREDENTIALS_DIRECTORY` read again
+/// and checked as at start-up. A valid webhook replaces the running one for portal calls that
+/// start afterwards (calls in flight finish on the old one); anything invalid is refused whole
+/// and the running webhook stays. Other settings are checked but take effect at a restart: a
+/// new cache and budget would forget what the running ones know.
+struct Reload {
+    env_file: Option<PathBuf>,
+    default_format: LogFormat,
+    demo: bool,
+    running: String,
+}
+
+impl Reload {
+    fn read(&self) -> Result<ServeConfig, ConfigError> {
+        let file = match &self.env_file {
+            None => BTreeMap::new(),
+            Some(path) => environment::read_env_file(path)?,
+        };
+        environment::refuse_unknown_variables(&file)?;
+        let lookup = |name: &str| file.get(name).cloned().or_else(|| env(name));
+        ServeConfig::from_lookup(lookup, read_credential, self.default_format, self.demo)
+    }
+
+    fn apply(&self, rotation: &WebhookRotation) {
+        match self.read() {
+            Err(error) => tracing::error!(
+                variable = error.variable,
+                reason = %error.reason,
+                "reload refused: the running webhook and settings stay"
+            ),
+            Ok(config) => {
+                let changed = config.without_webhook() != self.running;
+                if let Some(webhook) = config.webhook {
+                    rotation.replace(webhook);
+                    tracing::info!("reloaded: portal calls from now on use the webhook just read");
+                }
+                if changed {
+                    tracing::warn!(
+                        "settings other than the webhook changed: they take effect at the next restart"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Applies a reload on every SIGHUP for as long as the server runs.
+    #[cfg(unix)]
+    fn spawn(self, rotation: WebhookRotation) {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("SIGHUP cannot be received: reloads need a restart");
+            return;
+        };
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                self.apply(&rotation);
+            }
+        });
+    }
+}
+
 /// The credential name for systemd's `LoadCredential=b24_webhook_url:PATH`, read from
 /// `$CREDENTIALS_DIRECTORY` (any folder of secret files works, e.g. `/run/secrets`). Unlike the
 /// environment, the file is not inherited, not in `/proc/PID/environ`, and only the service reads it.
@@ -233,6 +331,7 @@ async fn serve(
     settings: Settings,
     server: ServerSettings,
     webhook: Option<WebhookUrl>,
+    reload: Reload,
 ) -> ExitCode {
     let demo = webhook.is_none();
     let webhook = match webhook {
@@ -270,7 +369,12 @@ async fn serve(
             Err(error) => return fail(&format!("cannot listen on {at} for metrics: {error}")),
         },
     };
-    let source = local_source(&settings, StaticWebhookPortal::new(webhook));
+    let transport = WebhookPortal::new(webhook);
+    #[cfg(unix)]
+    reload.spawn(transport.rotation());
+    #[cfg(not(unix))]
+    drop(reload);
+    let source = local_source(&settings, transport);
     let gateway = Gateway::new(settings, source, SystemClock::default(), entropy::seed());
     let served = Served {
         gateway: Arc::new(gateway),

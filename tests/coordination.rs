@@ -21,7 +21,7 @@ use b24_stock_gateway::core::source::flights::Waiting;
 use b24_stock_gateway::core::source::on_demand::OnDemand;
 use b24_stock_gateway::core::source::upstream::PortalUpstream;
 use b24_stock_gateway::native::clock::SystemClock;
-use b24_stock_gateway::native::portal_http::StaticWebhookPortal;
+use b24_stock_gateway::native::portal_http::WebhookPortal;
 use bytes::Bytes;
 use support::spawn_sandbox;
 
@@ -52,8 +52,8 @@ fn settings(vars: &[(&str, &str)]) -> Settings {
     .unwrap()
 }
 
-type Local = Coordinator<StaticWebhookPortal, SystemClock, InProcessOnly>;
-type Upstream<'a> = CoordinatorUpstream<InProcess<'a>, PortalExecutor<StaticWebhookPortal>>;
+type Local = Coordinator<WebhookPortal, SystemClock, InProcessOnly>;
+type Upstream<'a> = CoordinatorUpstream<InProcess<'a>, PortalExecutor<WebhookPortal>>;
 type Isolate<'a> = Gateway<OnDemand<Upstream<'a>, SystemClock>, SystemClock>;
 
 /// A gateway whose misses go to `coordinator`, or, with `cut`, to its fallback share.
@@ -63,7 +63,7 @@ fn isolate<'a>(
     coordinator: &'a Local,
     cut: bool,
 ) -> Isolate<'a> {
-    let transport = StaticWebhookPortal::new(webhook.clone());
+    let transport = WebhookPortal::new(webhook.clone());
     let fallback = PortalExecutor::from_settings(settings, transport, settings.fallback_budget);
     let link = InProcess {
         coordinator,
@@ -91,7 +91,7 @@ async fn isolates_share_one_budget_and_one_flight_per_id() {
     let settings = settings(&[("STOCK_RATE_LIMIT_PER_MIN", "0")]);
     let coordinator = Coordinator::new(
         &settings,
-        StaticWebhookPortal::new(webhook.clone()),
+        WebhookPortal::new(webhook.clone()),
         SystemClock::default(),
         InProcessOnly,
     );
@@ -137,7 +137,7 @@ async fn an_unreachable_coordinator_leaves_a_small_share() {
     ]);
     let coordinator = Coordinator::new(
         &settings,
-        StaticWebhookPortal::new(webhook.clone()),
+        WebhookPortal::new(webhook.clone()),
         SystemClock::default(),
         InProcessOnly,
     );

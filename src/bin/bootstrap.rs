@@ -15,7 +15,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    if let Err(error) = b24_stock_gateway::native::environment::refuse_unknown_variables() {
+    if let Err(error) =
+        b24_stock_gateway::native::environment::refuse_unknown_variables(&Default::default())
+    {
         eprintln!("bootstrap: {error}");
         return ExitCode::from(2);
     }

@@ -1,13 +1,102 @@
-//! The process environment as the settings see it.
+//! The process environment as the settings see it, and the environment file a reload reads
+//! again (`serve --env-file`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::core::config::variables::refuse_unknown;
 use crate::core::config::ConfigError;
 
-/// Refuses a `STOCK_*` variable of this process that the gateway does not know (a typo would
-/// leave its setting at the default), naming the closest known one.
-pub fn refuse_unknown_variables() -> Result<(), ConfigError> {
+const ENV_FILE_LABEL: &str = "--env-file";
+/// An environment file is a few kilobytes; anything much longer is the wrong file.
+const MAX_ENV_FILE_BYTES: u64 = 64 * 1024;
+
+/// Refuses a `STOCK_*` variable of this process or of its environment file that the gateway
+/// does not know (a typo would leave its setting at the default), naming the closest known one.
+pub fn refuse_unknown_variables(file: &BTreeMap<String, String>) -> Result<(), ConfigError> {
     let names: Vec<String> = std::env::vars_os()
         .filter_map(|(name, _)| name.into_string().ok())
+        .chain(file.keys().cloned())
         .collect();
     refuse_unknown(names.iter().map(String::as_str))
+}
+
+/// The `NAME=VALUE` lines of an environment file, read the way systemd's `EnvironmentFile=`
+/// reads the simple cases: blank lines and `#` comments skipped, an optional `export `, one
+/// pair of matching quotes around a value removed. Errors name the line, never its text (it
+/// may hold the webhook).
+pub fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+    let unreadable = |reason: String| ConfigError::new(ENV_FILE_LABEL, reason);
+    let metadata = std::fs::metadata(path)
+        .map_err(|error| unreadable(format!("cannot be read: {}", error.kind())))?;
+    if metadata.len() > MAX_ENV_FILE_BYTES {
+        return Err(unreadable(format!(
+            "is longer than {MAX_ENV_FILE_BYTES} bytes"
+        )));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| unreadable(format!("cannot be read: {}", error.kind())))?;
+    parse_env_file(&text)
+}
+
+fn parse_env_file(text: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut pairs = BTreeMap::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let named = line
+            .split_once('=')
+            .map(|(name, value)| (name.trim(), value))
+            .filter(|(name, _)| {
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            });
+        let Some((name, value)) = named else {
+            return Err(ConfigError::new(
+                ENV_FILE_LABEL,
+                format!("line {} is not NAME=VALUE", index + 1),
+            ));
+        };
+        let value = value.trim();
+        let unquoted = ['"', '\'']
+            .iter()
+            .find_map(|q| value.strip_prefix(*q)?.strip_suffix(*q))
+            .unwrap_or(value);
+        pairs.insert(name.to_string(), unquoted.to_string());
+    }
+    Ok(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_pairs_comments_quotes_and_export() {
+        let text = "# a comment\n\nB24_WEBHOOK_URL=https://p.example/rest/1/abc/\n\
+                    export STOCK_CACHE_TTL_SECS = 30\nSTOCK_ALLOWED_ORIGINS=\"https://shop.example\"\n\
+                    STOCK_LOG_FORMAT='json'\nEMPTY=\n";
+        let pairs = parse_env_file(text).unwrap();
+        assert_eq!(pairs["B24_WEBHOOK_URL"], "https://p.example/rest/1/abc/");
+        assert_eq!(pairs["STOCK_CACHE_TTL_SECS"], "30");
+        assert_eq!(pairs["STOCK_ALLOWED_ORIGINS"], "https://shop.example");
+        assert_eq!(pairs["STOCK_LOG_FORMAT"], "json");
+        assert_eq!(pairs["EMPTY"], "");
+        assert_eq!(pairs.len(), 5);
+    }
+
+    #[test]
+    fn a_line_that_is_not_a_pair_is_named_by_number_not_text() {
+        for text in [
+            "A=1\nhttps://p.example/rest/1/secret/\n",
+            "A=1\n=x\n",
+            "A=1\nB C=1\n",
+        ] {
+            let error = parse_env_file(text).unwrap_err();
+            assert_eq!(error.reason, "line 2 is not NAME=VALUE", "{text}");
+            assert!(!error.to_string().contains("secret"));
+        }
+    }
 }

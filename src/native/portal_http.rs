@@ -1,12 +1,14 @@
 //! Outbound calls to the portal with reqwest (rustls): one total deadline, no redirects, a size
 //! cap checked before buffering, and errors stripped of the URL.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use secrecy::ExposeSecret;
 
 use crate::core::domain::webhook::WebhookUrl;
+use crate::core::kit::lock::lock;
 use crate::core::ports::{PortalReply, PortalTransport, TransportError, MAX_PORTAL_ANSWER_BYTES};
 
 /// A reqwest client set up for the portal; share one per process.
@@ -121,29 +123,47 @@ fn strip(error: &reqwest::Error) -> TransportError {
     }
 }
 
-/// A transport with a webhook fixed at start-up (local server, `B24_WEBHOOK_URL`).
+/// The local server's transport: the webhook read at start-up, which a reload (SIGHUP) may
+/// replace through [`WebhookRotation`]. A call takes the webhook current when it starts, so
+/// calls in flight finish on the old one.
 #[derive(Debug, Clone)]
-pub struct StaticWebhookPortal {
+pub struct WebhookPortal {
     http: PortalHttp,
-    webhook: WebhookUrl,
+    webhook: Arc<Mutex<Arc<WebhookUrl>>>,
 }
 
-impl StaticWebhookPortal {
+impl WebhookPortal {
     pub fn new(webhook: WebhookUrl) -> Self {
         Self {
             http: PortalHttp::new(),
-            webhook,
+            webhook: Arc::new(Mutex::new(Arc::new(webhook))),
         }
+    }
+
+    /// A handle that replaces the webhook for every call that starts afterwards.
+    pub fn rotation(&self) -> WebhookRotation {
+        WebhookRotation(self.webhook.clone())
     }
 }
 
-impl PortalTransport for StaticWebhookPortal {
+/// Replaces a [`WebhookPortal`]'s webhook (and that of its clones).
+#[derive(Debug, Clone)]
+pub struct WebhookRotation(Arc<Mutex<Arc<WebhookUrl>>>);
+
+impl WebhookRotation {
+    pub fn replace(&self, webhook: WebhookUrl) {
+        *lock(&self.0) = Arc::new(webhook);
+    }
+}
+
+impl PortalTransport for WebhookPortal {
     fn post(
         &self,
         method: &'static str,
         body: Bytes,
         deadline: Duration,
     ) -> impl std::future::Future<Output = Result<PortalReply, TransportError>> {
-        self.http.send(&self.webhook, method, body, deadline)
+        let webhook = lock(&self.webhook).clone();
+        async move { self.http.send(&webhook, method, body, deadline).await }
     }
 }

@@ -30,20 +30,20 @@ use crate::core::source::mirror::PortalMirror;
 use crate::core::source::on_demand::PortalSource;
 use crate::native::clock::SystemClock;
 use crate::native::memory;
-use crate::native::portal_http::StaticWebhookPortal;
+use crate::native::portal_http::WebhookPortal;
 
 pub use settings::{ConnectionLimits, ServerSettings};
 
 /// The local server's source: on demand, or a mirror swept in this process (`STOCK_SOURCE`).
 pub type LocalSource = Configured<
-    PortalSource<StaticWebhookPortal, SystemClock>,
-    PortalMirror<StaticWebhookPortal, SystemClock, InProcessOnly>,
+    PortalSource<WebhookPortal, SystemClock>,
+    PortalMirror<WebhookPortal, SystemClock, InProcessOnly>,
 >;
 
 pub type LocalGateway = Gateway<LocalSource, SystemClock>;
 
 /// The source `settings` ask for, over the portal behind `transport`.
-pub fn local_source(settings: &Settings, transport: StaticWebhookPortal) -> LocalSource {
+pub fn local_source(settings: &Settings, transport: WebhookPortal) -> LocalSource {
     let clock = SystemClock::default();
     match settings.source {
         SourceMode::OnDemand => {

@@ -18,6 +18,14 @@ pub struct Process {
     child: Child,
 }
 
+impl Process {
+    /// The process id, to send the process a signal.
+    #[allow(dead_code)]
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -126,6 +134,25 @@ pub fn spawn_gateway(webhook: &str, envs: &[(&str, &str)]) -> Gateway {
     ];
     all.extend(envs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let process = spawn(&["serve", "--listen", &listen], &all, &log);
+    let base = format!("http://{listen}");
+    wait_healthy(&format!("{base}/healthz"));
+    Gateway { process, base, log }
+}
+
+/// A local gateway whose webhook and settings come from `env_file` (`serve --env-file`).
+#[allow(dead_code)]
+pub fn spawn_gateway_from_file(env_file: &std::path::Path, envs: &[(&str, &str)]) -> Gateway {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let log = log_path("gateway");
+    let mut all: Vec<(String, String)> = vec![("STOCK_LOG_FORMAT".into(), "json".into())];
+    all.extend(envs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let file = env_file.to_str().expect("a UTF-8 path");
+    let process = spawn(
+        &["serve", "--listen", &listen, "--env-file", file],
+        &all,
+        &log,
+    );
     let base = format!("http://{listen}");
     wait_healthy(&format!("{base}/healthz"));
     Gateway { process, base, log }
