@@ -7,14 +7,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use b24_stock_gateway::core::config::{webhook_from, ConfigError, Settings, WEBHOOK_VAR};
 use b24_stock_gateway::core::domain::webhook::WebhookUrl;
 use b24_stock_gateway::core::gateway::Gateway;
 use b24_stock_gateway::native::clock::SystemClock;
 use b24_stock_gateway::native::logging::{self, LogFormat, LogSettings};
-use b24_stock_gateway::native::portal_http::{WebhookPortal, WebhookRotation};
+use b24_stock_gateway::native::portal_http::WebhookPortal;
 use b24_stock_gateway::native::{entropy, environment};
 use b24_stock_gateway::sandbox::{self, SandboxConfig};
+use b24_stock_gateway::server::reload::{Reading, Reloader};
 use b24_stock_gateway::server::{local_source, spawn_sweeps, Served, ServerSettings};
 use clap::{Parser, Subcommand};
 
@@ -112,21 +114,15 @@ async fn main() -> ExitCode {
                 LogFormat::Pretty
             };
             // Every setting is read and checked before a socket is bound or a line logged.
-            if let Err(error) = environment::refuse_unknown_variables(&file) {
-                return fail(&error.to_string());
-            }
-            let lookup = |name: &str| file.get(name).cloned().or_else(|| env(name));
-            let config =
-                match ServeConfig::from_lookup(lookup, read_credential, default_format, demo) {
-                    Ok(config) => config,
-                    Err(error) => return fail(&error.to_string()),
-                };
-            let reload = Reload {
-                env_file,
-                default_format,
-                demo,
-                running: config.without_webhook(),
+            let config = match read_config(env_file.as_deref(), default_format, demo) {
+                Ok(config) => config,
+                Err(error) => return fail(&error.to_string()),
             };
+            let reread = move || {
+                read_config(env_file.as_deref(), default_format, demo)
+                    .map(ServeConfig::into_reading)
+            };
+            let running = config.bound_at_start();
             let ServeConfig {
                 log,
                 settings,
@@ -134,6 +130,7 @@ async fn main() -> ExitCode {
                 webhook,
             } = config;
             logging::init(log);
+            let reload = (reread, running);
             serve(listen, metrics_listen, settings, server, webhook, reload).await
         }
         Command::Sandbox {
@@ -204,71 +201,35 @@ impl ServeConfig {
 }
 
 impl ServeConfig {
-    /// Everything but the webhook, to tell whether a reload changed a setting.
-    fn without_webhook(&self) -> String {
-        format!("{:?} {:?} {:?}", self.settings, self.server, self.log)
-    }
-}
-
-/// A reload on SIGHUP: the environment file (if any) and `$CREDENTIALS_DIRECTORY` read again
-/// and checked as at start-up. A valid webhook replaces the running one for portal calls that
-/// start afterwards (calls in flight finish on the old one); anything invalid is refused whole
-/// and the running webhook stays. Other settings are checked but take effect at a restart: a
-/// new cache and budget would forget what the running ones know.
-struct Reload {
-    env_file: Option<PathBuf>,
-    default_format: LogFormat,
-    demo: bool,
-    running: String,
-}
-
-impl Reload {
-    fn read(&self) -> Result<ServeConfig, ConfigError> {
-        let file = match &self.env_file {
-            None => BTreeMap::new(),
-            Some(path) => environment::read_env_file(path)?,
-        };
-        environment::refuse_unknown_variables(&file)?;
-        let lookup = |name: &str| file.get(name).cloned().or_else(|| env(name));
-        ServeConfig::from_lookup(lookup, read_credential, self.default_format, self.demo)
-    }
-
-    fn apply(&self, rotation: &WebhookRotation) {
-        match self.read() {
-            Err(error) => tracing::error!(
-                variable = error.variable,
-                reason = %error.reason,
-                "reload refused: the running webhook and settings stay"
-            ),
-            Ok(config) => {
-                let changed = config.without_webhook() != self.running;
-                if let Some(webhook) = config.webhook {
-                    rotation.replace(webhook);
-                    tracing::info!("reloaded: portal calls from now on use the webhook just read");
-                }
-                if changed {
-                    tracing::warn!(
-                        "settings other than the webhook changed: they take effect at the next restart"
-                    );
-                }
-            }
+    /// What a reload compares and takes.
+    fn into_reading(self) -> Reading {
+        Reading {
+            bound_at_start: self.bound_at_start(),
+            settings: self.settings,
+            webhook: self.webhook,
         }
     }
 
-    /// Applies a reload on every SIGHUP for as long as the server runs.
-    #[cfg(unix)]
-    fn spawn(self, rotation: WebhookRotation) {
-        use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-            tracing::warn!("SIGHUP cannot be received: reloads need a restart");
-            return;
-        };
-        tokio::spawn(async move {
-            while hangups.recv().await.is_some() {
-                self.apply(&rotation);
-            }
-        });
+    /// The server's own settings, which a reload cannot change.
+    fn bound_at_start(&self) -> String {
+        format!("{:?} {:?}", self.server, self.log)
     }
+}
+
+/// The configuration as `serve` reads it: `--env-file` (if any) over the environment, and the
+/// webhook from `$CREDENTIALS_DIRECTORY` or `B24_WEBHOOK_URL`; every `STOCK_*` name checked.
+fn read_config(
+    env_file: Option<&Path>,
+    default_format: LogFormat,
+    demo: bool,
+) -> Result<ServeConfig, ConfigError> {
+    let file = match env_file {
+        None => BTreeMap::new(),
+        Some(path) => environment::read_env_file(path)?,
+    };
+    environment::refuse_unknown_variables(&file)?;
+    let lookup = |name: &str| file.get(name).cloned().or_else(|| env(name));
+    ServeConfig::from_lookup(lookup, read_credential, default_format, demo)
 }
 
 /// The credential name for systemd's `LoadCredential=b24_webhook_url:PATH`, read from
@@ -331,7 +292,10 @@ async fn serve(
     settings: Settings,
     server: ServerSettings,
     webhook: Option<WebhookUrl>,
-    reload: Reload,
+    (reread, bound_at_start): (
+        impl Fn() -> Result<Reading, ConfigError> + Send + 'static,
+        String,
+    ),
 ) -> ExitCode {
     let demo = webhook.is_none();
     let webhook = match webhook {
@@ -370,18 +334,29 @@ async fn serve(
         },
     };
     let transport = WebhookPortal::new(webhook);
-    #[cfg(unix)]
-    reload.spawn(transport.rotation());
-    #[cfg(not(unix))]
-    drop(reload);
-    let source = local_source(&settings, transport);
-    let gateway = Gateway::new(settings, source, SystemClock::default(), entropy::seed());
+    let running = Reading {
+        settings: settings.clone(),
+        bound_at_start,
+        webhook: None,
+    };
+    let source = local_source(&settings, transport.clone());
+    let gateway = Arc::new(Gateway::new(
+        settings,
+        source,
+        SystemClock::default(),
+        entropy::seed(),
+    ));
+    let sweeps = spawn_sweeps(&gateway);
     let served = Served {
-        gateway: Arc::new(gateway),
-        trusted_proxy_header: server.trusted_proxy_header,
+        gateway: Arc::new(ArcSwap::new(gateway)),
+        trusted_proxy_header: server.trusted_proxy_header.clone(),
         body_timeout: server.limits.body_timeout,
     };
-    spawn_sweeps(&served.gateway);
+    let reloader = Reloader::new(reread, served.gateway.clone(), transport, &running, sweeps);
+    #[cfg(unix)]
+    reloader.spawn();
+    #[cfg(not(unix))]
+    drop(reloader);
     if let Some(listener) = metrics_listener {
         if let Ok(metrics_address) = listener.local_addr() {
             tracing::info!(address = %metrics_address, "metrics at /metrics");

@@ -79,11 +79,30 @@ async fn sighup_rotates_the_webhook_from_the_env_file_and_keeps_it_when_the_file
     );
     assert_eq!(status(&gateway, 15).await, 200, "still the good webhook");
 
-    // A setting other than the webhook is checked, and said to need a restart.
-    write(&sandbox.webhook(), "STOCK_CACHE_TTL_SECS=7\n");
+    // New settings go into service: store 11 hidden, so its record 16 is gone.
+    assert_eq!(status(&gateway, 16).await, 200);
+    write(&sandbox.webhook(), "STOCK_ALLOWED_STORES=1,2\n");
+    hang_up(&gateway);
+    wait_for_line(&gateway.log, "new settings in service");
+    assert_eq!(status(&gateway, 16).await, 404, "the new policy");
+    assert_eq!(status(&gateway, 17).await, 200, "store 2 is still shown");
+
+    // Another source: the new gateway sweeps a mirror of its own.
+    write(
+        &sandbox.webhook(),
+        "STOCK_SOURCE=mirror\nSTOCK_MIRROR_INTERVAL_SECS=5\n",
+    );
+    hang_up(&gateway);
+    support::wait_serving_mirror(&gateway.base);
+    assert_eq!(status(&gateway, 16).await, 200, "every store again");
+
+    // The server's own settings are bound at start: said to need a restart.
+    write(
+        &sandbox.webhook(),
+        "STOCK_SOURCE=mirror\nSTOCK_MIRROR_INTERVAL_SECS=5\nSTOCK_TRUSTED_PROXY_HEADER=x-forwarded-for\n",
+    );
     hang_up(&gateway);
     wait_for_line(&gateway.log, "take effect at the next restart");
-    assert_eq!(status(&gateway, 16).await, 200);
 
     let log = std::fs::read_to_string(&gateway.log).unwrap();
     assert!(

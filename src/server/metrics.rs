@@ -17,11 +17,11 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
-use super::LocalGateway;
+use super::InService;
 use crate::core::metrics::{ExchangeOutcome, MirrorHealth, BATCH_BUCKETS};
 
 /// Reads the gateway's counters at each scrape.
-struct GatewayCollector(Arc<LocalGateway>);
+struct GatewayCollector(InService);
 
 impl fmt::Debug for GatewayCollector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -31,7 +31,7 @@ impl fmt::Debug for GatewayCollector {
 
 impl Collector for GatewayCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
-        let snapshot = self.0.metrics();
+        let snapshot = self.0.load().metrics();
         let mut requests = encoder.encode_descriptor(
             "b24_gateway_requests",
             "Requests answered, by route and status",
@@ -188,7 +188,7 @@ async fn scrape(State(registry): State<Arc<Registry>>) -> impl IntoResponse {
 }
 
 /// Serves `GET /metrics` on `listener` until the process ends.
-pub async fn serve(listener: TcpListener, gateway: Arc<LocalGateway>) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, gateway: InService) -> std::io::Result<()> {
     let mut registry = Registry::default();
     registry.register_collector(Box::new(GatewayCollector(gateway)));
     let router = Router::new()

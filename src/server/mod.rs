@@ -4,15 +4,18 @@
 //! - [`settings`]: the server's own variables (trusted proxy header, connection limits).
 //! - [`accept`]: the accept loop with its timeouts, connection cap and graceful shutdown.
 //! - [`metrics`]: Prometheus metrics on a separate, opt-in listener.
+//! - [`reload`]: SIGHUP reads the configuration again and takes a valid one.
 
 pub mod accept;
 pub mod metrics;
+pub mod reload;
 pub mod settings;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{header, HeaderName, HeaderValue, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
@@ -42,6 +45,10 @@ pub type LocalSource = Configured<
 
 pub type LocalGateway = Gateway<LocalSource, SystemClock>;
 
+/// The gateway in service. A reload with new settings (SIGHUP) puts a new one in its place; a
+/// request keeps the gateway it started on until it is answered.
+pub type InService = Arc<ArcSwap<LocalGateway>>;
+
 /// The source `settings` ask for, over the portal behind `transport`.
 pub fn local_source(settings: &Settings, transport: WebhookPortal) -> LocalSource {
     let clock = SystemClock::default();
@@ -58,22 +65,24 @@ pub fn local_source(settings: &Settings, transport: WebhookPortal) -> LocalSourc
     }
 }
 
-/// In mirror mode, sweeps on the mirror's schedule for as long as the server runs.
-pub fn spawn_sweeps(gateway: &Arc<LocalGateway>) {
-    if let Configured::Mirror(_) = gateway.source() {
-        let gateway = gateway.clone();
-        tokio::spawn(async move {
-            if let Configured::Mirror(mirror) = gateway.source() {
-                mirror.sweep_forever(memory::release_free).await;
-            }
-        });
-    }
+/// In mirror mode, sweeps on the mirror's schedule until the task is aborted (a reload
+/// replaced the gateway) or the server stops.
+pub fn spawn_sweeps(gateway: &Arc<LocalGateway>) -> Option<tokio::task::JoinHandle<()>> {
+    let Configured::Mirror(_) = gateway.source() else {
+        return None;
+    };
+    let gateway = gateway.clone();
+    Some(tokio::spawn(async move {
+        if let Configured::Mirror(mirror) = gateway.source() {
+            mirror.sweep_forever(memory::release_free).await;
+        }
+    }))
 }
 
 /// The server's shared state.
 #[derive(Clone)]
 pub struct Served {
-    pub gateway: Arc<LocalGateway>,
+    pub gateway: InService,
     /// A header set by a trusted reverse proxy to read the client address from
     /// (`STOCK_TRUSTED_PROXY_HEADER`); otherwise the peer address is the client.
     pub trusted_proxy_header: Option<HeaderName>,
@@ -116,14 +125,13 @@ pub async fn handle(
         .and_then(|name| from_proxy_header_lines(parts.headers.get_all(name).iter()))
         .unwrap_or(peer.ip());
     parts.extensions.insert(ClientIp(client));
-    let (response, refresh) = served
-        .gateway
+    let gateway = served.gateway.load_full();
+    let (response, refresh) = gateway
         .handle(http::Request::from_parts(parts, body))
         .await
         .into_parts();
     if !refresh.is_empty() {
         // After answering: the caller never waits for a refresh.
-        let gateway = served.gateway.clone();
         tokio::spawn(async move { gateway.refresh(refresh).await });
     }
     response.map(Full::new)
