@@ -407,3 +407,37 @@ async fn a_product_past_the_page_cap_is_refused_from_the_cache() {
     assert_eq!(back.status, 200, "{}", back.body);
     assert!(back.body.contains("9100"), "{}", back.body);
 }
+
+/// The race behind a second portal call for one cold id: a request misses the cache, another
+/// request's flight lands (its answer kept, the flight gone), and then the first request joins
+/// the flights and leads. It must find the landed answer instead of asking the portal again.
+#[tokio::test]
+async fn a_lead_that_comes_after_a_landing_takes_the_landed_answer() {
+    use b24_stock_gateway::core::config::Settings;
+    use b24_stock_gateway::core::domain::id::RecordId;
+    use b24_stock_gateway::core::ports::CacheKey;
+    use b24_stock_gateway::core::source::on_demand::PortalSource;
+    use b24_stock_gateway::native::clock::SystemClock;
+    use b24_stock_gateway::native::portal_http::WebhookPortal;
+
+    let sandbox = spawn_sandbox(100.0, 1000.0);
+    let settings = Settings::from_lookup(|_| None).unwrap();
+    let webhook =
+        b24_stock_gateway::core::config::webhook_from("B24_WEBHOOK_URL", Some(&sandbox.webhook()))
+            .unwrap();
+    let source = PortalSource::over_portal(
+        &settings,
+        WebhookPortal::new(webhook),
+        SystemClock::default(),
+    );
+    let key = [CacheKey::Record(RecordId::from_u64(43).unwrap())];
+    // Both "requests" missed the cache before either fetched; they fetch one after the other.
+    let first = source.fetch(&key, None).await;
+    let second = source.fetch(&key, None).await;
+    assert!(first[0].is_ok() && second[0].is_ok());
+    assert_eq!(
+        first[0].as_ref().unwrap().value,
+        second[0].as_ref().unwrap().value
+    );
+    assert_eq!(sandbox.get_calls(43).await, 1, "the portal was asked twice");
+}

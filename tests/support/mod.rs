@@ -88,15 +88,13 @@ pub fn spawn_sandbox(drain_per_sec: f64, burst: f64) -> Sandbox {
 
 /// The same, with `records` generated records on top of the fixed ones.
 pub fn spawn_sandbox_with(drain_per_sec: f64, burst: f64, records: u32) -> Sandbox {
-    let port = free_port();
-    let code = format!("sbx{:x}{:x}", std::process::id(), port as u64 * 7919);
+    let code = format!("sbx{:x}n{}", std::process::id(), unique() * 7919);
     let log = log_path("sandbox");
-    let listen = format!("127.0.0.1:{port}");
     let process = spawn(
         &[
             "sandbox",
             "--listen",
-            &listen,
+            "127.0.0.1:0",
             "--drain-per-sec",
             &drain_per_sec.to_string(),
             "--burst",
@@ -107,7 +105,11 @@ pub fn spawn_sandbox_with(drain_per_sec: f64, burst: f64, records: u32) -> Sandb
         &[("SANDBOX_WEBHOOK_CODE".into(), code.clone())],
         &log,
     );
-    let base = format!("http://{listen}");
+    // Bound by the sandbox itself (port 0): no port picked here and released for a race.
+    let base = logged(&log, |line| {
+        let url = line.strip_prefix("webhook: ")?;
+        Some(url[..url.find("/rest/")?].to_string())
+    });
     wait_healthy(&format!("{base}/_sandbox/health"));
     Sandbox {
         process,
@@ -125,16 +127,14 @@ pub struct Gateway {
 
 /// Starts `b24-stock-gateway serve` with JSON logs and the given environment.
 pub fn spawn_gateway(webhook: &str, envs: &[(&str, &str)]) -> Gateway {
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
     let log = log_path("gateway");
     let mut all: Vec<(String, String)> = vec![
         ("B24_WEBHOOK_URL".into(), webhook.into()),
         ("STOCK_LOG_FORMAT".into(), "json".into()),
     ];
     all.extend(envs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let process = spawn(&["serve", "--listen", &listen], &all, &log);
-    let base = format!("http://{listen}");
+    let process = spawn(&["serve", "--listen", "127.0.0.1:0"], &all, &log);
+    let base = format!("http://{}", logged_address(&log, "gateway listening"));
     wait_healthy(&format!("{base}/healthz"));
     Gateway { process, base, log }
 }
@@ -142,20 +142,50 @@ pub fn spawn_gateway(webhook: &str, envs: &[(&str, &str)]) -> Gateway {
 /// A local gateway whose webhook and settings come from `env_file` (`serve --env-file`).
 #[allow(dead_code)]
 pub fn spawn_gateway_from_file(env_file: &std::path::Path, envs: &[(&str, &str)]) -> Gateway {
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
+    let listen = "127.0.0.1:0";
     let log = log_path("gateway");
     let mut all: Vec<(String, String)> = vec![("STOCK_LOG_FORMAT".into(), "json".into())];
     all.extend(envs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let file = env_file.to_str().expect("a UTF-8 path");
     let process = spawn(
-        &["serve", "--listen", &listen, "--env-file", file],
+        &["serve", "--listen", listen, "--env-file", file],
         &all,
         &log,
     );
-    let base = format!("http://{listen}");
+    let base = format!("http://{}", logged_address(&log, "gateway listening"));
     wait_healthy(&format!("{base}/healthz"));
     Gateway { process, base, log }
+}
+
+/// A number no other call in this test binary gets.
+fn unique() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Waits up to 20 s for a line of `log` that `pick` accepts, and returns what it picked.
+pub fn logged(log: &std::path::Path, pick: impl Fn(&str) -> Option<String>) -> String {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(found) = text.lines().find_map(&pick) {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!(
+        "{}: the expected line did not appear within 20 s:\n{}",
+        log.display(),
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+/// The `address` of the JSON log line with `message`: where a server started on port 0 is.
+pub fn logged_address(log: &std::path::Path, message: &str) -> String {
+    logged(log, |line| {
+        let value: serde_json::Value = serde_json::from_str(line).ok()?;
+        (value["message"] == message).then(|| value["address"].as_str().map(str::to_string))?
+    })
 }
 
 /// Polls a health URL for up to 20 s with a raw HTTP/1.0 request (no client dependencies).

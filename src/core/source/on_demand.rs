@@ -267,7 +267,15 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
             let mut follows = Vec::new();
             for index in wanted {
                 match self.flights.join(keys[index], now) {
-                    Joined::Lead(lead) => leads.push((index, lead)),
+                    Joined::Lead(lead) => match self.landed_meanwhile(keys[index], now) {
+                        // A flight that landed after this request missed the cache left its
+                        // answer there (kept before landing): no second portal call for it.
+                        Some(aged) => {
+                            lead.land(Ok(aged.clone()));
+                            results[index] = Some(Ok(aged));
+                        }
+                        None => leads.push((index, lead)),
+                    },
                     Joined::Follow(flight) => follows.push((index, flight)),
                 }
             }
@@ -302,6 +310,17 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
             .into_iter()
             .map(|r| r.unwrap_or(Err(ApiError::UpstreamTimeout)))
             .collect()
+    }
+
+    /// The cached answer for `key`, when one arrived since this request looked.
+    fn landed_meanwhile(&self, key: CacheKey, now: Duration) -> Option<Aged> {
+        let hit = self.fresh(key, now)?;
+        Some(Aged {
+            value: hit.value,
+            age: hit.age,
+            life: hit.promised.then_some(hit.life_left),
+            stale: false,
+        })
     }
 
     /// Reads `keys` again at background urgency, past the caches and the flights (callers'
