@@ -3,7 +3,7 @@
 # their logs shown when the caller failed. Needs ROOT and a `log` function.
 #
 #   local_start_sandbox PREFIX          -> SANDBOX_PORT, CODE (a fresh webhook code)
-#   local_start_gateway NAME PORT VAR=VALUE...   (logs in $LOCAL_WORK/NAME.log)
+#   local_start_gateway NAME VAR=VALUE...   -> LOCAL_PORT (logs in $LOCAL_WORK/NAME.log)
 #   free_port, local_wait_ok URL
 
 timeout 1200 cargo build --locked --quiet --bin b24-stock-gateway
@@ -29,21 +29,37 @@ local_wait_ok() { # URL, for up to 10 s
   return 1
 }
 
-local_start_sandbox() { # PREFIX of the webhook code
-  SANDBOX_PORT=$(free_port)
+# Our servers bind port 0 and say where they listen: no port is picked here and released for
+# another process to take first.
+local_logged_port() { # LOG SED-EXPRESSION: waits up to 10 s for the port the expression prints
+  local port
+  for _ in $(seq 200); do
+    port=$(sed -nE "$2" "$1" | head -n 1)
+    [[ -n "$port" ]] && { printf '%s\n' "$port"; return 0; }
+    sleep 0.05
+  done
+  log "no listening address in $1"
+  return 1
+}
+
+local_start_sandbox() { # PREFIX of the webhook code -> SANDBOX_PORT, CODE
   CODE="$1$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-  SANDBOX_WEBHOOK_CODE=$CODE "$LOCAL_BIN" sandbox --listen "127.0.0.1:$SANDBOX_PORT" \
+  SANDBOX_WEBHOOK_CODE=$CODE "$LOCAL_BIN" sandbox --listen 127.0.0.1:0 \
     --drain-per-sec 1000 --burst 100000 >"$LOCAL_WORK/sandbox.log" 2>&1 </dev/null &
   local_pids+=($!)
+  SANDBOX_PORT=$(local_logged_port "$LOCAL_WORK/sandbox.log" \
+    's#^webhook: http://127\.0\.0\.1:([0-9]+)/.*#\1#p')
   local_wait_ok "http://127.0.0.1:$SANDBOX_PORT/_sandbox/health"
 }
 
-local_start_gateway() { # NAME PORT VAR=VALUE...: JSON logs, no per-caller limit, the sandbox
-  local name=$1 port=$2
-  shift 2
+local_start_gateway() { # NAME VAR=VALUE... -> LOCAL_PORT: JSON logs, no per-caller limit
+  local name=$1
+  shift
   env -i PATH="$PATH" B24_WEBHOOK_URL="http://127.0.0.1:$SANDBOX_PORT/rest/1/$CODE/" \
     STOCK_RATE_LIMIT_PER_MIN=0 STOCK_LOG_FORMAT=json "$@" \
-    "$LOCAL_BIN" serve --listen "127.0.0.1:$port" >"$LOCAL_WORK/$name.log" 2>&1 </dev/null &
+    "$LOCAL_BIN" serve --listen 127.0.0.1:0 >"$LOCAL_WORK/$name.log" 2>&1 </dev/null &
   local_pids+=($!)
-  local_wait_ok "http://127.0.0.1:$port/healthz"
+  LOCAL_PORT=$(local_logged_port "$LOCAL_WORK/$name.log" \
+    's#.*"message":"gateway listening","address":"127\.0\.0\.1:([0-9]+)".*#\1#p')
+  local_wait_ok "http://127.0.0.1:$LOCAL_PORT/healthz"
 }

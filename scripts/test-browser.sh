@@ -36,10 +36,10 @@ local_start_sandbox br
 SHOP_PORT=$(free_port)
 OTHER_PORT=$(free_port)
 allowed="STOCK_ALLOWED_ORIGINS=http://127.0.0.1:$SHOP_PORT"
-EXACT_PORT=$(free_port)
-local_start_gateway gateway "$EXACT_PORT" "$allowed" STOCK_DEMO_PAGE=on
-LEVEL_PORT=$(free_port)
-local_start_gateway gateway-level "$LEVEL_PORT" "$allowed" STOCK_EXPOSE=level STOCK_CACHE_TTL_SECS=2
+local_start_gateway gateway "$allowed" STOCK_DEMO_PAGE=on
+EXACT_PORT=$LOCAL_PORT
+local_start_gateway gateway-level "$allowed" STOCK_EXPOSE=level STOCK_CACHE_TTL_SECS=2
+LEVEL_PORT=$LOCAL_PORT
 
 node tests/browser/static-server.mjs "$SHOP_PORT" "$OTHER_PORT" >"$LOCAL_WORK/shop.log" 2>&1 </dev/null &
 local_pids+=($!)

@@ -34,8 +34,8 @@ fi
 # shellcheck source=scripts/local-servers.sh
 source "$ROOT/scripts/local-servers.sh"
 local_start_sandbox sdk
-GATEWAY_PORT=$(free_port)
-local_start_gateway gateway "$GATEWAY_PORT"
+local_start_gateway gateway
+GATEWAY_PORT=$LOCAL_PORT
 
 # ---- 3. the libraries against it -----------------------------------------------------------------
 export GATEWAY_WEBHOOK="http://127.0.0.1:$GATEWAY_PORT/rest/0/public/"

@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{client, free_port, spawn_gateway, spawn_sandbox};
+use support::{client, spawn_gateway, spawn_sandbox};
 
 /// The value of the first sample line starting with `series`.
 fn sample(text: &str, series: &str) -> Option<f64> {
@@ -16,15 +16,14 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 #[tokio::test]
 async fn counters_on_a_private_listener() {
     let sandbox = spawn_sandbox(1000.0, 100_000.0);
-    let metrics_port = free_port();
-    let metrics_at = format!("127.0.0.1:{metrics_port}");
     let gateway = spawn_gateway(
         &sandbox.webhook(),
         &[
-            ("STOCK_METRICS_LISTEN", metrics_at.as_str()),
+            ("STOCK_METRICS_LISTEN", "127.0.0.1:0"),
             ("STOCK_RATE_LIMIT_PER_MIN", "0"),
         ],
     );
+    let metrics_at = support::logged_address(&gateway.log, "metrics at /metrics");
     let http = client();
     for path in [
         "/v1/store-products/13",
@@ -100,15 +99,15 @@ async fn counters_on_a_private_listener() {
 #[tokio::test]
 async fn a_mirror_reports_its_table_and_sweeps() {
     let sandbox = spawn_sandbox(1000.0, 100_000.0);
-    let metrics_at = format!("127.0.0.1:{}", free_port());
     let gateway = spawn_gateway(
         &sandbox.webhook(),
         &[
-            ("STOCK_METRICS_LISTEN", metrics_at.as_str()),
+            ("STOCK_METRICS_LISTEN", "127.0.0.1:0"),
             ("STOCK_SOURCE", "mirror"),
             ("STOCK_MIRROR_INTERVAL_SECS", "3600"),
         ],
     );
+    let metrics_at = support::logged_address(&gateway.log, "metrics at /metrics");
     support::wait_serving_mirror(&gateway.base);
     let text = client()
         .get(format!("http://{metrics_at}/metrics"))

@@ -6,7 +6,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{client, free_port, spawn_gateway, spawn_sandbox};
+use support::{client, spawn_gateway, spawn_sandbox};
 
 async fn get(url: String) -> (u16, Value) {
     let reply = client().get(url).send().await.expect("gateway answers");
@@ -17,14 +17,14 @@ async fn get(url: String) -> (u16, Value) {
 #[tokio::test]
 async fn a_revoked_webhook_shows_in_health_logs_and_metrics_until_it_works_again() {
     let sandbox = spawn_sandbox(1000.0, 100_000.0);
-    let metrics_at = format!("127.0.0.1:{}", free_port());
     let gateway = spawn_gateway(
         &sandbox.webhook(),
         &[
-            ("STOCK_METRICS_LISTEN", metrics_at.as_str()),
+            ("STOCK_METRICS_LISTEN", "127.0.0.1:0"),
             ("STOCK_RATE_LIMIT_PER_MIN", "0"),
         ],
     );
+    let metrics_at = support::logged_address(&gateway.log, "metrics at /metrics");
     let record = |id: u32| format!("{}/v1/store-products/{id}", gateway.base);
     let health = || get(format!("{}/healthz", gateway.base));
     assert_eq!(health().await, (200, json!({"status": "ok"})));

@@ -132,16 +132,23 @@ async fn the_sandbox_prints_the_webhook_to_use_when_it_made_up_the_code() {
 
 #[tokio::test]
 async fn sigterm_stops_the_server_even_with_a_connection_open() {
-    let port = support::free_port();
-    let listen = format!("127.0.0.1:{port}");
+    let log = support::log_path("sigterm");
     let mut child = Command::new(BIN)
-        .args(["serve", "--demo", "--listen", &listen])
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
         .env_clear()
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(std::fs::File::create(&log).unwrap())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
+    // Demo mode prints where it listens: `open: http://ADDRESS/`.
+    let listen = support::logged(&log, |line| {
+        Some(
+            line.strip_prefix("open: http://")?
+                .trim_end_matches('/')
+                .to_string(),
+        )
+    });
     support::wait_healthy(&format!("http://{listen}/healthz"));
     // A keep-alive connection that has been answered and now sits idle.
     let mut open = tokio::net::TcpStream::connect(&listen).await.unwrap();
@@ -179,13 +186,11 @@ async fn the_webhook_can_come_from_a_credentials_directory() {
     std::fs::write(dir.join("b24_webhook_url"), sandbox.webhook()).unwrap();
     let dir_text = dir.to_str().unwrap();
 
-    let port = support::free_port();
-    let listen = format!("127.0.0.1:{port}");
     let log = support::log_path("credential");
     let out = std::fs::File::create(&log).unwrap();
     let err = out.try_clone().unwrap();
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", &listen, "--exit-with-stdin"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--exit-with-stdin"])
         .env_clear()
         .env("CREDENTIALS_DIRECTORY", dir_text)
         .env("RUST_LOG", "debug")
@@ -194,6 +199,10 @@ async fn the_webhook_can_come_from_a_credentials_directory() {
         .stderr(err)
         .spawn()
         .expect("spawn");
+    let listen = support::logged(&log, |line| {
+        let at = line.split("gateway listening address=").nth(1)?;
+        Some(at.split_whitespace().next()?.to_string())
+    });
     support::wait_healthy(&format!("http://{listen}/healthz"));
     let answer = client()
         .get(format!("http://{listen}/v1/store-products/13"))
