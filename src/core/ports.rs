@@ -6,6 +6,8 @@
 //!   coordinator in front of it);
 //! - [`SharedCache`]: a cache level shared between instances (the Worker's Cache API);
 //! - [`CallerLimiter`]: how many requests one caller may send (in-process, a platform binding);
+//! - [`KeyedLimit`]: a yes-or-no limit kept outside the process (the Workers `[[ratelimits]]`
+//!   binding);
 //! - [`CoordinatorLink`]: the way to the deployment's portal coordinator (a Durable Object);
 //! - [`FallbackAllowance`]: what instances cut off from the coordinator may spend together;
 //! - [`TableStore`]: where a mirror's table is kept for other instances (a Durable Object's
@@ -214,6 +216,13 @@ impl SharedCache for NoSharedCache {
 /// Must: count by `domain::caller::caller_key` (an IPv6 caller by its /64).
 pub trait CallerLimiter {
     fn check(&self, ip: IpAddr, now: Duration) -> impl Future<Output = Result<(), u64>>;
+}
+
+/// One more request under `key` against a limit kept outside the process (the Workers
+/// `[[ratelimits]]` binding). Must: answer `Ok(true)` to let it pass, `Ok(false)` to refuse
+/// it, and `Err` when the limit could not be asked (the caller then decides on its own).
+pub trait KeyedLimit {
+    fn allow(&self, key: String) -> impl Future<Output = Result<bool, ()>>;
 }
 
 /// The way to the portal coordinator (a Durable Object stub on Cloudflare). Must: answer the

@@ -7,9 +7,8 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::core::domain::caller::caller_key;
-use crate::core::gateway::caller_limit::InProcessLimiter;
-use crate::core::ports::{CallerLimiter, FallbackAllowance};
+use crate::core::gateway::caller_limit::{InProcessLimiter, KeyedOrInProcess};
+use crate::core::ports::{CallerLimiter, FallbackAllowance, KeyedLimit};
 
 /// The binding's name in wrangler.toml.
 pub const BINDING: &str = "CALLER_RATE_LIMIT";
@@ -18,26 +17,41 @@ pub const BINDING: &str = "CALLER_RATE_LIMIT";
 pub const BINDING_RETRY_AFTER_SECS: u64 = 60;
 
 pub enum CallerLimit {
-    /// The binding decides; the in-process limiter stands in if a call to it fails.
-    Binding {
-        binding: worker::RateLimiter,
-        fallback: InProcessLimiter,
-    },
+    /// The binding decides; the in-process limiter stands in if a call to it fails (the
+    /// core's [`KeyedOrInProcess`], whose unit tests play a failing binding).
+    Binding(KeyedOrInProcess<Binding>),
     InProcess(InProcessLimiter),
+}
+
+/// The `[[ratelimits]]` binding as a keyed limit.
+pub struct Binding(worker::RateLimiter);
+
+impl KeyedLimit for Binding {
+    async fn allow(&self, key: String) -> Result<bool, ()> {
+        self.0
+            .limit(key)
+            .await
+            .map(|outcome| outcome.success)
+            .map_err(|_| ())
+    }
 }
 
 impl CallerLimit {
     pub fn new(binding: Option<worker::RateLimiter>, per_minute: u32) -> Self {
         let fallback = InProcessLimiter::new(per_minute);
         match binding {
-            Some(binding) if per_minute > 0 => CallerLimit::Binding { binding, fallback },
+            Some(binding) if per_minute > 0 => CallerLimit::Binding(KeyedOrInProcess::new(
+                Binding(binding),
+                fallback,
+                BINDING_RETRY_AFTER_SECS,
+            )),
             _ => CallerLimit::InProcess(fallback),
         }
     }
 
     pub fn describe(&self) -> &'static str {
         match self {
-            CallerLimit::Binding { .. } => "ratelimits binding",
+            CallerLimit::Binding(_) => "ratelimits binding",
             CallerLimit::InProcess(limiter) if limiter.is_off() => "off",
             CallerLimit::InProcess(_) => "in-process",
         }
@@ -46,16 +60,7 @@ impl CallerLimit {
     async fn decide(&self, ip: IpAddr, now: Duration) -> Result<(), u64> {
         match self {
             CallerLimit::InProcess(limiter) => limiter.decide(ip, now),
-            CallerLimit::Binding { binding, fallback } => {
-                match binding.limit(caller_key(ip).to_string()).await {
-                    Ok(outcome) if outcome.success => Ok(()),
-                    Ok(_) => Err(BINDING_RETRY_AFTER_SECS),
-                    Err(_) => {
-                        tracing::warn!("ratelimits binding failed; using the in-process limit");
-                        fallback.decide(ip, now)
-                    }
-                }
-            }
+            CallerLimit::Binding(limit) => limit.decide(ip, now).await,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::core::domain::caller::{caller_key, CallerKey};
 use crate::core::kit::gcra::Gcra;
-use crate::core::ports::CallerLimiter;
+use crate::core::ports::{CallerLimiter, KeyedLimit};
 
 /// In-process GCRA ([`Gcra`]): `per_minute` requests a minute, all of them allowed in a burst.
 /// Per instance: N instances allow N times as much. `per_minute == 0` disables it. At most
@@ -52,6 +52,43 @@ impl CallerLimiter for InProcessLimiter {
     }
 }
 
+/// A limit kept outside the process, with the in-process limiter standing in whenever it
+/// cannot be asked: a platform failure never lets callers through unlimited, and never
+/// refuses everyone.
+pub struct KeyedOrInProcess<K> {
+    keyed: K,
+    fallback: InProcessLimiter,
+    /// What a refusal of the keyed limit says in `Retry-After` (its period).
+    retry_after_secs: u64,
+}
+
+impl<K: KeyedLimit> KeyedOrInProcess<K> {
+    pub fn new(keyed: K, fallback: InProcessLimiter, retry_after_secs: u64) -> Self {
+        Self {
+            keyed,
+            fallback,
+            retry_after_secs,
+        }
+    }
+
+    pub async fn decide(&self, ip: IpAddr, now: Duration) -> Result<(), u64> {
+        match self.keyed.allow(caller_key(ip).to_string()).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(self.retry_after_secs),
+            Err(()) => {
+                tracing::warn!("the shared caller limit failed; using the in-process limit");
+                self.fallback.decide(ip, now)
+            }
+        }
+    }
+}
+
+impl<K: KeyedLimit> CallerLimiter for KeyedOrInProcess<K> {
+    fn check(&self, ip: IpAddr, now: Duration) -> impl Future<Output = Result<(), u64>> {
+        self.decide(ip, now)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
@@ -76,6 +113,58 @@ mod tests {
             "callers are limited separately"
         );
         assert!(limiter.decide(a, t + Duration::from_secs(10)).is_ok());
+    }
+
+    /// A keyed limit that answers what it is told, and records the keys it was asked for.
+    struct Scripted {
+        answer: Result<bool, ()>,
+        asked: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl KeyedLimit for Scripted {
+        fn allow(&self, key: String) -> impl Future<Output = Result<bool, ()>> {
+            self.asked.lock().unwrap().push(key);
+            std::future::ready(self.answer)
+        }
+    }
+
+    fn keyed(answer: Result<bool, ()>, fallback_per_minute: u32) -> KeyedOrInProcess<Scripted> {
+        let scripted = Scripted {
+            answer,
+            asked: Default::default(),
+        };
+        KeyedOrInProcess::new(scripted, InProcessLimiter::new(fallback_per_minute), 60)
+    }
+
+    #[tokio::test]
+    async fn the_keyed_limit_decides_while_it_answers() {
+        let t = Duration::from_secs(5);
+        let yes = keyed(Ok(true), 1);
+        for _ in 0..5 {
+            assert_eq!(yes.decide(ip("2001:db8:1:2::7"), t).await, Ok(()));
+        }
+        // Asked by the caller's key (the /64), and the fallback's one request is never spent.
+        assert_eq!(yes.keyed.asked.lock().unwrap()[0], "2001:db8:1:2::/64");
+        assert_eq!(yes.fallback.tracked(), 0);
+        let no = keyed(Ok(false), 1000);
+        assert_eq!(no.decide(ip("203.0.113.9"), t).await, Err(60));
+    }
+
+    #[tokio::test]
+    async fn a_failing_keyed_limit_leaves_the_in_process_limit_in_charge() {
+        let t = Duration::from_secs(5);
+        let failing = keyed(Err(()), 2);
+        let caller = ip("203.0.113.9");
+        assert_eq!(failing.decide(caller, t).await, Ok(()));
+        assert_eq!(failing.decide(caller, t).await, Ok(()));
+        // Not through unlimited: the fallback's own count refuses the third, with its own
+        // honest Retry-After.
+        assert_eq!(failing.decide(caller, t).await, Err(30));
+        assert_eq!(
+            failing.decide(ip("203.0.113.10"), t).await,
+            Ok(()),
+            "others pass"
+        );
     }
 
     #[test]
