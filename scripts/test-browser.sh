@@ -48,6 +48,7 @@ local_wait_ok "http://127.0.0.1:$OTHER_PORT/badges.html?gw=http://127.0.0.1:$EXA
 
 # ---- 3. the tests ----------------------------------------------------------------------------
 export GATEWAY="http://127.0.0.1:$EXACT_PORT" LEVEL_GATEWAY="http://127.0.0.1:$LEVEL_PORT"
+export LEVEL_GATEWAY_LOG="$LOCAL_WORK/gateway-level.log"
 export SHOP="http://127.0.0.1:$SHOP_PORT" OTHER_SHOP="http://127.0.0.1:$OTHER_PORT"
 export ARTEFACTS="$ROOT/target/browser"
 (cd tests/browser && timeout 300 node --test --test-concurrency=1 --test-timeout=120000 badges.test.mjs)

@@ -234,7 +234,9 @@ log "container: .dockerignore sends $(wc -l <"$WORK/context.txt") files of this 
 # deploy/nginx and deploy/caddy on loopback ports, each in front of its own gateway that trusts
 # X-Forwarded-For and lets a caller make 3 requests a minute: four requests with four forged
 # X-Forwarded-For values must count as one caller (the fourth gets 429). Sent straight to a
-# gateway they count as four, which shows the header is read at all.
+# gateway they count as four, which shows the header is read at all. /healthz counts like any
+# request, so readiness is probed as a caller of its own (192.0.2.1), and a proxy's readiness
+# by its port alone.
 need_apt nginx-light nginx
 need_apt caddy caddy
 limited_gateway() { # -> GATEWAY_PORT
@@ -243,7 +245,16 @@ limited_gateway() { # -> GATEWAY_PORT
     STOCK_RATE_LIMIT_PER_MIN=3 "$BIN" serve --listen "127.0.0.1:$GATEWAY_PORT" \
     >>"$WORK/proxied.log" 2>&1 </dev/null &
   pids+=($!)
-  wait_ok "http://127.0.0.1:$GATEWAY_PORT/healthz"
+  for _ in $(seq 200); do
+    curl -fs -o /dev/null --max-time 2 -H 'X-Forwarded-For: 192.0.2.1' \
+      "http://127.0.0.1:$GATEWAY_PORT/healthz" && return 0
+    sleep 0.05
+  done
+  fail "the limited gateway on port $GATEWAY_PORT did not start"
+}
+wait_port() { # PORT: until something accepts connections there (up to 10 s)
+  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
+  fail "nothing listens on port $1"
 }
 forged() { # URL CURL_ARGS... -> the statuses of four requests with forged X-Forwarded-For
   local n statuses=""
@@ -295,7 +306,7 @@ caddy_port=$(free_port)
 } >"$WORK/Caddyfile"
 HOME="$WORK" caddy run --config "$WORK/Caddyfile" --adapter caddyfile >"$WORK/caddy.log" 2>&1 </dev/null &
 pids+=($!)
-wait_ok "http://127.0.0.1:$caddy_port/healthz"
+wait_port "$caddy_port"
 statuses=$(forged "http://127.0.0.1:$caddy_port/v1/store-products/13")
 [[ $statuses == "200 200 200 429" ]] || fail "caddy: forged X-Forwarded-For values gave [$statuses]"
 log "proxy: caddy $(caddy version | cut -d' ' -f1): config valid; four forged X-Forwarded-For values count as one caller ($statuses)"

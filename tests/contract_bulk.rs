@@ -64,9 +64,15 @@ async fn id_lists_answer_in_request_order_with_every_id_in_one_list() {
 
     // The most restrictive part sets Cache-Control.
     let found = get("/v1/store-products?ids=13,14").await;
-    assert_eq!(found.header("cache-control"), Some("public, max-age=30"));
+    assert_eq!(
+        found.header("cache-control"),
+        Some("public, max-age=30, stale-while-revalidate=30, stale-if-error=300")
+    );
     let mixed = get("/v1/store-products?ids=13,99996").await;
-    assert_eq!(mixed.header("cache-control"), Some("public, max-age=10"));
+    assert_eq!(
+        mixed.header("cache-control"),
+        Some("public, max-age=10, stale-while-revalidate=30, stale-if-error=300")
+    );
     assert_eq!(ids_of(&mixed.json()["notFound"]), vec![99996]);
 }
 
@@ -143,7 +149,10 @@ async fn product_stock_adds_up_the_public_warehouses() {
         r#"{"productId":6973,"amount":20,"reserved":1,"available":19,"inStock":true,"stores":[{"storeId":1,"amount":6,"reserved":1,"available":5,"inStock":true},{"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true}]}"#
     );
     if !mirror_mode() {
-        assert_eq!(reply.header("cache-control"), Some("public, max-age=30"));
+        assert_eq!(
+            reply.header("cache-control"),
+            Some("public, max-age=30, stale-while-revalidate=30, stale-if-error=300")
+        );
     }
     let again = get("/v1/products/6973/stock").await;
     assert_eq!(again.body, reply.body);

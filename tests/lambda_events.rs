@@ -101,7 +101,7 @@ async fn every_event_kind_serves_a_record() {
         assert_eq!(a.header("content-type"), Some(JSON), "{kind:?}");
         assert_eq!(
             a.header("cache-control"),
-            Some("public, max-age=30"),
+            Some("public, max-age=30, stale-while-revalidate=30, stale-if-error=300"),
             "{kind:?}"
         );
         assert_eq!(

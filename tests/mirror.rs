@@ -207,6 +207,7 @@ async fn answers_say_their_age_and_the_time_left_to_the_next_sweep() {
             let secs = |name: &str| -> u64 {
                 let value = reply.headers()[name].to_str().unwrap_or_default();
                 let value = value.strip_prefix("public, max-age=").unwrap_or(value);
+                let value = value.split(',').next().unwrap_or(value);
                 value.parse().unwrap_or_else(|_| panic!("{name}: {value}"))
             };
             (secs("age"), secs("cache-control"))

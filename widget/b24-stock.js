@@ -64,7 +64,8 @@
     let secs = RETRY_SECS;
     let r;
     try {
-      r = await fetch(url, { credentials: 'omit' });
+      // Revalidate: a 304 when nothing changed.
+      r = await fetch(url, { credentials: 'omit', cache: 'no-cache' });
     } catch (e) {
       // Most often another origin the gateway does not allow: say so once per gateway.
       const gw = new URL(url).origin;

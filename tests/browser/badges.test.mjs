@@ -2,6 +2,7 @@
 // portal. scripts/test-browser.sh starts them and sets:
 //   GATEWAY        exact figures, allows the SHOP origin, demo page on
 //   LEVEL_GATEWAY  STOCK_EXPOSE=level, cache lifetime 2 s, allows the SHOP origin
+//   LEVEL_GATEWAY_LOG  its JSON log (the test looks for revalidations answered 304)
 //   SHOP           a page server whose origin the gateways allow
 //   OTHER_SHOP     the same pages from an origin they do not allow
 //   ARTEFACTS      where the screenshot goes
@@ -13,8 +14,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
-const { GATEWAY, LEVEL_GATEWAY, SHOP, OTHER_SHOP, ARTEFACTS } = process.env;
-for (const [name, value] of Object.entries({ GATEWAY, LEVEL_GATEWAY, SHOP, OTHER_SHOP, ARTEFACTS })) {
+const { GATEWAY, LEVEL_GATEWAY, LEVEL_GATEWAY_LOG, SHOP, OTHER_SHOP, ARTEFACTS } = process.env;
+for (const [name, value] of Object.entries({ GATEWAY, LEVEL_GATEWAY, LEVEL_GATEWAY_LOG, SHOP, OTHER_SHOP, ARTEFACTS })) {
   assert.ok(value, `${name} is not set: run scripts/test-browser.sh`);
 }
 
@@ -177,5 +178,9 @@ test('level exposure: states from availability, and refreshes no sooner than max
   const rounds = apiCalls(seen, 'ids');
   assert.ok(rounds.length >= 2 && rounds.length <= 3, `${rounds.length} rounds in ${Date.now() - started} ms`);
   expectShown(await badges(page), SANDBOX);
+  // Later rounds revalidate what the browser kept: the gateway answered them 304, no body.
+  const log = await readFile(LEVEL_GATEWAY_LOG, 'utf8');
+  const revalidated = log.split('\n').filter((l) => l.includes('"route":"v1.store_products"') && l.includes('"status":304'));
+  assert.ok(revalidated.length >= 1, `no 304 in the level gateway's log`);
   assert.deepEqual(seen.errors, []);
 });

@@ -8,7 +8,7 @@ use http::header::{
 use crate::core::config::AllowedOrigins;
 
 const ALLOW_HEADERS: &str = "Accept, Content-Type";
-const EXPOSE_HEADERS: &str = "Retry-After, Age, X-Cache, X-Request-Id";
+const EXPOSE_HEADERS: &str = "Retry-After, Age, X-Cache, X-Request-Id, ETag";
 const MAX_AGE_SECS: &str = "600";
 
 /// Adds the CORS headers that an actual (non-preflight) response needs.

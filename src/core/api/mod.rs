@@ -14,3 +14,4 @@ pub mod response;
 pub mod routes;
 pub mod static_asset;
 pub mod storefront;
+pub mod validators;

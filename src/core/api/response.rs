@@ -26,6 +26,34 @@ pub fn json(status: StatusCode, body: Bytes, cache_control: HeaderValue) -> Resp
     response
 }
 
+/// How long shared caches and browsers may go on using a copy past its `max-age`, from the
+/// gateway's own settings: while they ask again (one more lifetime), and while the gateway
+/// fails (its stale window, `STOCK_STALE_IF_ERROR_SECS`).
+#[derive(Debug, Clone, Copy)]
+pub struct Revalidation {
+    pub while_revalidate_secs: u64,
+    pub if_error_secs: u64,
+}
+
+/// `public, max-age=N, stale-while-revalidate=…, stale-if-error=…` (a zero directive left
+/// out), or `no-store` for 0.
+pub fn fresh_for(secs: u64, revalidation: Revalidation) -> HeaderValue {
+    if secs == 0 {
+        return HeaderValue::from_static("no-store");
+    }
+    let mut value = format!("public, max-age={secs}");
+    if revalidation.while_revalidate_secs > 0 {
+        value += &format!(
+            ", stale-while-revalidate={}",
+            revalidation.while_revalidate_secs
+        );
+    }
+    if revalidation.if_error_secs > 0 {
+        value += &format!(", stale-if-error={}", revalidation.if_error_secs);
+    }
+    HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("no-store"))
+}
+
 /// `public, max-age=N`, or `no-store` for 0.
 pub fn max_age(secs: u64) -> HeaderValue {
     if secs == 0 {

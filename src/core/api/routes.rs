@@ -115,6 +115,15 @@ impl<'a> Route<'a> {
         }
     }
 
+    /// Whether the route answers stock for caches to keep (records, lists, products): its
+    /// 200s carry an `ETag` and revalidate.
+    pub fn is_stock_data(self) -> bool {
+        matches!(
+            self,
+            Route::StoreProductByPath(_) | Route::StoreProductsByQuery | Route::ProductStock(_)
+        )
+    }
+
     /// Whether answers and errors on this route use the Bitrix envelope.
     pub fn speaks_bitrix(self) -> bool {
         matches!(

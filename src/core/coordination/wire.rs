@@ -122,6 +122,10 @@ pub enum WireAnswer {
     Record {
         v1: String,
         bitrix: String,
+        #[serde(rename = "productId")]
+        product_id: u32,
+        #[serde(rename = "storeId")]
+        store_id: i64,
         #[serde(flatten)]
         time: Timing,
     },
@@ -244,6 +248,8 @@ impl WireAnswer {
                     Cached::Record(record) => WireAnswer::Record {
                         v1: text(&record.v1),
                         bitrix: text(&record.bitrix),
+                        product_id: record.product_id,
+                        store_id: record.store_id,
                         time,
                     },
                     Cached::Product(body) => WireAnswer::Product {
@@ -274,10 +280,21 @@ impl WireAnswer {
             })
         };
         match (self, product) {
-            (WireAnswer::Record { v1, bitrix, time }, false) => aged(
+            (
+                WireAnswer::Record {
+                    v1,
+                    bitrix,
+                    product_id,
+                    store_id,
+                    time,
+                },
+                false,
+            ) => aged(
                 Cached::Record(RenderedRecord {
                     v1: v1.clone().into(),
                     bitrix: bitrix.clone().into(),
+                    product_id: *product_id,
+                    store_id: *store_id,
                 }),
                 time,
             ),
@@ -318,6 +335,8 @@ mod tests {
         let record = aged(Cached::Record(RenderedRecord {
             v1: r#"{"id":13,"amount":2.5}"#.into(),
             bitrix: r#"{"storeProduct":{"id":13}}"#.into(),
+            product_id: 6973,
+            store_id: 11,
         }));
         let product = aged(Cached::Product(r#"{"productId":6973}"#.into()));
         let from_a_mirror = Ok(Aged {
@@ -359,6 +378,8 @@ mod tests {
         let record = WireAnswer::Record {
             v1: "{}".into(),
             bitrix: "{}".into(),
+            product_id: 1,
+            store_id: 1,
             time,
         };
         assert_eq!(record.to_fetched(true), Err(ApiError::UpstreamError));

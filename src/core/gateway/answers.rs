@@ -11,12 +11,14 @@ use super::Gateway;
 use crate::core::api::bitrix::{self, Entry};
 use crate::core::api::bitrix_batch::{CallerBatch, Requested};
 use crate::core::api::render::render_id_lists;
-use crate::core::api::response::{self, max_age, ErrorStyle};
+use crate::core::api::response::{self, fresh_for, ErrorStyle};
+use crate::core::api::validators::{purge_tag, set_purge_tags};
 use crate::core::domain::error::ApiError;
 use crate::core::domain::freshness::CacheStatus;
 use crate::core::domain::id::{ProductId, RecordId};
 use crate::core::ports::Clock;
 use crate::core::publish::cached::Cached;
+use crate::core::publish::render::RenderedRecord;
 use crate::core::source::{Found, StockSource, Trace};
 
 type Answer = Result<Response<Bytes>, ApiError>;
@@ -27,7 +29,7 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
     fn cache_control(&self, found: &Found) -> HeaderValue {
         match (found.status, found.fresh_for) {
             (CacheStatus::Stale, _) => HeaderValue::from_static("no-store"),
-            (_, Some(fresh_for)) => max_age(fresh_for.as_secs()),
+            (_, Some(promised)) => fresh_for(promised.as_secs(), self.revalidation),
             _ => self.fresh_cache_control.clone(),
         }
     }
@@ -35,11 +37,15 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
     pub(super) async fn one_record(&self, id: RecordId, trace: &mut Trace) -> Answer {
         let found = self.one(id, trace).await?;
         match &found.value {
-            Cached::Record(record) => Ok(response::json(
-                StatusCode::OK,
-                record.v1.clone(),
-                self.cache_control(&found),
-            )),
+            Cached::Record(record) => {
+                let mut answer = response::json(
+                    StatusCode::OK,
+                    record.v1.clone(),
+                    self.cache_control(&found),
+                );
+                set_purge_tags(&mut answer, &record_tags(id, record));
+                Ok(answer)
+            }
             _ => self.not_found(&found),
         }
     }
@@ -78,6 +84,7 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
             return Err(limited);
         }
         let (mut items, mut not_found, mut unavailable) = (Vec::new(), Vec::new(), Vec::new());
+        let mut tags = Vec::new();
         let mut max_age_secs = u64::MAX;
         let mut keep = true;
         for (id, result) in ids.iter().zip(looked) {
@@ -87,6 +94,7 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
                     let promised = found.fresh_for;
                     let lifetime = match found.value {
                         Cached::Record(record) => {
+                            tags.extend(record_tags(*id, &record));
                             items.push(record.v1);
                             self.settings.cache_ttl
                         }
@@ -105,25 +113,28 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
             }
         }
         let cache_control = if keep {
-            max_age(max_age_secs)
+            fresh_for(max_age_secs, self.revalidation)
         } else {
             HeaderValue::from_static("no-store")
         };
-        Ok(response::json(
+        let mut answer = response::json(
             StatusCode::OK,
             render_id_lists(&items, &not_found, &unavailable),
             cache_control,
-        ))
+        );
+        set_purge_tags(&mut answer, &tags);
+        Ok(answer)
     }
 
     pub(super) async fn product_stock(&self, id: ProductId, trace: &mut Trace) -> Answer {
         let found = self.source.product(id, trace).await?;
         match &found.value {
-            Cached::Product(body) => Ok(response::json(
-                StatusCode::OK,
-                body.clone(),
-                self.cache_control(&found),
-            )),
+            Cached::Product(body) => {
+                let mut answer =
+                    response::json(StatusCode::OK, body.clone(), self.cache_control(&found));
+                set_purge_tags(&mut answer, &product_tags(id, body));
+                Ok(answer)
+            }
             Cached::TooLarge => Err(ApiError::UpstreamError),
             _ => self.not_found(&found),
         }
@@ -197,4 +208,32 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
             HeaderValue::from_static("no-store"),
         )
     }
+}
+
+/// A record answer's purge tags: the record, its product and its warehouse.
+fn record_tags(id: RecordId, record: &RenderedRecord) -> [String; 3] {
+    [
+        purge_tag("record", id),
+        purge_tag("product", record.product_id),
+        purge_tag("store", record.store_id),
+    ]
+}
+
+/// A product answer's purge tags: the product and each warehouse it lists (read back from the
+/// rendered answer, which is kept as bytes).
+fn product_tags(id: ProductId, body: &[u8]) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Listed {
+        #[serde(default)]
+        stores: Vec<Store>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Store {
+        #[serde(rename = "storeId")]
+        store_id: i64,
+    }
+    let stores = serde_json::from_slice::<Listed>(body).map_or(Vec::new(), |l| l.stores);
+    std::iter::once(purge_tag("product", id))
+        .chain(stores.iter().map(|s| purge_tag("store", s.store_id)))
+        .collect()
 }

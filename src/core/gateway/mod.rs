@@ -13,10 +13,11 @@ use crate::core::api::bitrix_batch::parse_batch;
 use crate::core::api::bitrix_time::Timing;
 use crate::core::api::cors;
 use crate::core::api::request::{id_from_bitrix_call, ids_from_query, InboundBody, Wanted};
-use crate::core::api::response::{self, max_age, ErrorStyle};
+use crate::core::api::response::{self, fresh_for, ErrorStyle, Revalidation};
 use crate::core::api::routes::Route;
 use crate::core::api::storefront;
-use crate::core::config::Settings;
+use crate::core::api::validators;
+use crate::core::config::{Settings, SourceMode};
 use crate::core::domain::caller::{caller_key, ClientIp};
 use crate::core::domain::error::ApiError;
 use crate::core::domain::freshness::CacheStatus;
@@ -47,6 +48,7 @@ pub struct Gateway<Src, C, L = InProcessLimiter> {
     request_stats: RequestStats,
     /// `Cache-Control` of a fresh answer, made once.
     fresh_cache_control: HeaderValue,
+    revalidation: Revalidation,
 }
 
 /// A request's answer, and the refresh it owes: send the response, then run the refresh
@@ -74,7 +76,8 @@ impl<Src: StockSource, C: Clock> Gateway<Src, C> {
             request_ids: RequestIds::new(id_seed),
             request_stats: RequestStats::default(),
             limiter: InProcessLimiter::new(settings.rate_limit_per_min),
-            fresh_cache_control: max_age(settings.cache_ttl.as_secs()),
+            fresh_cache_control: fresh_for(settings.cache_ttl.as_secs(), revalidation(&settings)),
+            revalidation: revalidation(&settings),
             settings,
             source,
             clock,
@@ -92,6 +95,7 @@ impl<Src, C, L> Gateway<Src, C, L> {
             request_ids: self.request_ids,
             request_stats: self.request_stats,
             fresh_cache_control: self.fresh_cache_control,
+            revalidation: self.revalidation,
         }
     }
 
@@ -150,6 +154,9 @@ impl<Src: StockSource, C: Clock, L: CallerLimiter> Gateway<Src, C, L> {
             ),
             Some(route) => self.route(route, &request, &mut trace).await,
         };
+        if route.is_some_and(Route::is_stock_data) {
+            validators::tag_and_revalidate(&mut answer, request.headers());
+        }
         let headers = answer.headers_mut();
         cors::decorate(
             &self.settings.allowed_origins,
@@ -291,6 +298,20 @@ async fn local_answer<Src: StockSource>(
         Route::Widget => storefront::widget(request.uri().query(), headers),
         Route::DemoPage => storefront::demo_page(headers),
         _ => response::health(&source.health().await),
+    }
+}
+
+/// What fresh answers let caches do past their `max-age`: serve for one more promise (a
+/// lifetime, or a mirror's interval) while asking again, and for the stale window while the
+/// gateway fails.
+fn revalidation(settings: &Settings) -> Revalidation {
+    let promise = match settings.source {
+        SourceMode::OnDemand => settings.cache_ttl,
+        SourceMode::Mirror => settings.mirror_interval,
+    };
+    Revalidation {
+        while_revalidate_secs: promise.as_secs(),
+        if_error_secs: settings.stale_if_error.as_secs(),
     }
 }
 

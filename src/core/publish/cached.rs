@@ -18,12 +18,17 @@ pub enum Cached {
 }
 
 const MISSING: u8 = b'm';
-const RECORD: u8 = b'r';
+/// `R`: with the record's product and store ids. Entries of the earlier `r` form (kept by a
+/// shared cache across a deploy) read as foreign: a miss, read again.
+const RECORD: u8 = b'R';
+/// Kind, product id, store id, length of the v1 rendering.
+const RECORD_HEAD: usize = 1 + 4 + 8 + 4;
 const PRODUCT: u8 = b'p';
 const TOO_LARGE: u8 = b't';
 
 impl Cached {
-    /// A kind byte, then the bytes; a record's two renderings are split by a 4-byte length.
+    /// A kind byte, then the bytes; a record's ids come first, and its two renderings are split
+    /// by a 4-byte length.
     pub fn to_bytes(&self) -> Bytes {
         match self {
             Cached::Missing => Bytes::from_static(&[MISSING]),
@@ -35,8 +40,11 @@ impl Cached {
                 out.freeze()
             }
             Cached::Record(record) => {
-                let mut out = BytesMut::with_capacity(record.v1.len() + record.bitrix.len() + 5);
+                let mut out =
+                    BytesMut::with_capacity(RECORD_HEAD + record.v1.len() + record.bitrix.len());
                 out.put_u8(RECORD);
+                out.put_u32(record.product_id);
+                out.put_i64(record.store_id);
                 out.put_u32(record.v1.len() as u32);
                 out.put_slice(&record.v1);
                 out.put_slice(&record.bitrix);
@@ -53,11 +61,17 @@ impl Cached {
             TOO_LARGE if rest.is_empty() => Some(Cached::TooLarge),
             PRODUCT => Some(Cached::Product(bytes.slice(1..))),
             RECORD => {
-                let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
-                let v1_end = 5usize.checked_add(len).filter(|end| *end <= bytes.len())?;
+                let product_id = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
+                let store_id = i64::from_be_bytes(rest.get(4..12)?.try_into().ok()?);
+                let len = u32::from_be_bytes(rest.get(12..16)?.try_into().ok()?) as usize;
+                let v1_end = RECORD_HEAD
+                    .checked_add(len)
+                    .filter(|end| *end <= bytes.len())?;
                 Some(Cached::Record(RenderedRecord {
-                    v1: bytes.slice(5..v1_end),
+                    v1: bytes.slice(RECORD_HEAD..v1_end),
                     bitrix: bytes.slice(v1_end..),
+                    product_id,
+                    store_id,
                 }))
             }
             _ => None,
@@ -79,6 +93,8 @@ mod tests {
             Cached::Record(RenderedRecord {
                 v1: Bytes::from_static(b"{\"id\":1}"),
                 bitrix: Bytes::from_static(b"{\"storeProduct\":{}}"),
+                product_id: 6973,
+                store_id: -2,
             }),
         ] {
             assert_eq!(Cached::from_bytes(&value.to_bytes()), Some(value));

@@ -68,6 +68,9 @@ struct BitrixResult<T> {
 pub struct RenderedRecord {
     pub v1: Bytes,
     pub bitrix: Bytes,
+    /// The ids an answer is tagged with for CDN purges (`Cache-Tag`, `Surrogate-Key`).
+    pub product_id: u32,
+    pub store_id: i64,
 }
 
 pub fn render_record(policy: &Policy, record: &StoreProduct) -> RenderedRecord {
@@ -93,6 +96,8 @@ pub fn render_record(policy: &Policy, record: &StoreProduct) -> RenderedRecord {
                     quantity_reserved: record.quantity_reserved.map(Quantity),
                 },
             }),
+            product_id,
+            store_id,
         },
         Exposure::Level => {
             let level = LevelView {
@@ -107,6 +112,8 @@ pub fn render_record(policy: &Policy, record: &StoreProduct) -> RenderedRecord {
                 bitrix: to_bytes(&BitrixResult {
                     store_product: level,
                 }),
+                product_id,
+                store_id,
             }
         }
     }
