@@ -847,10 +847,12 @@ async fn storefront_files_are_compressed_for_callers_that_accept_it() {
     ];
     for (path, plain) in files {
         let mut etags = Vec::new();
-        for (accept, coding) in [
-            ("gzip, deflate, br", Some("br")),
-            ("gzip", Some("gzip")),
-            ("identity", None),
+        // Brotli is preferred, but the Workers runtime hands a Worker `Accept-Encoding: gzip`
+        // whatever the caller sent (its edge compresses on its own): gzip is fine there.
+        for (accept, codings) in [
+            ("gzip, deflate, br", &[Some("br"), Some("gzip")][..]),
+            ("gzip", &[Some("gzip")][..]),
+            ("identity", &[None][..]),
         ] {
             let _shared = GATEWAY_STATE.read().await;
             let response = support::client()
@@ -866,11 +868,12 @@ async fn storefront_files_are_compressed_for_callers_that_accept_it() {
                     .get(name)
                     .map(|v| v.to_str().unwrap().to_string())
             };
-            assert_eq!(
-                header("content-encoding").as_deref(),
-                coding,
-                "{path} {accept}"
+            let coding = header("content-encoding");
+            assert!(
+                codings.contains(&coding.as_deref()),
+                "{path} {accept}: {coding:?}"
             );
+            let coding = coding.as_deref();
             assert_eq!(header("vary").as_deref(), Some("Accept-Encoding"), "{path}");
             let etag = header("etag").expect("an ETag");
             let sent = response.bytes().await.expect("body").to_vec();
@@ -899,12 +902,17 @@ async fn storefront_files_are_compressed_for_callers_that_accept_it() {
                     sent.len()
                 );
             }
-            etags.push(etag);
+            etags.push((coding.map(str::to_string), etag));
         }
-        etags.sort();
-        etags.dedup();
-        assert_eq!(etags.len(), 3, "{path}: one ETag per coding: {etags:?}");
-        for etag in &etags {
+        // One ETag per coding: as many distinct tags as distinct codings.
+        let mut codings: Vec<_> = etags.iter().map(|(c, _)| c.clone()).collect();
+        codings.sort();
+        codings.dedup();
+        let mut tags: Vec<_> = etags.iter().map(|(_, t)| t.clone()).collect();
+        tags.sort();
+        tags.dedup();
+        assert_eq!(tags.len(), codings.len(), "{path}: {etags:?}");
+        for etag in &tags {
             let again = send(Method::GET, path, &[("if-none-match", etag.as_str())], None).await;
             assert_eq!(again.status, 304, "{path} {etag}");
         }
