@@ -8,7 +8,7 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::exchange::{get, post_form, post_json, send_unlocked, GATEWAY_STATE, JSON};
+use support::exchange::{get, post_form, post_json, send, send_unlocked, GATEWAY_STATE, JSON};
 use support::{contract_target, mirror_mode};
 
 const STORE_PRODUCT_13: &str =
@@ -146,7 +146,7 @@ async fn product_stock_adds_up_the_public_warehouses() {
     // Warehouse 2 (100 more) is hidden: never counted, never shown.
     assert_eq!(
         reply.body,
-        r#"{"productId":6973,"amount":20,"reserved":1,"available":19,"inStock":true,"stores":[{"storeId":1,"amount":6,"reserved":1,"available":5,"inStock":true},{"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true}]}"#
+        r#"{"productId":6973,"amount":20,"reserved":1,"available":19,"inStock":true,"stores":[{"storeId":1,"amount":6,"reserved":1,"available":5,"inStock":true},{"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true}],"summary":"In stock: 19 pcs in 2 stores"}"#
     );
     if !mirror_mode() {
         assert_eq!(
@@ -158,6 +158,63 @@ async fn product_stock_adds_up_the_public_warehouses() {
     assert_eq!(again.body, reply.body);
     assert_eq!(again.header("x-cache"), Some("HIT"));
     assert!(again.header("age").is_some());
+}
+
+/// A chatbot asks for one sentence: `?format=text` (or `Accept: text/plain`), in English or
+/// Russian; the JSON carries the same sentence as `summary`.
+#[tokio::test]
+async fn product_stock_as_a_sentence_in_english_and_russian() {
+    let ru = get("/v1/products/6973/stock?lang=ru").await;
+    assert_eq!(ru.status, 200, "{}", ru.body);
+    assert_eq!(ru.json()["summary"], "В наличии: 19 шт. в 2 магазинах");
+    assert!(ru.header("vary").is_some_and(|v| v.contains("Accept")));
+    for (path, accept, line) in [
+        (
+            "/v1/products/6973/stock?format=text",
+            None,
+            "In stock: 19 pcs in 2 stores\n",
+        ),
+        (
+            "/v1/products/6973/stock?format=text&lang=ru",
+            None,
+            "В наличии: 19 шт. в 2 магазинах\n",
+        ),
+        (
+            "/v1/products/6973/stock?lang=ru",
+            Some("text/plain"),
+            "В наличии: 19 шт. в 2 магазинах\n",
+        ),
+        // 7005 has one record, empty: nothing to sell.
+        (
+            "/v1/products/7005/stock?format=text&lang=ru",
+            None,
+            "Нет в наличии\n",
+        ),
+        (
+            "/v1/products/7005/stock?format=text",
+            None,
+            "Out of stock\n",
+        ),
+    ] {
+        let headers: Vec<(&str, &str)> = accept.map(|a| ("accept", a)).into_iter().collect();
+        let reply = send(Method::GET, path, &headers, None).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        assert_eq!(reply.body, line, "{path}");
+        assert_eq!(
+            reply.header("content-type"),
+            Some("text/plain; charset=utf-8"),
+            "{path}"
+        );
+        assert!(reply.header("etag").is_some(), "{path}");
+    }
+    for path in [
+        "/v1/products/6973/stock?lang=de",
+        "/v1/products/6973/stock?format=xml",
+        "/v1/products/6973/stock?lang=en&lang=ru",
+        "/v1/products/6973/stock?format=",
+    ] {
+        get(path).await.assert_v1_error(400, "invalid_parameter");
+    }
 }
 
 #[tokio::test]

@@ -72,7 +72,7 @@ async fn level_exposure_hides_amounts_on_every_route() {
     let product = text(format!("{}/v1/products/6973/stock", gateway.base)).await;
     assert_eq!(
         product,
-        r#"{"productId":6973,"availability":"in_stock","inStock":true,"stores":[{"storeId":1,"availability":"low_stock","inStock":true},{"storeId":2,"availability":"in_stock","inStock":true},{"storeId":11,"availability":"in_stock","inStock":true}]}"#
+        r#"{"productId":6973,"availability":"in_stock","inStock":true,"stores":[{"storeId":1,"availability":"low_stock","inStock":true},{"storeId":2,"availability":"in_stock","inStock":true},{"storeId":11,"availability":"in_stock","inStock":true}],"summary":"In stock in 3 stores"}"#
     );
     let batch: serde_json::Value = http
         .post(format!("{}/rest/0/public/batch", gateway.base))

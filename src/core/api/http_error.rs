@@ -21,7 +21,8 @@ impl HttpError for ApiError {
             | ApiError::InvalidBody
             | ApiError::TooManyIds
             | ApiError::InvalidBatch(_)
-            | ApiError::WebhookCodeSent => 400,
+            | ApiError::WebhookCodeSent
+            | ApiError::InvalidParameter => 400,
             ApiError::NotFound | ApiError::RouteNotFound => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::PayloadTooLarge => 413,

@@ -14,4 +14,5 @@ pub mod response;
 pub mod routes;
 pub mod static_asset;
 pub mod storefront;
+pub mod summary;
 pub mod validators;

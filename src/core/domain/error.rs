@@ -35,6 +35,8 @@ pub enum ApiError {
     RouteNotFound,
     /// A webhook-shaped URL whose token is not the placeholder: probably the portal's real code.
     WebhookCodeSent,
+    /// `format` or `lang` of a product answer is not one the gateway speaks, or given twice.
+    InvalidParameter,
     MethodNotAllowed,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -58,6 +60,7 @@ impl ApiError {
             ApiError::TooManyIds => "too_many_ids",
             ApiError::InvalidBatch(_) => "invalid_batch",
             ApiError::WebhookCodeSent => "webhook_code_sent",
+            ApiError::InvalidParameter => "invalid_parameter",
             ApiError::NotFound | ApiError::RouteNotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
@@ -96,6 +99,9 @@ impl ApiError {
             }
             ApiError::NotFound => "no stock record or product with this id",
             ApiError::RouteNotFound => "no such route",
+            ApiError::InvalidParameter => {
+                "format must be json or text, and lang en or ru, each given at most once"
+            }
             ApiError::WebhookCodeSent => {
                 "this gateway takes no webhook code: use /rest/0/public/ on this host as the base \
                  URL, and revoke the webhook whose code was sent if it is a real one"

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use http::header::HeaderValue;
+use http::header::{HeaderValue, CONTENT_TYPE, VARY};
 use http::{Response, StatusCode};
 
 use super::Gateway;
@@ -12,7 +12,10 @@ use crate::core::api::bitrix::{self, Entry};
 use crate::core::api::bitrix_batch::{CallerBatch, Requested};
 use crate::core::api::render::render_id_lists;
 use crate::core::api::response::{self, fresh_for, ErrorStyle};
+use crate::core::api::summary::{self, Format, View};
 use crate::core::api::validators::{purge_tag, set_purge_tags};
+
+const TEXT: &str = "text/plain; charset=utf-8";
 use crate::core::domain::error::ApiError;
 use crate::core::domain::freshness::CacheStatus;
 use crate::core::domain::id::{ProductId, RecordId};
@@ -126,12 +129,28 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
         Ok(answer)
     }
 
-    pub(super) async fn product_stock(&self, id: ProductId, trace: &mut Trace) -> Answer {
+    /// A product's stock as JSON with its `summary`, or the summary alone as text.
+    pub(super) async fn product_stock(
+        &self,
+        id: ProductId,
+        view: View,
+        trace: &mut Trace,
+    ) -> Answer {
         let found = self.source.product(id, trace).await?;
         match &found.value {
             Cached::Product(body) => {
-                let mut answer =
-                    response::json(StatusCode::OK, body.clone(), self.cache_control(&found));
+                let said = summary::sentence(body, view.lang).unwrap_or_default();
+                let sent = match view.format {
+                    Format::Json => summary::with_summary(body, &said),
+                    Format::Text => Bytes::from(said + "\n"),
+                };
+                let mut answer = response::json(StatusCode::OK, sent, self.cache_control(&found));
+                let headers = answer.headers_mut();
+                if view.format == Format::Text {
+                    headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT));
+                }
+                // The answer depends on Accept when no `format` is given.
+                headers.append(VARY, HeaderValue::from_static("Accept"));
                 set_purge_tags(&mut answer, &product_tags(id, body));
                 Ok(answer)
             }

@@ -5,7 +5,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, AGE, CONTENT_TYPE, ORIGIN, X_CONTENT_TYPE_OPTIONS};
+use http::header::{
+    HeaderName, HeaderValue, ACCEPT, AGE, CONTENT_TYPE, ORIGIN, X_CONTENT_TYPE_OPTIONS,
+};
 use http::{Method, Request, Response};
 use tracing::Instrument;
 
@@ -16,7 +18,7 @@ use crate::core::api::request::{id_from_bitrix_call, ids_from_query, InboundBody
 use crate::core::api::response::{self, fresh_for, ErrorStyle, Revalidation};
 use crate::core::api::routes::Route;
 use crate::core::api::storefront;
-use crate::core::api::validators;
+use crate::core::api::{summary, validators};
 use crate::core::config::{Settings, SourceMode};
 use crate::core::domain::caller::{caller_key, ClientIp};
 use crate::core::domain::error::ApiError;
@@ -241,10 +243,14 @@ impl<Src: StockSource, C: Clock, L: CallerLimiter> Gateway<Src, C, L> {
                 Ok(Wanted::Many(ids)) => self.many_records(&ids, trace).await,
                 Err(error) => Err(error),
             },
-            Route::ProductStock(segment) => match ProductId::parse(segment) {
-                Ok(id) => self.product_stock(id, trace).await,
-                Err(error) => Err(ApiError::InvalidId(error)),
-            },
+            Route::ProductStock(segment) => {
+                let accept = request.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
+                match (ProductId::parse(segment), summary::view(query, accept)) {
+                    (Ok(id), Ok(view)) => self.product_stock(id, view, trace).await,
+                    (Err(error), _) => Err(ApiError::InvalidId(error)),
+                    (_, Err(error)) => Err(error),
+                }
+            }
             Route::BitrixGet => match id_from_bitrix_call(content_type(), request.body(), query) {
                 Ok(id) => self.bitrix_record(id, trace).await,
                 Err(error) => Err(error),
