@@ -11,25 +11,31 @@ use super::static_asset::StaticAsset;
 
 /// Generated from `openapi.yaml` by `scripts/openapi.sh build`; `tests/openapi.rs` keeps them equal.
 static OPENAPI: LazyLock<StaticAsset> = LazyLock::new(|| {
-    StaticAsset::new(
+    let asset = StaticAsset::new(
         &include_bytes!("../../../openapi.json")[..],
         "application/json; charset=utf-8",
-    )
-    .with_encodings(
+    );
+    // The Workers runtime compresses answers itself (and hands a Worker no Accept-Encoding):
+    // compressed copies would only make the Worker's bundle larger.
+    #[cfg(not(target_arch = "wasm32"))]
+    let asset = asset.with_encodings(
         include_bytes!(concat!(env!("OUT_DIR"), "/openapi.json.br")),
         include_bytes!(concat!(env!("OUT_DIR"), "/openapi.json.gz")),
-    )
+    );
+    asset
 });
 
 static WIDGET: LazyLock<StaticAsset> = LazyLock::new(|| {
-    StaticAsset::new(
+    let asset = StaticAsset::new(
         &include_bytes!("../../../widget/b24-stock.js")[..],
         "text/javascript; charset=utf-8",
-    )
-    .with_encodings(
+    );
+    #[cfg(not(target_arch = "wasm32"))]
+    let asset = asset.with_encodings(
         include_bytes!(concat!(env!("OUT_DIR"), "/widget.js.br")),
         include_bytes!(concat!(env!("OUT_DIR"), "/widget.js.gz")),
-    )
+    );
+    asset
 });
 
 /// The page links the current widget version, so it may keep the script for a year.
