@@ -8,10 +8,12 @@ use crate::core::domain::id::{IdError, RecordId};
 
 /// Every request header the core reads. An adapter that pays for each header it copies (the
 /// Worker crosses into JavaScript for each) may hand over only these.
-pub const HEADERS_READ: [http::header::HeaderName; 3] = [
+pub const HEADERS_READ: [http::header::HeaderName; 5] = [
     http::header::ORIGIN,
     http::header::CONTENT_TYPE,
     http::header::IF_NONE_MATCH,
+    http::header::ACCEPT,
+    http::header::ACCEPT_ENCODING,
 ];
 
 /// The most body we accept on the Bitrix-compatible routes: a 50-command batch as SDKs write it
