@@ -207,7 +207,22 @@ async fn product_stock_as_a_sentence_in_english_and_russian() {
         );
         assert!(reply.header("etag").is_some(), "{path}");
     }
+    // Can 5 be sold? Together, and from each of warehouses 1 (5) and 11 (14). 20 cannot.
+    let five = get("/v1/products/6973/stock?qty=5").await;
+    assert_eq!(
+        five.json()["qty"],
+        json!({"asked": 5, "canSell": true, "stores": [1, 11]})
+    );
+    let twenty = get("/v1/products/6973/stock?qty=20").await;
+    assert_eq!(
+        twenty.json()["qty"],
+        json!({"asked": 20, "canSell": false, "stores": []})
+    );
+    assert_eq!(twenty.json()["summary"], "In stock: 19 pcs in 2 stores");
     for path in [
+        "/v1/products/6973/stock?qty=0",
+        "/v1/products/6973/stock?qty=-1",
+        "/v1/products/6973/stock?qty=1e3",
         "/v1/products/6973/stock?lang=de",
         "/v1/products/6973/stock?format=xml",
         "/v1/products/6973/stock?lang=en&lang=ru",

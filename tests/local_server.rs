@@ -74,6 +74,14 @@ async fn level_exposure_hides_amounts_on_every_route() {
         product,
         r#"{"productId":6973,"availability":"in_stock","inStock":true,"stores":[{"storeId":1,"availability":"low_stock","inStock":true},{"storeId":2,"availability":"in_stock","inStock":true},{"storeId":11,"availability":"in_stock","inStock":true}],"summary":"In stock in 3 stores"}"#
     );
+    // Levels hide the figures a quantity would be checked against.
+    let qty = http
+        .get(format!("{}/v1/products/6973/stock?qty=1", gateway.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(qty.status(), 400);
+    assert!(qty.text().await.unwrap().contains("invalid_parameter"));
     let batch: serde_json::Value = http
         .post(format!("{}/rest/0/public/batch", gateway.base))
         .header("content-type", "application/json")

@@ -5,9 +5,11 @@
 pub mod bitrix;
 pub mod bitrix_batch;
 pub mod bitrix_time;
+pub mod can_sell;
 pub mod cors;
 pub mod forwarded;
 pub mod http_error;
+pub mod product_view;
 pub mod render;
 pub mod request;
 pub mod response;

@@ -6,79 +6,7 @@
 use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
 
-use crate::core::domain::error::ApiError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    Ru,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Json,
-    Text,
-}
-
-/// How a product answer is asked for: `?format=json|text` (or `Accept: text/plain`) and
-/// `?lang=en|ru`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct View {
-    pub format: Format,
-    pub lang: Lang,
-}
-
-/// Reads `format` and `lang` from the query (each at most once), and `Accept` when `format`
-/// is not given. Anything else is a 400.
-pub fn view(query: Option<&str>, accept: Option<&str>) -> Result<View, ApiError> {
-    let (mut format, mut lang) = (None, None);
-    for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        let slot = match key.as_ref() {
-            "format" => &mut format,
-            "lang" => &mut lang,
-            _ => continue,
-        };
-        if slot.is_some() {
-            return Err(ApiError::InvalidParameter);
-        }
-        *slot = Some(value.into_owned());
-    }
-    let format = match format.as_deref() {
-        None => accepted_format(accept.unwrap_or("")),
-        Some("json") => Format::Json,
-        Some("text") => Format::Text,
-        Some(_) => return Err(ApiError::InvalidParameter),
-    };
-    let lang = match lang.as_deref() {
-        None | Some("en") => Lang::En,
-        Some("ru") => Lang::Ru,
-        Some(_) => return Err(ApiError::InvalidParameter),
-    };
-    Ok(View { format, lang })
-}
-
-/// Text when `Accept` prefers `text/plain` to JSON (`*/*` and `application/*` count as JSON).
-fn accepted_format(accept: &str) -> Format {
-    let (mut json, mut text) = (0.0f32, 0.0f32);
-    for item in accept.split(',') {
-        let mut parts = item.split(';');
-        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
-        match media.as_str() {
-            "text/plain" => text = text.max(q),
-            "application/json" | "application/*" | "*/*" => json = json.max(q),
-            _ => {}
-        }
-    }
-    if text > json {
-        Format::Text
-    } else {
-        Format::Json
-    }
-}
+use super::product_view::Lang;
 
 /// What the sentence needs from a rendered product answer (either exposure).
 #[derive(Deserialize)]
@@ -160,16 +88,17 @@ fn number(value: f64, lang: Lang) -> String {
     }
 }
 
-/// The JSON answer with `"summary"` added as its last member.
-pub fn with_summary(body: &Bytes, summary: &str) -> Bytes {
+/// The JSON object `body` with `"name": value` added as its last member (`value` is JSON).
+pub fn with_member(body: &Bytes, name: &str, value: &[u8]) -> Bytes {
     let Some(open) = body.strip_suffix(b"}") else {
         return body.clone();
     };
-    let quoted = serde_json::to_string(summary).unwrap_or_else(|_| "\"\"".into());
-    let mut out = BytesMut::with_capacity(body.len() + quoted.len() + 12);
+    let mut out = BytesMut::with_capacity(body.len() + name.len() + value.len() + 4);
     out.extend_from_slice(open);
-    out.extend_from_slice(b",\"summary\":");
-    out.extend_from_slice(quoted.as_bytes());
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+    out.extend_from_slice(value);
     out.extend_from_slice(b"}");
     out.freeze()
 }
@@ -260,43 +189,11 @@ mod tests {
     }
 
     #[test]
-    fn the_view_comes_from_the_query_or_accept() {
-        let v = |q: &str, a: Option<&str>| view(Some(q), a);
-        let json_en = View {
-            format: Format::Json,
-            lang: Lang::En,
-        };
-        assert_eq!(v("", None), Ok(json_en));
-        assert_eq!(v("lang=ru", None).unwrap().lang, Lang::Ru);
-        assert_eq!(v("format=text", None).unwrap().format, Format::Text);
-        assert_eq!(v("", Some("text/plain")).unwrap().format, Format::Text);
-        assert_eq!(
-            v("", Some("text/plain;q=0.5, application/json"))
-                .unwrap()
-                .format,
-            Format::Json
-        );
-        assert_eq!(v("", Some("*/*")).unwrap().format, Format::Json);
-        assert_eq!(
-            v("format=json", Some("text/plain")).unwrap().format,
-            Format::Json
-        );
-        for bad in [
-            "lang=de",
-            "format=xml",
-            "lang=",
-            "lang=en&lang=ru",
-            "format=text&format=text",
-        ] {
-            assert_eq!(v(bad, None), Err(ApiError::InvalidParameter), "{bad}");
-        }
-    }
-
-    #[test]
     fn the_summary_is_the_last_member() {
         let body = Bytes::from_static(br#"{"productId":1}"#);
+        let quoted = serde_json::to_vec("Нет в наличии \"x\"").unwrap();
         assert_eq!(
-            with_summary(&body, "Нет в наличии \"x\""),
+            with_member(&body, "summary", &quoted),
             Bytes::from(r#"{"productId":1,"summary":"Нет в наличии \"x\""}"#)
         );
     }

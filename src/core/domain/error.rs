@@ -35,7 +35,8 @@ pub enum ApiError {
     RouteNotFound,
     /// A webhook-shaped URL whose token is not the placeholder: probably the portal's real code.
     WebhookCodeSent,
-    /// `format` or `lang` of a product answer is not one the gateway speaks, or given twice.
+    /// `format`, `lang` or `qty` of a product answer is not one the gateway takes, or is given
+    /// twice.
     InvalidParameter,
     MethodNotAllowed,
     PayloadTooLarge,
@@ -100,7 +101,8 @@ impl ApiError {
             ApiError::NotFound => "no stock record or product with this id",
             ApiError::RouteNotFound => "no such route",
             ApiError::InvalidParameter => {
-                "format must be json or text, and lang en or ru, each given at most once"
+                "format must be json or text, lang en or ru, and qty a positive number (not with \
+                 STOCK_EXPOSE=level), each given at most once"
             }
             ApiError::WebhookCodeSent => {
                 "this gateway takes no webhook code: use /rest/0/public/ on this host as the base \

@@ -10,9 +10,11 @@ use http::{Response, StatusCode};
 use super::Gateway;
 use crate::core::api::bitrix::{self, Entry};
 use crate::core::api::bitrix_batch::{CallerBatch, Requested};
+use crate::core::api::can_sell;
+use crate::core::api::product_view::{Format, View};
 use crate::core::api::render::render_id_lists;
 use crate::core::api::response::{self, fresh_for, ErrorStyle};
-use crate::core::api::summary::{self, Format, View};
+use crate::core::api::summary;
 use crate::core::api::validators::{purge_tag, set_purge_tags};
 
 const TEXT: &str = "text/plain; charset=utf-8";
@@ -141,7 +143,17 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
             Cached::Product(body) => {
                 let said = summary::sentence(body, view.lang).unwrap_or_default();
                 let sent = match view.format {
-                    Format::Json => summary::with_summary(body, &said),
+                    Format::Json => {
+                        let mut json = body.clone();
+                        if let Some(qty) = view.qty {
+                            // Levels only: no figures to answer a quantity with.
+                            let checked =
+                                can_sell::check(body, qty).ok_or(ApiError::InvalidParameter)?;
+                            json = summary::with_member(&json, "qty", &checked);
+                        }
+                        let quoted = serde_json::to_vec(&said).unwrap_or_default();
+                        summary::with_member(&json, "summary", &quoted)
+                    }
                     Format::Text => Bytes::from(said + "\n"),
                 };
                 let mut answer = response::json(StatusCode::OK, sent, self.cache_control(&found));

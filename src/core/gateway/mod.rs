@@ -18,7 +18,7 @@ use crate::core::api::request::{id_from_bitrix_call, ids_from_query, InboundBody
 use crate::core::api::response::{self, fresh_for, ErrorStyle, Revalidation};
 use crate::core::api::routes::Route;
 use crate::core::api::storefront;
-use crate::core::api::{summary, validators};
+use crate::core::api::{product_view, validators};
 use crate::core::config::{Settings, SourceMode};
 use crate::core::domain::caller::{caller_key, ClientIp};
 use crate::core::domain::error::ApiError;
@@ -245,7 +245,7 @@ impl<Src: StockSource, C: Clock, L: CallerLimiter> Gateway<Src, C, L> {
             },
             Route::ProductStock(segment) => {
                 let accept = request.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
-                match (ProductId::parse(segment), summary::view(query, accept)) {
+                match (ProductId::parse(segment), product_view::view(query, accept)) {
                     (Ok(id), Ok(view)) => self.product_stock(id, view, trace).await,
                     (Err(error), _) => Err(ApiError::InvalidId(error)),
                     (_, Err(error)) => Err(error),

@@ -11,7 +11,7 @@ use crate::core::domain::record::StoreProduct;
 
 /// A stock quantity: whole numbers print without a fraction (`14`, not `14.0`).
 #[derive(Debug, Clone, Copy)]
-struct Quantity(f64);
+pub struct Quantity(pub f64);
 
 impl Serialize for Quantity {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

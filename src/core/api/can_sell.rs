@@ -1,0 +1,85 @@
+//! `?qty=N` on a product answer: whether N can be sold from the public warehouses together,
+//! and which warehouses hold N on their own (where N can be picked up). Made from the rendered
+//! answer's figures; with `STOCK_EXPOSE=level` there are none to check against.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::publish::render::Quantity;
+
+#[derive(Deserialize)]
+struct Listed {
+    available: Option<f64>,
+    stores: Vec<ListedStore>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListedStore {
+    store_id: i64,
+    available: Option<f64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Checked {
+    asked: Quantity,
+    can_sell: bool,
+    /// Warehouses that hold the quantity on their own, in the answer's order.
+    stores: Vec<i64>,
+}
+
+/// The `qty` member for a rendered product answer, as JSON; `None` when the answer has no
+/// figures (levels only).
+pub fn check(body: &[u8], qty: f64) -> Option<Vec<u8>> {
+    let listed: Listed = serde_json::from_slice(body).ok()?;
+    let total = listed.available?;
+    let stores = listed
+        .stores
+        .iter()
+        .filter(|store| store.available.is_some_and(|held| held >= qty))
+        .map(|store| store.store_id)
+        .collect();
+    serde_json::to_vec(&Checked {
+        asked: Quantity(qty),
+        can_sell: total >= qty,
+        stores,
+    })
+    .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXACT: &str = r#"{"productId":6973,"amount":20,"reserved":1,"available":19,"inStock":true,"stores":[{"storeId":1,"amount":6,"reserved":1,"available":5,"inStock":true},{"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true}]}"#;
+
+    fn checked(qty: f64) -> String {
+        String::from_utf8(check(EXACT.as_bytes(), qty).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn total_and_single_warehouses() {
+        assert_eq!(
+            checked(5.0),
+            r#"{"asked":5,"canSell":true,"stores":[1,11]}"#
+        );
+        assert_eq!(
+            checked(14.0),
+            r#"{"asked":14,"canSell":true,"stores":[11]}"#
+        );
+        assert_eq!(
+            checked(19.0),
+            r#"{"asked":19,"canSell":true,"stores":[]}"#
+        );
+        assert_eq!(
+            checked(19.5),
+            r#"{"asked":19.5,"canSell":false,"stores":[]}"#
+        );
+    }
+
+    #[test]
+    fn levels_have_nothing_to_check() {
+        let level = r#"{"productId":1,"availability":"in_stock","inStock":true,"stores":[{"storeId":1,"availability":"in_stock","inStock":true}]}"#;
+        assert_eq!(check(level.as_bytes(), 1.0), None);
+    }
+}
