@@ -229,6 +229,7 @@ fn read_config(
     };
     environment::refuse_unknown_variables(&file)?;
     let lookup = |name: &str| file.get(name).cloned().or_else(|| env(name));
+    let lookup = environment::with_stores_file(lookup)?;
     ServeConfig::from_lookup(lookup, read_credential, default_format, demo)
 }
 

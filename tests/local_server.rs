@@ -269,3 +269,81 @@ async fn the_demo_page_is_off_unless_asked_for() {
         assert_eq!(status, 200, "{path}");
     }
 }
+
+/// Pickup stores: `STOCK_STORES_FILE` (TOML) names the warehouses, product answers carry what
+/// it says, and `?near=` puts the nearest first with its distance.
+#[tokio::test]
+async fn product_answers_name_their_stores_and_sort_them_by_distance() {
+    let sandbox = spawn_sandbox(1000.0, 10_000.0);
+    let file = support::log_path("stores").with_extension("toml");
+    std::fs::write(
+        &file,
+        "[[stores]]\nid = 1\nname = \"Tverskaya\"\naddress = \"Tverskaya 1, Moscow\"\n\
+         lat = 55.7577\nlon = 37.6136\nhours = \"Mo-Su 10:00-22:00\"\n\n\
+         [[stores]]\nid = 2\nname = \"Nevsky\"\nlat = 59.9343\nlon = 30.3351\n",
+    )
+    .unwrap();
+    let gateway = spawn_gateway(
+        &sandbox.webhook(),
+        &[("STOCK_STORES_FILE", file.to_str().unwrap())],
+    );
+    let http = client();
+    let get = |query: &'static str| {
+        let url = format!("{}/v1/products/6973/stock{query}", gateway.base);
+        let http = http.clone();
+        async move {
+            let reply = http.get(url).send().await.unwrap();
+            assert_eq!(reply.status(), 200);
+            reply.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let plain = get("").await;
+    let ids = |v: &serde_json::Value| -> Vec<i64> {
+        v["stores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["storeId"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&plain), [1, 2, 11]);
+    assert_eq!(plain["stores"][0]["name"], "Tverskaya");
+    assert_eq!(plain["stores"][0]["address"], "Tverskaya 1, Moscow");
+    assert_eq!(plain["stores"][0]["hours"], "Mo-Su 10:00-22:00");
+    assert_eq!(plain["stores"][1]["lat"], 59.9343);
+    assert!(
+        plain["stores"][2].get("name").is_none(),
+        "11 is not in the file"
+    );
+
+    // A customer in Saint Petersburg: Nevsky first, then Moscow, then the unknown place.
+    let near = get("?near=59.93,30.31").await;
+    assert_eq!(ids(&near), [2, 1, 11]);
+    assert!(near["stores"][0]["distanceKm"].as_f64().unwrap() < 5.0);
+    assert!(near["stores"][1]["distanceKm"].as_f64().unwrap() > 600.0);
+    assert!(near["stores"][2].get("distanceKm").is_none());
+    assert_eq!(near["summary"], plain["summary"]);
+    let bad = http
+        .get(format!("{}/v1/products/6973/stock?near=91,0", gateway.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("invalid_parameter"));
+}
+
+/// A stores list that would mislead customers stops start-up, naming the variable.
+#[test]
+fn a_bad_stores_list_stops_start_up() {
+    let output = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_clear()
+        .env("B24_WEBHOOK_URL", "https://portal.example/rest/1/abc/")
+        .env("STOCK_STORES", r#"[{"id":1,"lat":55.7}]"#)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("STOCK_STORES"), "{text}");
+}

@@ -21,11 +21,20 @@ fn main() -> ExitCode {
         eprintln!("bootstrap: {error}");
         return ExitCode::from(2);
     }
+    let lookup = match b24_stock_gateway::native::environment::with_stores_file(|name: &str| {
+        std::env::var(name).ok()
+    }) {
+        Ok(lookup) => lookup,
+        Err(error) => {
+            eprintln!("bootstrap: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let sweeping = std::env::var(lambda::ROLE_VAR).is_ok_and(|role| role.trim() == "sweep");
     if sweeping {
-        return sweeper();
+        return sweeper(&lookup);
     }
-    let gateway = match lambda::gateway_from_lookup(|name| std::env::var(name).ok()) {
+    let gateway = match lambda::gateway_from_lookup(&lookup) {
         Ok(gateway) => gateway,
         Err(error) => {
             // Names the variable, never a value.
@@ -60,8 +69,8 @@ fn main() -> ExitCode {
 }
 
 /// `STOCK_LAMBDA_ROLE=sweep`: the mirror's one sweeper, invoked on a schedule.
-fn sweeper() -> ExitCode {
-    let sweeper = match lambda::sweeper_from_lookup(|name| std::env::var(name).ok()) {
+fn sweeper(lookup: &impl Fn(&str) -> Option<String>) -> ExitCode {
+    let sweeper = match lambda::sweeper_from_lookup(lookup) {
         Ok(sweeper) => sweeper,
         Err(error) => {
             eprintln!("bootstrap: {error}");

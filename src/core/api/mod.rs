@@ -9,6 +9,7 @@ pub mod can_sell;
 pub mod cors;
 pub mod forwarded;
 pub mod http_error;
+pub mod nearest;
 pub mod product_view;
 pub mod render;
 pub mod request;

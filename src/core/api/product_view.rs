@@ -22,6 +22,8 @@ pub struct View {
     pub lang: Lang,
     /// `?qty=N`: a quantity to check, positive and at most [`MAX_QTY`].
     pub qty: Option<f64>,
+    /// `?near=LAT,LON`: where the customer is, to sort warehouses by distance.
+    pub near: Option<(f64, f64)>,
 }
 
 /// The largest quantity a caller may ask about.
@@ -30,12 +32,13 @@ pub const MAX_QTY: f64 = 1_000_000_000.0;
 /// Reads `format`, `lang` and `qty` from the query (each at most once), and `Accept` when
 /// `format` is not given.
 pub fn view(query: Option<&str>, accept: Option<&str>) -> Result<View, ApiError> {
-    let (mut format, mut lang, mut qty) = (None, None, None);
+    let (mut format, mut lang, mut qty, mut near) = (None, None, None, None);
     for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         let slot = match key.as_ref() {
             "format" => &mut format,
             "lang" => &mut lang,
             "qty" => &mut qty,
+            "near" => &mut near,
             _ => continue,
         };
         if slot.is_some() {
@@ -58,17 +61,41 @@ pub fn view(query: Option<&str>, accept: Option<&str>) -> Result<View, ApiError>
         None => None,
         Some(text) => Some(quantity(text).ok_or(ApiError::InvalidParameter)?),
     };
-    Ok(View { format, lang, qty })
+    let near = match near.as_deref() {
+        None => None,
+        Some(text) => Some(place(text).ok_or(ApiError::InvalidParameter)?),
+    };
+    Ok(View {
+        format,
+        lang,
+        qty,
+        near,
+    })
+}
+
+/// `LAT,LON` in degrees: decimal numbers, latitude within ±90, longitude within ±180.
+fn place(text: &str) -> Option<(f64, f64)> {
+    let (lat, lon) = text.split_once(',')?;
+    let degrees = |part: &str| -> Option<f64> {
+        let digits = part.strip_prefix('-').unwrap_or(part);
+        quantity_text(digits).then(|| part.parse().ok())?
+    };
+    let (lat, lon) = (degrees(lat)?, degrees(lon)?);
+    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)).then_some((lat, lon))
+}
+
+/// Digits with at most one inner decimal point.
+fn quantity_text(text: &str) -> bool {
+    !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && text.bytes().filter(|b| *b == b'.').count() <= 1
+        && !text.starts_with('.')
+        && !text.ends_with('.')
 }
 
 /// A positive decimal number (`3`, `2.5`) up to [`MAX_QTY`]: no sign, exponent or spaces.
 fn quantity(text: &str) -> Option<f64> {
-    let plain = !text.is_empty()
-        && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && text.bytes().filter(|b| *b == b'.').count() <= 1
-        && !text.starts_with('.')
-        && !text.ends_with('.');
-    let value: f64 = text.parse().ok().filter(|_| plain)?;
+    let value: f64 = text.parse().ok().filter(|_| quantity_text(text))?;
     (value > 0.0 && value <= MAX_QTY).then_some(value)
 }
 
@@ -106,6 +133,7 @@ mod tests {
             format: Format::Json,
             lang: Lang::En,
             qty: None,
+            near: None,
         };
         assert_eq!(v("", None), Ok(json_en));
         assert_eq!(v("lang=ru", None).unwrap().lang, Lang::Ru);
@@ -130,6 +158,26 @@ mod tests {
             "format=text&format=text",
         ] {
             assert_eq!(v(bad, None), Err(ApiError::InvalidParameter), "{bad}");
+        }
+    }
+
+    #[test]
+    fn near_is_a_place_on_the_globe() {
+        let near = |q: &str| view(Some(q), None).map(|v| v.near);
+        assert_eq!(near("near=55.75,37.61"), Ok(Some((55.75, 37.61))));
+        assert_eq!(near("near=-33.9,-70"), Ok(Some((-33.9, -70.0))));
+        for bad in [
+            "near=91,0",
+            "near=0,181",
+            "near=55.75",
+            "near=a,b",
+            "near=1e1,0",
+            "near=",
+            "near=1,2,3",
+            "near=--1,2",
+            "near=1,2&near=1,2",
+        ] {
+            assert_eq!(near(bad), Err(ApiError::InvalidParameter), "{bad}");
         }
     }
 

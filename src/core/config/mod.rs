@@ -1,14 +1,17 @@
 //! Settings read from environment-style variables: the same names in every adapter.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::core::domain::policy::{Exposure, Policy};
+use crate::core::domain::stores::StoreDirectory;
 use crate::core::domain::webhook::WebhookUrl;
 use crate::core::kit::http_url::HttpUrl;
 
 pub mod error;
 pub mod fingerprint;
 pub mod log_settings;
+pub mod stores;
 pub mod variables;
 
 pub use error::ConfigError;
@@ -136,6 +139,10 @@ impl Settings {
                 allowed_stores,
                 exposure,
                 low_stock_threshold,
+                stores: Arc::new(match vars.text("STOCK_STORES") {
+                    None => StoreDirectory::default(),
+                    Some(json) => stores::parse_stores(&json)?,
+                }),
             },
             cache_ttl: secs("STOCK_CACHE_TTL_SECS")?,
             negative_ttl: secs("STOCK_NEGATIVE_TTL_SECS")?,

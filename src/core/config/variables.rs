@@ -91,6 +91,8 @@ pub const VARIABLES: &[Variable] = &[
     // What is published, and to whom.
     text("STOCK_ALLOWED_ORIGINS", Reader::Core),
     text("STOCK_ALLOWED_STORES", Reader::Core),
+    text("STOCK_STORES", Reader::Core),
+    text("STOCK_STORES_FILE", Reader::LocalServer),
     choice("STOCK_EXPOSE", &["exact", "level"], Some("exact")),
     number("STOCK_LOW_STOCK_THRESHOLD", 0.0, true, None),
     choice("STOCK_DEMO_PAGE", &["on", "off"], Some("off")),

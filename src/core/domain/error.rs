@@ -101,8 +101,8 @@ impl ApiError {
             ApiError::NotFound => "no stock record or product with this id",
             ApiError::RouteNotFound => "no such route",
             ApiError::InvalidParameter => {
-                "format must be json or text, lang en or ru, and qty a positive number (not with \
-                 STOCK_EXPOSE=level), each given at most once"
+                "format must be json or text, lang en or ru, qty a positive number (not with \
+                 STOCK_EXPOSE=level) and near LAT,LON, each given at most once"
             }
             ApiError::WebhookCodeSent => {
                 "this gateway takes no webhook code: use /rest/0/public/ on this host as the base \

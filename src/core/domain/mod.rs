@@ -10,4 +10,5 @@ pub mod policy;
 pub mod product;
 pub mod reads;
 pub mod record;
+pub mod stores;
 pub mod webhook;

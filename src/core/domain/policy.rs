@@ -1,6 +1,9 @@
 //! What the operator chose to publish: which warehouses, and exact amounts or only levels.
 
+use std::sync::Arc;
+
 use crate::core::domain::record::StoreProduct;
+use crate::core::domain::stores::StoreDirectory;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exposure {
@@ -17,6 +20,8 @@ pub struct Policy {
     pub exposure: Exposure,
     /// `available` at or below this (and above zero) is `low_stock`.
     pub low_stock_threshold: f64,
+    /// Names, addresses, coordinates and hours of the public warehouses (`STOCK_STORES`).
+    pub stores: Arc<StoreDirectory>,
 }
 
 impl Default for Policy {
@@ -25,6 +30,7 @@ impl Default for Policy {
             allowed_stores: Vec::new(),
             exposure: Exposure::Exact,
             low_stock_threshold: 5.0,
+            stores: Arc::default(),
         }
     }
 }

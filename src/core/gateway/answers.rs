@@ -11,6 +11,7 @@ use super::Gateway;
 use crate::core::api::bitrix::{self, Entry};
 use crate::core::api::bitrix_batch::{CallerBatch, Requested};
 use crate::core::api::can_sell;
+use crate::core::api::nearest::nearest_first;
 use crate::core::api::product_view::{Format, View};
 use crate::core::api::render::render_id_lists;
 use crate::core::api::response::{self, fresh_for, ErrorStyle};
@@ -141,6 +142,14 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
         let found = self.source.product(id, trace).await?;
         match &found.value {
             Cached::Product(body) => {
+                let sorted;
+                let body = match view.near {
+                    Some(from) => {
+                        sorted = nearest_first(body, from).unwrap_or_else(|| body.clone());
+                        &sorted
+                    }
+                    None => body,
+                };
                 let said = summary::sentence(body, view.lang).unwrap_or_default();
                 let sent = match view.format {
                     Format::Json => {

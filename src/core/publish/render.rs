@@ -121,19 +121,51 @@ pub fn render_record(policy: &Policy, record: &StoreProduct) -> RenderedRecord {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ExactProduct {
+struct ExactProduct<'a> {
     product_id: u32,
     amount: Quantity,
     reserved: Quantity,
     available: Quantity,
     in_stock: bool,
-    stores: Vec<ExactStore>,
+    stores: Vec<ExactStore<'a>>,
+}
+
+/// What the shop says about a warehouse (`STOCK_STORES`), beside its stock.
+#[derive(Serialize, Default)]
+struct StoreAbout<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lat: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lon: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hours: Option<&'a str>,
+}
+
+impl<'a> StoreAbout<'a> {
+    fn of(policy: &'a Policy, store_id: i64) -> Self {
+        let Some(info) = policy.stores.get(store_id) else {
+            return Self::default();
+        };
+        Self {
+            name: info.name.as_deref(),
+            address: info.address.as_deref(),
+            lat: info.location.map(|(lat, _)| lat),
+            lon: info.location.map(|(_, lon)| lon),
+            hours: info.hours.as_deref(),
+        }
+    }
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ExactStore {
+struct ExactStore<'a> {
     store_id: i64,
+    #[serde(flatten)]
+    about: StoreAbout<'a>,
     amount: Quantity,
     reserved: Quantity,
     available: Quantity,
@@ -142,17 +174,19 @@ struct ExactStore {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct LevelProduct {
+struct LevelProduct<'a> {
     product_id: u32,
     availability: &'static str,
     in_stock: bool,
-    stores: Vec<LevelStore>,
+    stores: Vec<LevelStore<'a>>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct LevelStore {
+struct LevelStore<'a> {
     store_id: i64,
+    #[serde(flatten)]
+    about: StoreAbout<'a>,
     availability: &'static str,
     in_stock: bool,
 }
@@ -172,6 +206,7 @@ pub fn render_product(policy: &Policy, stock: &ProductStock) -> Bytes {
                 .iter()
                 .map(|(store_id, f)| ExactStore {
                     store_id: *store_id,
+                    about: StoreAbout::of(policy, *store_id),
                     amount: Quantity(f.amount),
                     reserved: Quantity(f.reserved),
                     available: Quantity(f.available),
@@ -188,6 +223,7 @@ pub fn render_product(policy: &Policy, stock: &ProductStock) -> Bytes {
                 .iter()
                 .map(|(store_id, f)| LevelStore {
                     store_id: *store_id,
+                    about: StoreAbout::of(policy, *store_id),
                     availability: policy.availability(f.available).as_str(),
                     in_stock: f.in_stock(),
                 })
