@@ -514,32 +514,32 @@ async fn cors_for_listed_origins_only() {
 /// (sandbox fault id, status, code, with Retry-After). 990010 (`OPERATION_TIME_LIMIT`) pauses the
 /// whole gateway, so it has a test of its own.
 const FAULTS: [(u32, u16, &str, bool); 26] = [
-    (990_001, 504, "upstream_timeout", false), // slow
-    (990_002, 504, "upstream_timeout", false), // trickle
-    (990_003, 502, "upstream_error", false),   // HTML error page
-    (990_004, 502, "upstream_error", false),   // broken JSON
-    (990_005, 502, "upstream_error", false),   // truncated body
-    (990_006, 502, "upstream_error", false),   // connection reset
-    (990_007, 502, "upstream_error", false),   // redirect
-    (990_008, 503, "upstream_busy", true),     // QUERY_LIMIT_EXCEEDED
-    (990_009, 502, "upstream_error", false),   // 2 MiB answer
-    (990_011, 503, "upstream_busy", true),     // OVERLOAD_LIMIT
-    (990_012, 502, "upstream_error", false),   // INVALID_CREDENTIALS
-    (990_013, 502, "upstream_error", false),   // NO_AUTH_FOUND
-    (990_014, 502, "upstream_error", false),   // expired_token
-    (990_015, 502, "upstream_error", false),   // Access Denied
-    (990_016, 502, "upstream_error", false),   // insufficient_scope
-    (990_017, 502, "upstream_error", false),   // ACCESS_DENIED (plan)
-    (990_018, 502, "upstream_error", false),   // ERROR_METHOD_NOT_FOUND
-    (990_019, 502, "upstream_error", false),   // INTERNAL_SERVER_ERROR
-    (990_020, 502, "upstream_error", false),   // PORTAL_DELETED
-    (990_021, 502, "upstream_error", false),   // error 0
-    (990_022, 502, "upstream_error", false),   // amount not a number
-    (990_023, 502, "upstream_error", false),   // another record's id
-    (990_024, 502, "upstream_error", false),   // reserved -3: would make available exceed amount
-    (990_025, 502, "upstream_error", false),   // amount 1e305: no number survives scaling
-    (990_026, 502, "upstream_error", false),   // 503 "Service not found": a fault, never a 404
-    (990_030, 502, "upstream_error", false),   // 200 with an empty body
+    (990_001, 504, "upstream_timeout", false),    // slow
+    (990_002, 504, "upstream_timeout", false),    // trickle
+    (990_003, 502, "upstream_error", false),      // HTML error page
+    (990_004, 502, "upstream_error", false),      // broken JSON
+    (990_005, 502, "upstream_error", false),      // truncated body
+    (990_006, 502, "upstream_error", false),      // connection reset
+    (990_007, 502, "upstream_error", false),      // redirect
+    (990_008, 503, "upstream_busy", true),        // QUERY_LIMIT_EXCEEDED
+    (990_009, 502, "upstream_error", false),      // 2 MiB answer
+    (990_011, 503, "upstream_busy", true),        // OVERLOAD_LIMIT
+    (990_012, 503, "upstream_unavailable", true), // INVALID_CREDENTIALS
+    (990_013, 503, "upstream_unavailable", true), // NO_AUTH_FOUND
+    (990_014, 503, "upstream_unavailable", true), // expired_token
+    (990_015, 503, "upstream_unavailable", true), // Access Denied
+    (990_016, 503, "upstream_unavailable", true), // insufficient_scope
+    (990_017, 503, "upstream_unavailable", true), // ACCESS_DENIED (plan)
+    (990_018, 503, "upstream_unavailable", true), // ERROR_METHOD_NOT_FOUND
+    (990_019, 502, "upstream_error", false),      // INTERNAL_SERVER_ERROR
+    (990_020, 503, "upstream_unavailable", true), // PORTAL_DELETED
+    (990_021, 502, "upstream_error", false),      // error 0
+    (990_022, 502, "upstream_error", false),      // amount not a number
+    (990_023, 502, "upstream_error", false),      // another record's id
+    (990_024, 502, "upstream_error", false),      // reserved -3: would make available exceed amount
+    (990_025, 502, "upstream_error", false),      // amount 1e305: no number survives scaling
+    (990_026, 502, "upstream_error", false),      // 503 "Service not found": a fault, never a 404
+    (990_030, 502, "upstream_error", false),      // 200 with an empty body
 ];
 
 /// Texts the sandbox puts in its answers; none may reach a caller.
@@ -673,7 +673,13 @@ async fn bitrix_route_busy_uses_the_portal_code_so_sdks_back_off() {
     assert_eq!(r.status, 503);
     assert_eq!(r.json()["error"], "QUERY_LIMIT_EXCEEDED");
     assert!(r.header("retry-after").is_some());
+    // A revoked webhook is no rate limit: SDKs must not take it for one.
     let r = post_json("/catalog.storeproduct.get", r#"{"id":990012}"#).await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (503, Some("UPSTREAM_UNAVAILABLE"))
+    );
+    let r = post_json("/catalog.storeproduct.get", r#"{"id":990019}"#).await;
     assert_eq!(
         (r.status, r.json()["error"].as_str()),
         (502, Some("UPSTREAM_ERROR"))
@@ -701,7 +707,7 @@ async fn configuration_problems_are_logged_at_error_level_and_requests_are_logge
         return; // How the portal is called on demand: a mirror never calls it for a read.
     }
     let reply = get("/v1/store-products/990012").await;
-    assert_eq!(reply.status, 502);
+    assert_eq!(reply.status, 503);
     assert!(
         log_contains(|l| l.contains("ERROR") && l.contains("webhook rejected")).await,
         "no error-level line naming the credentials problem"

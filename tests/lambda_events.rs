@@ -309,7 +309,7 @@ async fn errors_methods_and_head() {
         // A portal fault is a stable error, the portal's words never pass.
         let a = invoke(
             &s.gateway,
-            &event(kind, &Call::get("/v1/store-products/990012")),
+            &event(kind, &Call::get("/v1/store-products/990019")),
         )
         .await;
         assert_eq!(a.status, 502, "{kind:?}");

@@ -227,7 +227,7 @@ async fn the_release_bootstrap_under_the_runtime_emulator() {
         &event(Kind::HttpV2, &Call::get("/v1/store-products/990012")),
     )
     .await;
-    assert_eq!(rejected["statusCode"], 502);
+    assert_eq!(rejected["statusCode"], 503);
     assert_eq!(header(&rejected, "cache-control"), Some("no-store"));
 
     // Nothing the function printed or answered shows the webhook.

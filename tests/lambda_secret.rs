@@ -247,8 +247,8 @@ async fn a_rotated_webhook_is_picked_up_after_the_portal_rejects_the_old_one() {
     let (ext, port) = spawn_extension(Some(old)).await;
     let gateway = gateway(port);
     let (status, body) = status_of(&gateway, 13).await;
-    assert_eq!(status, 502, "{body}");
-    assert!(body.contains("upstream_error"));
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("upstream_unavailable"));
     assert_eq!(ext.lock().unwrap().reads, 1);
     // Someone rotates the secret (JSON form this time); no redeploy, no restart.
     ext.lock().unwrap().value = Some(format!(
@@ -297,7 +297,7 @@ async fn a_revoked_webhook_sends_the_gateway_back_to_the_secret_at_most_once_a_m
     let (ext, port) = spawn_extension(Some(revoked)).await;
     let gateway = gateway(port);
     for id in [13, 14, 15, 16, 17] {
-        assert_eq!(status_of(&gateway, id).await.0, 502);
+        assert_eq!(status_of(&gateway, id).await.0, 503);
     }
     // The first read, and one more after the first refusal; not one per refusal.
     assert_eq!(ext.lock().unwrap().reads, 2);

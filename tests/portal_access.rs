@@ -35,9 +35,10 @@ async fn a_revoked_webhook_shows_in_health_logs_and_metrics_until_it_works_again
         .await;
     for id in [13, 14, 15, 16] {
         let (status, body) = get(record(id)).await;
+        // Nothing stale to stand in: unavailable until the operator acts.
         assert_eq!(
             (status, &body["error"]["code"]),
-            (502, &json!("upstream_error"))
+            (503, &json!("upstream_unavailable"))
         );
     }
     let (status, body) = health().await;

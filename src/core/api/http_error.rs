@@ -29,7 +29,7 @@ impl HttpError for ApiError {
             ApiError::UnsupportedMediaType => 415,
             ApiError::RateLimited { .. } => 429,
             ApiError::UpstreamError => 502,
-            ApiError::UpstreamBusy { .. } => 503,
+            ApiError::UpstreamBusy { .. } | ApiError::UpstreamUnavailable { .. } => 503,
             ApiError::UpstreamTimeout => 504,
         }
     }

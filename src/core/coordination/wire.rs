@@ -149,6 +149,11 @@ pub enum WireAnswer {
         #[serde(rename = "retryAfterSecs")]
         retry_after_secs: u64,
     },
+    /// The portal refuses the gateway until its operator acts.
+    Unavailable {
+        #[serde(rename = "retryAfterSecs")]
+        retry_after_secs: u64,
+    },
     Failed,
     TimedOut,
 }
@@ -264,6 +269,9 @@ impl WireAnswer {
                 retry_after_secs: *retry_after_secs,
             },
             Err(ApiError::UpstreamTimeout) => WireAnswer::TimedOut,
+            Err(ApiError::UpstreamUnavailable { retry_after_secs }) => WireAnswer::Unavailable {
+                retry_after_secs: *retry_after_secs,
+            },
             Err(_) => WireAnswer::Failed,
         }
     }
@@ -307,6 +315,11 @@ impl WireAnswer {
                 retry_after_secs: (*retry_after_secs).clamp(1, 600),
             }),
             (WireAnswer::TimedOut, _) => Err(ApiError::UpstreamTimeout),
+            (WireAnswer::Unavailable { retry_after_secs }, _) => {
+                Err(ApiError::UpstreamUnavailable {
+                    retry_after_secs: (*retry_after_secs).clamp(1, 600),
+                })
+            }
             _ => Err(ApiError::UpstreamError),
         }
     }

@@ -47,6 +47,11 @@ pub enum ApiError {
     },
     UpstreamError,
     UpstreamTimeout,
+    /// The portal refuses the gateway in a way only its operator can fix (a revoked webhook,
+    /// missing rights, no REST on the plan) and nothing stale can stand in.
+    UpstreamUnavailable {
+        retry_after_secs: u64,
+    },
     /// This caller sent too many requests.
     RateLimited {
         retry_after_secs: u64,
@@ -70,6 +75,7 @@ impl ApiError {
             ApiError::UpstreamError => "upstream_error",
             ApiError::UpstreamBusy { .. } => "upstream_busy",
             ApiError::UpstreamTimeout => "upstream_timeout",
+            ApiError::UpstreamUnavailable { .. } => "upstream_unavailable",
         }
     }
 
@@ -117,6 +123,9 @@ impl ApiError {
             ApiError::UpstreamError => "the stock service could not read the inventory",
             ApiError::UpstreamBusy { .. } => "the inventory is busy; retry later",
             ApiError::UpstreamTimeout => "the inventory did not answer in time",
+            ApiError::UpstreamUnavailable { .. } => {
+                "the stock service cannot reach the inventory now; its operator has been told"
+            }
         }
     }
 
@@ -124,14 +133,18 @@ impl ApiError {
     pub fn is_upstream_failure(self) -> bool {
         matches!(
             self,
-            ApiError::UpstreamBusy { .. } | ApiError::UpstreamError | ApiError::UpstreamTimeout
+            ApiError::UpstreamBusy { .. }
+                | ApiError::UpstreamError
+                | ApiError::UpstreamTimeout
+                | ApiError::UpstreamUnavailable { .. }
         )
     }
 
     pub fn retry_after_secs(self) -> Option<u64> {
         match self {
             ApiError::UpstreamBusy { retry_after_secs }
-            | ApiError::RateLimited { retry_after_secs } => Some(retry_after_secs.max(1)),
+            | ApiError::RateLimited { retry_after_secs }
+            | ApiError::UpstreamUnavailable { retry_after_secs } => Some(retry_after_secs.max(1)),
             _ => None,
         }
     }

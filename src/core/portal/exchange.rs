@@ -33,6 +33,8 @@ const QUERY_LIMIT_RETRY_SECS: u64 = 2;
 const OPERATION_LIMIT_RETRY_SECS: u64 = 600;
 /// `OVERLOAD_LIMIT` gives no hint; a minute keeps callers from hammering.
 const OVERLOAD_RETRY_SECS: u64 = 60;
+/// A webhook the portal refuses stays refused until the operator acts: ask again in a minute.
+const UNAVAILABLE_RETRY_SECS: u64 = 60;
 /// A refusal only the operator can fix is logged at error level at most this often.
 const PROBLEM_LOG_EVERY: Duration = Duration::from_secs(60);
 
@@ -160,6 +162,13 @@ impl<T: PortalTransport> PortalExecutor<T> {
                     .unwrap_or(OPERATION_LIMIT_RETRY_SECS)
             }
             Refusal::Overload => OVERLOAD_RETRY_SECS,
+            // Only the operator can fix these (a revoked webhook, missing rights): the service
+            // is unavailable until then, not answering nonsense.
+            refusal if refusal.is_configuration_problem() => {
+                return ApiError::UpstreamUnavailable {
+                    retry_after_secs: UNAVAILABLE_RETRY_SECS,
+                }
+            }
             _ => return ApiError::UpstreamError,
         };
         ApiError::UpstreamBusy { retry_after_secs }
