@@ -347,3 +347,47 @@ fn a_bad_stores_list_stops_start_up() {
     let text = String::from_utf8_lossy(&output.stderr);
     assert!(text.contains("STOCK_STORES"), "{text}");
 }
+
+/// `STOCK_EXPOSE=capped:10`: figures up to 10, "10+" above, never an amount or a reservation;
+/// the sentence and the quantity check stay within the cap.
+#[tokio::test]
+async fn capped_exposure_shows_figures_up_to_the_cap() {
+    let sandbox = spawn_sandbox(1000.0, 10_000.0);
+    let gateway = spawn_gateway(&sandbox.webhook(), &[("STOCK_EXPOSE", "capped:10")]);
+    let http = client();
+    let text = |path: String| {
+        let http = http.clone();
+        async move {
+            let reply = http.get(path).send().await.unwrap();
+            (reply.status().as_u16(), reply.text().await.unwrap())
+        }
+    };
+    let base = &gateway.base;
+    assert_eq!(
+        text(format!("{base}/v1/store-products/13")).await,
+        (
+            200,
+            r#"{"id":13,"productId":6973,"storeId":11,"available":"10+","inStock":true}"#.into()
+        )
+    );
+    assert_eq!(
+        text(format!("{base}/v1/store-products/14")).await,
+        (
+            200,
+            r#"{"id":14,"productId":7001,"storeId":1,"available":2,"inStock":true}"#.into()
+        )
+    );
+    let (status, product) = text(format!("{base}/v1/products/6973/stock?qty=5&lang=ru")).await;
+    assert_eq!(status, 200, "{product}");
+    assert_eq!(
+        product,
+        r#"{"productId":6973,"available":"10+","inStock":true,"stores":[{"storeId":1,"available":5,"inStock":true},{"storeId":2,"available":"10+","inStock":true},{"storeId":11,"available":"10+","inStock":true}],"qty":{"asked":5,"canSell":true,"stores":[1,2,11]},"summary":"В наличии: 10+ шт. в 3 магазинах"}"#
+    );
+    // Above the cap the answer would tell what the cap hides.
+    let (status, body) = text(format!("{base}/v1/products/6973/stock?qty=11")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("invalid_parameter"));
+    let (_, bitrix) = text(format!("{base}/catalog.storeproduct.get?id=13")).await;
+    assert!(bitrix.contains(r#""available":"10+""#), "{bitrix}");
+    assert!(!bitrix.contains("amount"), "{bitrix}");
+}

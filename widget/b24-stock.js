@@ -140,9 +140,10 @@
       if (data === undefined && this.state) return;
       const low = parseFloat(this.getAttribute('low-stock'));
       const limit = low >= 0 ? low : 5;
+      const n = data && parseFloat(data.available); // "10+" is 10
       const state = !data
         ? 'unknown'
-        : data.availability || (data.available > limit ? 'in_stock' : data.available > 0 ? 'low_stock' : 'out_of_stock');
+        : data.availability || (n > limit ? 'in_stock' : n > 0 ? 'low_stock' : 'out_of_stock');
       const lang = (this.closest('[lang]') || {}).lang || '';
       const text = (TEXT[lang.slice(0, 2).toLowerCase()] || TEXT.en)[state] || '';
       this.state = data && state;

@@ -2,22 +2,10 @@
 //! and which warehouses hold N on their own (where N can be picked up). Made from the rendered
 //! answer's figures; with `STOCK_EXPOSE=level` there are none to check against.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use super::rendered_product::RenderedProduct;
 use crate::core::publish::render::Quantity;
-
-#[derive(Deserialize)]
-struct Listed {
-    available: Option<f64>,
-    stores: Vec<ListedStore>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ListedStore {
-    store_id: i64,
-    available: Option<f64>,
-}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -28,17 +16,25 @@ struct Checked {
     stores: Vec<i64>,
 }
 
-/// The `qty` member for a rendered product answer, as JSON; `None` when the answer has no
-/// figures (levels only).
+/// The `qty` member for a rendered product answer, as JSON; `None` when the answer cannot
+/// tell without giving away what it hides: no figures (levels), or a quantity above the cap
+/// of capped figures (`"10+"` says nothing about 11).
 pub fn check(body: &[u8], qty: f64) -> Option<Vec<u8>> {
-    let listed: Listed = serde_json::from_slice(body).ok()?;
-    let total = listed.available?;
-    let stores = listed
-        .stores
-        .iter()
-        .filter(|store| store.available.is_some_and(|held| held >= qty))
-        .map(|store| store.store_id)
-        .collect();
+    let listed = RenderedProduct::read(body)?;
+    let (total, floor) = listed.available.as_ref()?.value()?;
+    if floor && qty > total {
+        return None;
+    }
+    let mut stores = Vec::new();
+    for store in &listed.stores {
+        let (held, floor) = store.available.as_ref()?.value()?;
+        if floor && qty > held {
+            return None;
+        }
+        if held >= qty {
+            stores.push(store.store_id);
+        }
+    }
     serde_json::to_vec(&Checked {
         asked: Quantity(qty),
         can_sell: total >= qty,
@@ -72,6 +68,21 @@ mod tests {
             checked(19.5),
             r#"{"asked":19.5,"canSell":false,"stores":[]}"#
         );
+    }
+
+    #[test]
+    fn capped_figures_answer_up_to_the_cap() {
+        let capped = r#"{"productId":1,"available":"10+","inStock":true,"stores":[{"storeId":1,"available":4,"inStock":true},{"storeId":2,"available":"10+","inStock":true}]}"#;
+        let answer = |qty| check(capped.as_bytes(), qty).map(|v| String::from_utf8(v).unwrap());
+        assert_eq!(
+            answer(4.0).unwrap(),
+            r#"{"asked":4,"canSell":true,"stores":[1,2]}"#
+        );
+        assert_eq!(
+            answer(10.0).unwrap(),
+            r#"{"asked":10,"canSell":true,"stores":[2]}"#
+        );
+        assert_eq!(answer(11.0), None, "above the cap: not told");
     }
 
     #[test]

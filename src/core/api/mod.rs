@@ -12,6 +12,7 @@ pub mod http_error;
 pub mod nearest;
 pub mod product_view;
 pub mod render;
+pub mod rendered_product;
 pub mod request;
 pub mod response;
 pub mod routes;

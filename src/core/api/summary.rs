@@ -4,29 +4,13 @@
 //! more than the answer does (with `STOCK_EXPOSE=level`, no figures).
 
 use bytes::{Bytes, BytesMut};
-use serde::Deserialize;
 
 use super::product_view::Lang;
-
-/// What the sentence needs from a rendered product answer (either exposure).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Listed {
-    available: Option<f64>,
-    availability: Option<String>,
-    in_stock: bool,
-    stores: Vec<ListedStore>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ListedStore {
-    in_stock: bool,
-}
+use super::rendered_product::RenderedProduct;
 
 /// The sentence for a rendered product answer; `None` if it is not one.
 pub fn sentence(body: &[u8], lang: Lang) -> Option<String> {
-    let listed: Listed = serde_json::from_slice(body).ok()?;
+    let listed = RenderedProduct::read(body)?;
     if !listed.in_stock {
         return Some(
             match lang {
@@ -38,16 +22,17 @@ pub fn sentence(body: &[u8], lang: Lang) -> Option<String> {
     }
     let stores = listed.stores.iter().filter(|s| s.in_stock).count() as u64;
     let low = listed.availability.as_deref() == Some("low_stock");
-    Some(match (lang, listed.available) {
-        (Lang::En, Some(amount)) => format!(
+    let figure = listed.available.as_ref().and_then(|f| f.value());
+    Some(match (lang, figure) {
+        (Lang::En, Some((amount, floor))) => format!(
             "In stock: {} {} in {stores} {}",
-            number(amount, lang),
-            if amount == 1.0 { "pc" } else { "pcs" },
+            shown(amount, floor, lang),
+            if amount == 1.0 && !floor { "pc" } else { "pcs" },
             en_stores(stores)
         ),
-        (Lang::Ru, Some(amount)) => format!(
+        (Lang::Ru, Some((amount, floor))) => format!(
             "В наличии: {} шт. в {stores} {}",
-            number(amount, lang),
+            shown(amount, floor, lang),
             ru_stores(stores)
         ),
         (Lang::En, None) if low => format!("Low stock, in {stores} {}", en_stores(stores)),
@@ -79,9 +64,10 @@ pub fn ru_plural(n: u64, [one, few, many]: [&'static str; 3]) -> &'static str {
     }
 }
 
-/// A figure as people write it: no trailing zeros; a decimal comma in Russian.
-fn number(value: f64, lang: Lang) -> String {
-    let text = format!("{value}");
+/// A figure as people write it: no trailing zeros, a decimal comma in Russian, `10+` above a
+/// cap.
+fn shown(value: f64, floor: bool, lang: Lang) -> String {
+    let text = format!("{value}{}", if floor { "+" } else { "" });
     match lang {
         Lang::En => text,
         Lang::Ru => text.replace('.', ","),
@@ -166,6 +152,15 @@ mod tests {
             "Заканчивается, в 1 магазине"
         );
         assert_eq!(sentence(b"[]", Lang::En), None);
+        let capped = r#"{"productId":1,"available":"10+","inStock":true,"stores":[{"storeId":1,"available":"10+","inStock":true}]}"#;
+        assert_eq!(
+            sentence(capped.as_bytes(), Lang::En).unwrap(),
+            "In stock: 10+ pcs in 1 store"
+        );
+        assert_eq!(
+            sentence(capped.as_bytes(), Lang::Ru).unwrap(),
+            "В наличии: 10+ шт. в 1 магазине"
+        );
     }
 
     #[test]

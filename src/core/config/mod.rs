@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::core::domain::policy::{Exposure, Policy};
+use crate::core::domain::policy::{Exposure, Policy, MAX_CAP};
 use crate::core::domain::stores::StoreDirectory;
 use crate::core::domain::webhook::WebhookUrl;
 use crate::core::kit::http_url::HttpUrl;
@@ -113,9 +113,9 @@ impl Settings {
             None => Vec::new(),
             Some(v) => parse_stores(&v)?,
         };
-        let exposure = match vars.choice("STOCK_EXPOSE")? {
-            Some("level") => Exposure::Level,
-            _ => Exposure::Exact,
+        let exposure = match vars.text("STOCK_EXPOSE") {
+            None => Exposure::Exact,
+            Some(text) => parse_exposure(&text)?,
         };
         let low_stock_threshold = vars
             .number("STOCK_LOW_STOCK_THRESHOLD")?
@@ -275,6 +275,30 @@ fn parse_stores(value: &str) -> Result<Vec<i64>, ConfigError> {
         .collect()
 }
 
+/// `exact`, `level` or `capped:N` (N from 1 to [`MAX_CAP`]).
+fn parse_exposure(text: &str) -> Result<Exposure, ConfigError> {
+    let capped = |n: &str| {
+        n.parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_CAP).contains(n))
+            .filter(|_| n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    match text {
+        "exact" => Ok(Exposure::Exact),
+        "level" => Ok(Exposure::Level),
+        other => other
+            .strip_prefix("capped:")
+            .and_then(capped)
+            .map(Exposure::Capped)
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "STOCK_EXPOSE",
+                    format!("must be exact, level or capped:N with N from 1 to {MAX_CAP}"),
+                )
+            }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +366,19 @@ mod tests {
         );
         assert_eq!(s.policy.allowed_stores, vec![1, 11]);
         assert_eq!(s.policy.exposure, Exposure::Level);
+        for (text, exposure) in [
+            ("exact", Some(Exposure::Exact)),
+            ("capped:10", Some(Exposure::Capped(10))),
+            ("capped:1000000", Some(Exposure::Capped(MAX_CAP))),
+            ("capped:0", None),
+            ("capped:+5", None),
+            ("capped:1000001", None),
+            ("capped:", None),
+            ("capped", None),
+            ("Level", None),
+        ] {
+            assert_eq!(parse_exposure(text).ok(), exposure, "{text}");
+        }
         assert_eq!(s.policy.low_stock_threshold, 2.5);
         assert_eq!(s.cache_ttl, Duration::ZERO);
         assert_eq!(s.upstream_timeout, Duration::from_millis(800));

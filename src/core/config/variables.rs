@@ -93,7 +93,8 @@ pub const VARIABLES: &[Variable] = &[
     text("STOCK_ALLOWED_STORES", Reader::Core),
     text("STOCK_STORES", Reader::Core),
     text("STOCK_STORES_FILE", Reader::LocalServer),
-    choice("STOCK_EXPOSE", &["exact", "level"], Some("exact")),
+    // `exact`, `level` or `capped:N`: read by config::parse_exposure.
+    text("STOCK_EXPOSE", Reader::Core),
     number("STOCK_LOW_STOCK_THRESHOLD", 0.0, true, None),
     choice("STOCK_DEMO_PAGE", &["on", "off"], Some("off")),
     // Caches.
@@ -329,18 +330,18 @@ mod tests {
         let v = vars(&[
             ("STOCK_CACHE_TTL_SECS", " 7 "),
             ("STOCK_BATCH_WINDOW_MS", ""),
-            ("STOCK_EXPOSE", "level"),
+            ("STOCK_SOURCE", "mirror"),
             ("STOCK_PORTAL_BURST", "12.5"),
         ]);
         assert_eq!(v.whole("STOCK_CACHE_TTL_SECS"), Ok(7));
         assert_eq!(v.whole("STOCK_BATCH_WINDOW_MS"), Ok(5), "empty is unset");
-        assert_eq!(v.choice("STOCK_EXPOSE"), Ok(Some("level")));
+        assert_eq!(v.choice("STOCK_SOURCE"), Ok(Some("mirror")));
         assert_eq!(v.choice("STOCK_PORTAL_COORDINATOR"), Ok(None));
         assert_eq!(v.number("STOCK_PORTAL_BURST"), Ok(Some(12.5)));
         assert_eq!(v.number("STOCK_PORTAL_RATE_PER_SEC"), Ok(None));
         let bad = vars(&[
             ("STOCK_CACHE_TTL_SECS", "30s"),
-            ("STOCK_EXPOSE", "some"),
+            ("STOCK_SOURCE", "some"),
             ("STOCK_PORTAL_BURST", "0"),
             ("STOCK_LOW_STOCK_THRESHOLD", "-1"),
         ]);
@@ -349,8 +350,8 @@ mod tests {
             "must be a whole number from 0 to 86400"
         );
         assert_eq!(
-            bad.choice("STOCK_EXPOSE").unwrap_err().reason,
-            "must be exact or level"
+            bad.choice("STOCK_SOURCE").unwrap_err().reason,
+            "must be on_demand or mirror"
         );
         assert_eq!(
             bad.number("STOCK_PORTAL_BURST").unwrap_err().reason,
@@ -361,7 +362,7 @@ mod tests {
             "must be a number >= 0"
         );
         assert_eq!(
-            bad.whole("STOCK_EXPOSE").unwrap_err().reason,
+            bad.whole("STOCK_SOURCE").unwrap_err().reason,
             "is not a known variable",
             "a row of another kind"
         );

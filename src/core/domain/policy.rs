@@ -11,7 +11,13 @@ pub enum Exposure {
     Exact,
     /// Only `availability`: `in_stock`, `low_stock` or `out_of_stock`.
     Level,
+    /// `available` exactly up to the cap, and `"N+"` above it (`STOCK_EXPOSE=capped:N`): a
+    /// shop that does not show competitors its stock, but tells a customer whether N are there.
+    Capped(u32),
 }
+
+/// The largest cap `STOCK_EXPOSE=capped:N` takes.
+pub const MAX_CAP: u32 = 1_000_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {

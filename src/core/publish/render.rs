@@ -46,6 +46,35 @@ struct LevelView {
     in_stock: bool,
 }
 
+/// `available` under `STOCK_EXPOSE=capped:N`: the figure up to N, `"N+"` above.
+#[derive(Debug, Clone, Copy)]
+pub struct Capped {
+    pub available: f64,
+    pub cap: u32,
+}
+
+impl Serialize for Capped {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.available > f64::from(self.cap) {
+            s.serialize_str(&format!("{}+", self.cap))
+        } else {
+            Quantity(self.available.max(0.0)).serialize(s)
+        }
+    }
+}
+
+/// A record with a capped figure (v1 and Bitrix alike): no amount or reservation, which would
+/// give the exact stock away.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CappedView {
+    id: u32,
+    product_id: u32,
+    store_id: i64,
+    available: Capped,
+    in_stock: bool,
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ExactBitrix {
@@ -111,6 +140,26 @@ pub fn render_record(policy: &Policy, record: &StoreProduct) -> RenderedRecord {
                 v1: to_bytes(&level),
                 bitrix: to_bytes(&BitrixResult {
                     store_product: level,
+                }),
+                product_id,
+                store_id,
+            }
+        }
+        Exposure::Capped(cap) => {
+            let capped = CappedView {
+                id,
+                product_id,
+                store_id,
+                available: Capped {
+                    available: figures.available,
+                    cap,
+                },
+                in_stock: figures.in_stock(),
+            };
+            RenderedRecord {
+                v1: to_bytes(&capped),
+                bitrix: to_bytes(&BitrixResult {
+                    store_product: capped,
                 }),
                 product_id,
                 store_id,
@@ -191,7 +240,27 @@ struct LevelStore<'a> {
     in_stock: bool,
 }
 
-/// `{"productId","amount","reserved","available","inStock","stores":[…]}`, or with levels only.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CappedProduct<'a> {
+    product_id: u32,
+    available: Capped,
+    in_stock: bool,
+    stores: Vec<CappedStore<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CappedStore<'a> {
+    store_id: i64,
+    #[serde(flatten)]
+    about: StoreAbout<'a>,
+    available: Capped,
+    in_stock: bool,
+}
+
+/// `{"productId","amount","reserved","available","inStock","stores":[…]}`, with levels only,
+/// or with capped figures only.
 pub fn render_product(policy: &Policy, stock: &ProductStock) -> Bytes {
     let product_id = stock.product_id.get();
     match policy.exposure {
@@ -225,6 +294,27 @@ pub fn render_product(policy: &Policy, stock: &ProductStock) -> Bytes {
                     store_id: *store_id,
                     about: StoreAbout::of(policy, *store_id),
                     availability: policy.availability(f.available).as_str(),
+                    in_stock: f.in_stock(),
+                })
+                .collect(),
+        }),
+        Exposure::Capped(cap) => to_bytes(&CappedProduct {
+            product_id,
+            available: Capped {
+                available: stock.total.available,
+                cap,
+            },
+            in_stock: stock.total.in_stock(),
+            stores: stock
+                .stores
+                .iter()
+                .map(|(store_id, f)| CappedStore {
+                    store_id: *store_id,
+                    about: StoreAbout::of(policy, *store_id),
+                    available: Capped {
+                        available: f.available,
+                        cap,
+                    },
                     in_stock: f.in_stock(),
                 })
                 .collect(),
@@ -296,6 +386,40 @@ mod tests {
         assert_eq!(
             render_product(&policy, &stock),
             r#"{"productId":6973,"availability":"low_stock","inStock":true,"stores":[{"storeId":11,"availability":"low_stock","inStock":true}]}"#
+        );
+    }
+
+    #[test]
+    fn capped_shows_figures_up_to_the_cap_and_never_amounts() {
+        let policy = Policy {
+            exposure: Exposure::Capped(10),
+            ..Policy::default()
+        };
+        let under = render_record(&policy, &record(7.0, Some(1.0)));
+        assert_eq!(
+            under.v1,
+            r#"{"id":13,"productId":6973,"storeId":11,"available":6,"inStock":true}"#
+        );
+        let over = render_record(&policy, &record(40.0, None));
+        assert_eq!(
+            over.v1,
+            r#"{"id":13,"productId":6973,"storeId":11,"available":"10+","inStock":true}"#
+        );
+        assert_eq!(
+            over.bitrix,
+            r#"{"storeProduct":{"id":13,"productId":6973,"storeId":11,"available":"10+","inStock":true}}"#
+        );
+        let exactly = render_record(&policy, &record(10.0, None));
+        assert!(String::from_utf8_lossy(&exactly.v1).contains(r#""available":10,"#));
+        let stock = product_stock(
+            ProductId::from_u64(6973).unwrap(),
+            &[record(40.0, None)],
+            &policy,
+        )
+        .unwrap();
+        assert_eq!(
+            render_product(&policy, &stock),
+            r#"{"productId":6973,"available":"10+","inStock":true,"stores":[{"storeId":11,"available":"10+","inStock":true}]}"#
         );
     }
 
