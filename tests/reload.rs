@@ -59,7 +59,7 @@ async fn sighup_rotates_the_webhook_from_the_env_file_and_keeps_it_when_the_file
     let gateway = spawn_gateway_from_file(&file, &[("STOCK_RATE_LIMIT_PER_MIN", "0")]);
     assert_eq!(
         status(&gateway, 13).await,
-        502,
+        503,
         "the portal refuses the old webhook"
     );
 
@@ -135,7 +135,7 @@ async fn sighup_reads_the_credentials_directory_again() {
             ("CREDENTIALS_DIRECTORY", dir.to_str().unwrap()),
         ],
     );
-    assert_eq!(status(&gateway, 13).await, 502);
+    assert_eq!(status(&gateway, 13).await, 503);
     std::fs::write(&credential, sandbox.webhook()).unwrap();
     hang_up(&gateway);
     wait_for_line(&gateway.log, "reloaded");

@@ -180,11 +180,19 @@ pub fn logged(log: &std::path::Path, pick: impl Fn(&str) -> Option<String>) -> S
     );
 }
 
-/// The `address` of the JSON log line with `message`: where a server started on port 0 is.
+/// The `address` of the log line with `message` (JSON, or pretty: `message address=…`): where
+/// a server started on port 0 is.
 pub fn logged_address(log: &std::path::Path, message: &str) -> String {
     logged(log, |line| {
-        let value: serde_json::Value = serde_json::from_str(line).ok()?;
-        (value["message"] == message).then(|| value["address"].as_str().map(str::to_string))?
+        match serde_json::from_str::<serde_json::Value>(line) {
+            Ok(value) => (value["message"] == message)
+                .then(|| value["address"].as_str().map(str::to_string))?,
+            Err(_) => {
+                let rest = line.split(message).nth(1)?;
+                let at = rest.split("address=").nth(1)?;
+                Some(at.split_whitespace().next()?.to_string())
+            }
+        }
     })
 }
 
