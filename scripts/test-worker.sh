@@ -7,8 +7,9 @@
 #   4. the shared contract suite, unchanged, against it (CONTRACT_BASE_URL, ..._LOG_FILE)
 #   5. what only the Worker has (tests/worker_only.rs, a session each): concurrent misses for
 #      one id all answer, the Cache API serves a repeat, the [[ratelimits]] binding refuses a
-#      caller past its limit (and is off with STOCK_RATE_LIMIT_PER_MIN=0, in step 6), a
-#      missing secret or a bad log format answers 500 `misconfigured` with an error line
+#      caller past its limit (and is off with STOCK_RATE_LIMIT_PER_MIN=0, in step 6), requests
+#      that name no caller share one allowance, a missing secret or a bad log format answers
+#      500 `misconfigured` with an error line
 #   6. a storefront burst on the real bucket, metrics log lines, the refresh via wait_until
 #   7. fair reads on the real bucket: shoppers beside an abusive caller, steady readers
 #   8. mirror mode: the contract suite again, the object sweeping on its alarm
@@ -86,6 +87,15 @@ DEV_RATE_LIMIT=3 dev_start_wrangler "${settings[@]}" STOCK_CACHE_MAX_ENTRIES=0 \
 dev_wait_ok "http://127.0.0.1:$WORKER_PORT/healthz" "${WORKER_READY_TIMEOUT:-120}" "$WRANGLER_PID"
 worker_only the_cache_api_serves_a_repeat_and_the_binding_limits_callers
 log "Cache API serves a repeat; ratelimits binding: 3 pass, then 429 ($(dev_since "$t")s)"
+dev_stop "$WRANGLER_PID"
+
+# No binding, an in-process limit of 2 a minute: requests naming no caller share one allowance.
+t=$(dev_now)
+export DEV_NAME=unnamed
+DEV_NO_RATELIMITS=1 dev_start_wrangler "${settings[@]}" STOCK_RATE_LIMIT_PER_MIN=2
+dev_wait_ok "http://127.0.0.1:$WORKER_PORT/healthz" "${WORKER_READY_TIMEOUT:-120}" "$WRANGLER_PID"
+worker_only requests_without_a_caller_address_share_one_allowance
+log "requests without a caller address share one allowance ($(dev_since "$t")s)"
 dev_stop "$WRANGLER_PID"
 
 # misconfigured_session NAME VAR=VALUE...: a session whose configuration the gateway refuses

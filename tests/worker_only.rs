@@ -58,6 +58,18 @@ impl Session {
         }
     }
 
+    /// A GET as a caller whose `CF-Connecting-IP` is `caller` (`wrangler dev` passes it on).
+    async fn get_as(&self, path: &str, caller: &str) -> u16 {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .header("cf-connecting-ip", caller)
+            .send()
+            .await
+            .expect("the Worker answers")
+            .status()
+            .as_u16()
+    }
+
     async fn get_calls(&self, id: u32) -> u64 {
         sandbox_stats(&self.sandbox).await["getCallsById"][id.to_string()]
             .as_u64()
@@ -161,6 +173,27 @@ async fn the_cache_api_serves_a_repeat_and_the_binding_limits_callers() {
         session.get_calls(13).await - calls_before,
         1,
         "one portal call for the miss"
+    );
+}
+
+/// A request whose `CF-Connecting-IP` names no address (here: anything that is not one) is not
+/// let through unlimited: all such requests share one allowance. The session has no binding
+/// and an in-process limit of 2 a minute.
+#[tokio::test]
+#[ignore = "run by scripts/test-worker.sh under wrangler dev"]
+async fn requests_without_a_caller_address_share_one_allowance() {
+    let session = session();
+    let mut statuses = Vec::new();
+    for unnamed in ["unknown", "not-an-address", "999.1.1.1"] {
+        statuses.push(session.get_as("/v1/store-products/13", unnamed).await);
+    }
+    assert_eq!(statuses, [200, 200, 429], "one allowance for all of them");
+    assert_eq!(
+        session
+            .get_as("/v1/store-products/13", "198.51.100.7")
+            .await,
+        200,
+        "a named caller has its own"
     );
 }
 
