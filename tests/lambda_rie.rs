@@ -256,7 +256,7 @@ async fn the_release_bootstrap_under_the_runtime_emulator() {
         .collect();
     let requests: u64 = emf
         .iter()
-        .filter(|m| m["Route"] == "v1.store_product" && m["Status"] == "502")
+        .filter(|m| m["Route"] == "v1.store_product" && m["Status"] == "503")
         .filter_map(|m| m["Requests"].as_u64())
         .sum();
     assert_eq!(requests, 1, "EMF lines:\n{emf:?}");
