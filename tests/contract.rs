@@ -11,7 +11,7 @@ use reqwest::Method;
 use support::exchange::{get, post_json, send, send_unlocked, Reply, GATEWAY_STATE, JSON};
 use support::{contract_target, mirror_mode};
 
-const RECORD_13: &str = r#"{"id":13,"productId":6973,"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true}"#;
+const RECORD_13: &str = r#"{"id":13,"productId":6973,"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true,"availability":"in_stock","sellable":true}"#;
 const BITRIX_13: &str = r#"{"storeProduct":{"id":13,"productId":6973,"storeId":11,"amount":14,"quantityReserved":null}}"#;
 
 /// The Bitrix single-call envelope: exactly this `result`, and a `time` object.
@@ -100,19 +100,19 @@ async fn derived_figures() {
     let r = get("/v1/store-products/14").await;
     assert_eq!(
         r.body,
-        r#"{"id":14,"productId":7001,"storeId":1,"amount":2.5,"reserved":0.5,"available":2,"inStock":true}"#
+        r#"{"id":14,"productId":7001,"storeId":1,"amount":2.5,"reserved":0.5,"available":2,"inStock":true,"availability":"low_stock","sellable":true}"#
     );
     // More reserved than in stock: never negative.
     let r = get("/v1/store-products/15").await;
     assert_eq!(
         r.body,
-        r#"{"id":15,"productId":7002,"storeId":1,"amount":3,"reserved":5,"available":0,"inStock":false}"#
+        r#"{"id":15,"productId":7002,"storeId":1,"amount":3,"reserved":5,"available":0,"inStock":false,"availability":"out_of_stock","sellable":false}"#
     );
     // The portal sent every number as a string.
     let r = get("/v1/store-products/16").await;
     assert_eq!(
         r.body,
-        r#"{"id":16,"productId":7003,"storeId":11,"amount":12,"reserved":2,"available":10,"inStock":true}"#
+        r#"{"id":16,"productId":7003,"storeId":11,"amount":12,"reserved":2,"available":10,"inStock":true,"availability":"in_stock","sellable":true}"#
     );
     // Nothing at all.
     let r = get("/v1/store-products/18").await;
@@ -626,7 +626,7 @@ async fn numbers_sent_as_strings_are_read_as_numbers() {
         let reply = get("/v1/store-products/16").await;
         assert_eq!(
             reply.body,
-            r#"{"id":16,"productId":7003,"storeId":11,"amount":12,"reserved":2,"available":10,"inStock":true}"#
+            r#"{"id":16,"productId":7003,"storeId":11,"amount":12,"reserved":2,"available":10,"inStock":true,"availability":"in_stock","sellable":true}"#
         );
         return;
     }
@@ -634,7 +634,7 @@ async fn numbers_sent_as_strings_are_read_as_numbers() {
     let reply = get("/v1/store-products/990029").await;
     assert_eq!(
         reply.body,
-        r#"{"id":990029,"productId":6973,"storeId":11,"amount":7.5,"reserved":2.5,"available":5,"inStock":true}"#
+        r#"{"id":990029,"productId":6973,"storeId":11,"amount":7.5,"reserved":2.5,"available":5,"inStock":true,"availability":"low_stock","sellable":true}"#
     );
 }
 

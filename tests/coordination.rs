@@ -146,14 +146,17 @@ async fn an_unreachable_coordinator_leaves_a_small_share() {
     for id in 1..=12u32 {
         statuses.push(status(&a, &format!("/v1/store-products/{id}")).await);
     }
+    // A cold record costs two portal requests here (the record, then its product's flags),
+    // or one when the flags cannot be had: the burst of 5 serves three.
     let served = statuses.iter().filter(|s| **s == 200 || **s == 404).count();
     assert!(
-        (5..=6).contains(&served),
+        (3..=5).contains(&served),
         "the fallback share serves its burst: {statuses:?}"
     );
     assert!(
         statuses.iter().all(|s| [200, 404, 503].contains(s)),
         "{statuses:?}"
     );
-    assert_eq!(sandbox.stats().await["requests"], served as u64);
+    let requests = sandbox.stats().await["requests"].as_u64().unwrap_or(u64::MAX);
+    assert!((served as u64..=5).contains(&requests), "{requests} portal requests");
 }

@@ -23,15 +23,15 @@ async fn level_exposure_hides_amounts_on_every_route() {
     let cases = [
         (
             13,
-            r#"{"id":13,"productId":6973,"storeId":11,"availability":"in_stock","inStock":true}"#,
+            r#"{"id":13,"productId":6973,"storeId":11,"availability":"in_stock","inStock":true,"sellable":true}"#,
         ),
         (
             19,
-            r#"{"id":19,"productId":7006,"storeId":11,"availability":"low_stock","inStock":true}"#,
+            r#"{"id":19,"productId":7006,"storeId":11,"availability":"low_stock","inStock":true,"sellable":true}"#,
         ),
         (
             15,
-            r#"{"id":15,"productId":7002,"storeId":1,"availability":"out_of_stock","inStock":false}"#,
+            r#"{"id":15,"productId":7002,"storeId":1,"availability":"out_of_stock","inStock":false,"sellable":false}"#,
         ),
     ];
     for (id, want) in cases {
@@ -55,7 +55,7 @@ async fn level_exposure_hides_amounts_on_every_route() {
         .await
         .unwrap();
     let bitrix: serde_json::Value = serde_json::from_str(&bitrix).unwrap();
-    let level_13 = serde_json::json!({"id":13,"productId":6973,"storeId":11,"availability":"in_stock","inStock":true});
+    let level_13 = serde_json::json!({"id":13,"productId":6973,"storeId":11,"availability":"in_stock","inStock":true,"sellable":true});
     assert_eq!(bitrix["result"]["storeProduct"], level_13);
     assert!(bitrix["time"]["start"].is_number());
 
@@ -67,12 +67,12 @@ async fn level_exposure_hides_amounts_on_every_route() {
     let list = text(format!("{}/v1/store-products?ids=15,13", gateway.base)).await;
     assert_eq!(
         list,
-        r#"{"items":[{"id":15,"productId":7002,"storeId":1,"availability":"out_of_stock","inStock":false},{"id":13,"productId":6973,"storeId":11,"availability":"in_stock","inStock":true}],"notFound":[],"unavailable":[]}"#
+        r#"{"items":[{"id":15,"productId":7002,"storeId":1,"availability":"out_of_stock","inStock":false,"sellable":false},{"id":13,"productId":6973,"storeId":11,"availability":"in_stock","inStock":true,"sellable":true}],"notFound":[],"unavailable":[]}"#
     );
     let product = text(format!("{}/v1/products/6973/stock", gateway.base)).await;
     assert_eq!(
         product,
-        r#"{"productId":6973,"availability":"in_stock","inStock":true,"stores":[{"storeId":1,"availability":"low_stock","inStock":true},{"storeId":2,"availability":"in_stock","inStock":true},{"storeId":11,"availability":"in_stock","inStock":true}],"summary":"In stock in 3 stores"}"#
+        r#"{"productId":6973,"availability":"in_stock","inStock":true,"sellable":true,"stores":[{"storeId":1,"availability":"low_stock","inStock":true,"sellable":true},{"storeId":2,"availability":"in_stock","inStock":true,"sellable":true},{"storeId":11,"availability":"in_stock","inStock":true,"sellable":true}],"summary":"In stock in 3 stores"}"#
     );
     // Levels hide the figures a quantity would be checked against.
     let qty = http
@@ -122,10 +122,11 @@ async fn only_the_validated_id_reaches_the_portal() {
         .json()
         .await
         .unwrap();
-    assert_eq!(stats["lastBody"], r#"{"id":13}"#);
+    // The record, then its product's flags: the product id came from the portal's answer.
+    assert_eq!(stats["lastBody"], r#"{"id":6973}"#);
     assert_eq!(
         stats["calls"],
-        serde_json::json!({"catalog.storeproduct.get": 1})
+        serde_json::json!({"catalog.storeproduct.get": 1, "catalog.product.get": 1})
     );
 }
 
@@ -367,21 +368,21 @@ async fn capped_exposure_shows_figures_up_to_the_cap() {
         text(format!("{base}/v1/store-products/13")).await,
         (
             200,
-            r#"{"id":13,"productId":6973,"storeId":11,"available":"10+","inStock":true}"#.into()
+            r#"{"id":13,"productId":6973,"storeId":11,"available":"10+","inStock":true,"availability":"in_stock","sellable":true}"#.into()
         )
     );
     assert_eq!(
         text(format!("{base}/v1/store-products/14")).await,
         (
             200,
-            r#"{"id":14,"productId":7001,"storeId":1,"available":2,"inStock":true}"#.into()
+            r#"{"id":14,"productId":7001,"storeId":1,"available":2,"inStock":true,"availability":"low_stock","sellable":true}"#.into()
         )
     );
     let (status, product) = text(format!("{base}/v1/products/6973/stock?qty=5&lang=ru")).await;
     assert_eq!(status, 200, "{product}");
     assert_eq!(
         product,
-        r#"{"productId":6973,"available":"10+","inStock":true,"stores":[{"storeId":1,"available":5,"inStock":true},{"storeId":2,"available":"10+","inStock":true},{"storeId":11,"available":"10+","inStock":true}],"qty":{"asked":5,"canSell":true,"stores":[1,2,11]},"summary":"В наличии: 10+ шт. в 3 магазинах"}"#
+        r#"{"productId":6973,"available":"10+","inStock":true,"availability":"in_stock","sellable":true,"stores":[{"storeId":1,"available":5,"inStock":true,"availability":"low_stock","sellable":true},{"storeId":2,"available":"10+","inStock":true,"availability":"in_stock","sellable":true},{"storeId":11,"available":"10+","inStock":true,"availability":"in_stock","sellable":true}],"qty":{"asked":5,"canSell":true,"stores":[1,2,11]},"summary":"В наличии: 10+ шт. в 3 магазинах"}"#
     );
     // Above the cap the answer would tell what the cap hides.
     let (status, body) = text(format!("{base}/v1/products/6973/stock?qty=11")).await;

@@ -87,7 +87,7 @@ fn stock_headers() -> HeaderMap {
     headers
 }
 
-const RECORD: &str = r#"{"id":13,"productId":6973,"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true}"#;
+const RECORD: &str = r#"{"id":13,"productId":6973,"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true,"availability":"in_stock","sellable":true}"#;
 
 #[test]
 fn the_checker_takes_a_documented_answer() {

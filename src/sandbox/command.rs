@@ -16,6 +16,8 @@ use super::wire::time_json;
 pub enum Method {
     Get,
     List,
+    /// `catalog.product.get`: a product's flags.
+    Product,
 }
 
 impl Method {
@@ -23,6 +25,7 @@ impl Method {
         match name {
             "catalog.storeproduct.get" => Some(Method::Get),
             "catalog.storeproduct.list" => Some(Method::List),
+            "catalog.product.get" => Some(Method::Product),
             _ => None,
         }
     }
@@ -31,6 +34,7 @@ impl Method {
         match self {
             Method::Get => "catalog.storeproduct.get",
             Method::List => "catalog.storeproduct.list",
+            Method::Product => "catalog.product.get",
         }
     }
 }
@@ -107,6 +111,7 @@ impl Call {
             match self.method {
                 Method::Get => methods::storeproduct_get(&inner.inventory, &self.params),
                 Method::List => methods::storeproduct_list(&inner.inventory, &self.params),
+                Method::Product => methods::product_get(&inner.inventory, &self.params),
             }
         };
         Ran {

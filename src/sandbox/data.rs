@@ -17,6 +17,8 @@ pub const MORE_6973: RangeInclusive<u32> = 301..=302;
 pub const BIG_PRODUCT: u32 = 8000;
 pub const BIG_RECORDS_BASE: u32 = 2000;
 pub const BIG_RECORDS: RangeInclusive<u32> = 2001..=2090;
+/// One record each for products whose flags say more than their stock (see [`flags`]).
+pub const FLAGGED_RECORDS: RangeInclusive<u32> = 2101..=2106;
 
 /// One record as the portal stores it (amounts are doubles; reserved may be null).
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +44,13 @@ pub fn record(id: u32) -> Option<Record> {
         19 => Some((7006, 11, 4.0, Some(1.0), false)),
         301 => Some((6973, 1, 6.0, Some(1.0), false)),
         302 => Some((6973, 2, 100.0, None, false)),
+        // Products whose flags decide what may be sold (see `flags`).
+        2101 => Some((7101, 1, 0.0, None, false)),
+        2102 => Some((7102, 1, 0.0, None, false)),
+        2103 => Some((7103, 1, 8.0, None, false)),
+        2104 => Some((7104, 11, 0.0, None, false)),
+        2105 => Some((7105, 1, 3.0, None, false)),
+        2106 => Some((7106, 1, 0.0, Some(0.0), false)),
         _ => None,
     };
     if let Some((product_id, store_id, amount, quantity_reserved, quoted)) = special {
@@ -80,7 +89,48 @@ pub fn all_records() -> impl Iterator<Item = Record> {
     (1..=REGULAR_RECORDS)
         .chain(MORE_6973)
         .chain(BIG_RECORDS)
+        .chain(FLAGGED_RECORDS)
         .filter_map(record)
+}
+
+/// A product's flags as `catalog.product.get` sends them (`Y`/`N` letters, a numeric type).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flags {
+    pub active: String,
+    pub can_buy_zero: String,
+    pub quantity_trace: String,
+    /// `None`: worked out from the stock, as the portal does.
+    pub available: Option<String>,
+    pub kind: u8,
+}
+
+impl Default for Flags {
+    fn default() -> Self {
+        Self {
+            active: "Y".into(),
+            can_buy_zero: "N".into(),
+            quantity_trace: "Y".into(),
+            available: None,
+            kind: 1,
+        }
+    }
+}
+
+/// The fixed products' flags: 7101 may be sold at zero (a backorder), 7102 keeps no stock
+/// (untracked), 7103 is inactive, 7104 is a service, 7105 is marked unavailable with stock on
+/// the shelf (both discontinued), 7106 is a plain product sold out; every other product has the
+/// catalog's defaults.
+pub fn flags(product_id: u32) -> Flags {
+    let mut flags = Flags::default();
+    match product_id {
+        7101 => flags.can_buy_zero = "Y".into(),
+        7102 => flags.quantity_trace = "N".into(),
+        7103 => flags.active = "N".into(),
+        7104 => flags.kind = 7,
+        7105 => flags.available = Some("N".into()),
+        _ => {}
+    }
+    flags
 }
 
 impl Record {
@@ -153,6 +203,6 @@ mod tests {
         // Every id is listed once, in id order.
         let ids: Vec<u32> = all_records().map(|r| r.id).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(ids.len(), 300 + 2 + 90);
+        assert_eq!(ids.len(), 300 + 2 + 90 + 6);
     }
 }

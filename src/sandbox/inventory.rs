@@ -2,26 +2,86 @@
 //! generated catalogue when asked for (`--records N`), and whatever the control API changed
 //! since (records set, records deleted), by id.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 
-use super::data::{self, Record};
+use super::data::{self, Flags, Record};
 
 /// Where the generated catalogue starts: above every fixed record.
 pub const CATALOGUE_FIRST_ID: u32 = 3001;
 
 pub struct Inventory {
     records: BTreeMap<u32, Record>,
+    /// Products whose flags the control API changed; the others have [`data::flags`].
+    flags: HashMap<u32, Flags>,
+    /// Record ids by product.
+    by_product: HashMap<u32, BTreeSet<u32>>,
 }
 
 impl Inventory {
     /// The fixed records, and `catalogue` generated ones.
     pub fn new(catalogue: u32) -> Self {
-        let records = data::all_records()
-            .chain(generated(catalogue))
-            .map(|r| (r.id, r))
+        let mut inventory = Self {
+            records: BTreeMap::new(),
+            flags: HashMap::new(),
+            by_product: HashMap::new(),
+        };
+        for record in data::all_records().chain(generated(catalogue)) {
+            inventory.set(record);
+        }
+        inventory
+    }
+
+    /// A product's `catalog.product.get` object, when any record holds it or its flags were
+    /// set. `available` is worked out as the portal does: something to sell, a sale at zero
+    /// allowed, or stock not kept.
+    pub fn product(&self, product_id: u32) -> Option<serde_json::Value> {
+        let set = self.flags.get(&product_id);
+        let rows: Vec<&Record> = self
+            .by_product
+            .get(&product_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.records.get(id))
             .collect();
-        Self { records }
+        if rows.is_empty() && set.is_none() {
+            return None;
+        }
+        let flags = self.flags(product_id);
+        let on_hand: f64 = rows
+            .iter()
+            .map(|r| r.amount - r.quantity_reserved.unwrap_or(0.0))
+            .sum();
+        let yes = |b: bool| if b { "Y" } else { "N" };
+        let available = flags.available.clone().unwrap_or_else(|| {
+            yes(on_hand > 0.0 || flags.can_buy_zero == "Y" || flags.quantity_trace == "N").into()
+        });
+        Some(serde_json::json!({
+            "id": product_id,
+            "iblockId": 23,
+            "name": format!("Product {product_id}"),
+            "active": flags.active,
+            "available": available,
+            "canBuyZero": flags.can_buy_zero,
+            "quantityTrace": flags.quantity_trace,
+            "type": flags.kind,
+            "measure": 5,
+            "quantity": on_hand,
+            "detailText": null,
+        }))
+    }
+
+    /// A product's flags as they stand.
+    pub fn flags(&self, product_id: u32) -> Flags {
+        self.flags
+            .get(&product_id)
+            .cloned()
+            .unwrap_or_else(|| data::flags(product_id))
+    }
+
+    /// Changes a product's flags (control API).
+    pub fn set_flags(&mut self, product_id: u32, flags: Flags) {
+        self.flags.insert(product_id, flags);
     }
 
     pub fn get(&self, id: u32) -> Option<&Record> {
@@ -46,11 +106,22 @@ impl Inventory {
     }
 
     pub fn set(&mut self, record: Record) {
+        self.delete(record.id);
+        self.by_product
+            .entry(record.product_id)
+            .or_default()
+            .insert(record.id);
         self.records.insert(record.id, record);
     }
 
     pub fn delete(&mut self, id: u32) -> bool {
-        self.records.remove(&id).is_some()
+        let Some(record) = self.records.remove(&id) else {
+            return false;
+        };
+        if let Some(ids) = self.by_product.get_mut(&record.product_id) {
+            ids.remove(&id);
+        }
+        true
     }
 
     pub fn len(&self) -> usize {
@@ -86,7 +157,7 @@ mod tests {
     #[test]
     fn the_catalogue_has_gaps_and_fits_the_id_range() {
         let inventory = Inventory::new(100_000);
-        assert_eq!(inventory.len(), 300 + 2 + 90 + 100_000);
+        assert_eq!(inventory.len(), 300 + 2 + 90 + 6 + 100_000);
         let last = inventory.range(None, None).next_back().unwrap().id;
         // 100,000 records below id 107,200: a sweep of 50-id ranges takes 43 batches.
         assert!(last < 107_200, "{last}");

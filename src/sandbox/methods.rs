@@ -68,6 +68,17 @@ pub fn storeproduct_get(inventory: &Inventory, params: &Map<String, Value>) -> O
     }
 }
 
+/// A product's flags, as `{"product": {...}}`; the portal's own wording for an unknown one.
+pub fn product_get(inventory: &Inventory, params: &Map<String, Value>) -> Outcome {
+    let Some(raw) = params.get("id") else {
+        return Outcome::failed(400, json!(100), "Could not find value for parameter {id}");
+    };
+    match data_id(raw).and_then(|id| inventory.product(id)) {
+        Some(product) => Outcome::done(json!({ "product": product })),
+        None => Outcome::failed(400, json!(""), "product does not exist."),
+    }
+}
+
 /// `filter`, `order` (one field), `select` (`*` for all), `start` (an offset; -1 for no count).
 pub fn storeproduct_list(inventory: &Inventory, params: &Map<String, Value>) -> Outcome {
     let filter = params

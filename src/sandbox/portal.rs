@@ -76,6 +76,38 @@ async fn control(State(state): State<Shared>, Json(control): Json<Map<String, Va
             None => return (StatusCode::BAD_REQUEST, "records: set and delete").into_response(),
         }
     }
+    // `{"products": {"7101": {"canBuyZero": "N", "active": "Y"}}}`: flags that change; the
+    // fields not given keep the product's.
+    if let Some(products) = control.get("products") {
+        let Some(products) = products.as_object() else {
+            return (StatusCode::BAD_REQUEST, "products: an object by id").into_response();
+        };
+        for (id, change) in products {
+            let (Some(id), Some(change)) = (id.parse::<u32>().ok(), change.as_object()) else {
+                return (StatusCode::BAD_REQUEST, "products: an object by id").into_response();
+            };
+            let mut flags = inner.inventory.flags(id);
+            for (name, value) in change {
+                let letter = || value.as_str().map(str::to_string);
+                match (name.as_str(), value) {
+                    ("active", _) if letter().is_some() => flags.active = letter().unwrap_or_default(),
+                    ("canBuyZero", _) if letter().is_some() => {
+                        flags.can_buy_zero = letter().unwrap_or_default()
+                    }
+                    ("quantityTrace", _) if letter().is_some() => {
+                        flags.quantity_trace = letter().unwrap_or_default()
+                    }
+                    ("available", Value::Null) => flags.available = None,
+                    ("available", _) if letter().is_some() => flags.available = letter(),
+                    ("type", _) if value.as_u64().is_some_and(|t| t <= 255) => {
+                        flags.kind = value.as_u64().unwrap_or(1) as u8
+                    }
+                    _ => return (StatusCode::BAD_REQUEST, "products: unknown flag").into_response(),
+                }
+            }
+            inner.inventory.set_flags(id, flags);
+        }
+    }
     // `{"operatingUsedSecs": {"catalog.storeproduct.list": 480}}`: spend one method's time.
     if let Some(used) = control.get("operatingUsedSecs").and_then(Value::as_object) {
         for (name, secs) in used {

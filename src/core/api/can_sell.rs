@@ -1,6 +1,8 @@
 //! `?qty=N` on a product answer: whether N can be sold from the public warehouses together,
 //! and which warehouses hold N on their own (where N can be picked up). Made from the rendered
-//! answer's figures; with `STOCK_EXPOSE=level` there are none to check against.
+//! answer's figures and state: an untracked product or a backorder can always be sold, a
+//! discontinued one never; otherwise the figures decide, and with `STOCK_EXPOSE=level` there
+//! are none to check against.
 
 use serde::Serialize;
 
@@ -21,10 +23,33 @@ struct Checked {
 /// of capped figures (`"10+"` says nothing about 11).
 pub fn check(body: &[u8], qty: f64) -> Option<Vec<u8>> {
     let listed = RenderedProduct::read(body)?;
+    let by_state = match listed.availability.as_deref() {
+        Some("untracked" | "backorder") => Some(true),
+        Some("discontinued") => Some(false),
+        _ => None,
+    };
+    if let Some(can_sell) = by_state {
+        return serde_json::to_vec(&Checked {
+            asked: Quantity(qty),
+            can_sell,
+            stores: holding(&listed, qty).unwrap_or_default(),
+        })
+        .ok();
+    }
     let (total, floor) = listed.available.as_ref()?.value()?;
     if floor && qty > total {
         return None;
     }
+    serde_json::to_vec(&Checked {
+        asked: Quantity(qty),
+        can_sell: total >= qty,
+        stores: holding(&listed, qty)?,
+    })
+    .ok()
+}
+
+/// The warehouses that hold `qty` on their own; `None` when a figure cannot tell.
+fn holding(listed: &RenderedProduct, qty: f64) -> Option<Vec<i64>> {
     let mut stores = Vec::new();
     for store in &listed.stores {
         let (held, floor) = store.available.as_ref()?.value()?;
@@ -35,12 +60,7 @@ pub fn check(body: &[u8], qty: f64) -> Option<Vec<u8>> {
             stores.push(store.store_id);
         }
     }
-    serde_json::to_vec(&Checked {
-        asked: Quantity(qty),
-        can_sell: total >= qty,
-        stores,
-    })
-    .ok()
+    Some(stores)
 }
 
 #[cfg(test)]
@@ -67,6 +87,25 @@ mod tests {
         assert_eq!(
             checked(19.5),
             r#"{"asked":19.5,"canSell":false,"stores":[]}"#
+        );
+    }
+
+    #[test]
+    fn the_state_decides_before_the_figures() {
+        let backorder = r#"{"productId":7101,"amount":0,"reserved":0,"available":0,"inStock":false,"availability":"backorder","sellable":true,"stores":[{"storeId":1,"available":0,"inStock":false}]}"#;
+        assert_eq!(
+            String::from_utf8(check(backorder.as_bytes(), 3.0).unwrap()).unwrap(),
+            r#"{"asked":3,"canSell":true,"stores":[]}"#
+        );
+        let untracked_level = r#"{"productId":7102,"availability":"untracked","inStock":false,"sellable":true,"stores":[]}"#;
+        assert_eq!(
+            String::from_utf8(check(untracked_level.as_bytes(), 2.0).unwrap()).unwrap(),
+            r#"{"asked":2,"canSell":true,"stores":[]}"#
+        );
+        let gone = r#"{"productId":7103,"available":8,"inStock":true,"availability":"discontinued","sellable":false,"stores":[{"storeId":1,"available":8,"inStock":true}]}"#;
+        assert_eq!(
+            String::from_utf8(check(gone.as_bytes(), 1.0).unwrap()).unwrap(),
+            r#"{"asked":1,"canSell":false,"stores":[1]}"#
         );
     }
 

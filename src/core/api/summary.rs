@@ -11,6 +11,20 @@ use super::rendered_product::RenderedProduct;
 /// The sentence for a rendered product answer; `None` if it is not one.
 pub fn sentence(body: &[u8], lang: Lang) -> Option<String> {
     let listed = RenderedProduct::read(body)?;
+    let said = |en: &str, ru: &str| {
+        Some(match lang {
+            Lang::En => en.to_string(),
+            Lang::Ru => ru.to_string(),
+        })
+    };
+    match listed.availability.as_deref() {
+        Some("discontinued") => return said("No longer sold", "Снят с продажи"),
+        Some("backorder") => {
+            return said("Out of stock, can be ordered", "Нет в наличии, можно заказать")
+        }
+        Some("untracked") => return said("Available to order", "Доступен к заказу"),
+        _ => {}
+    }
     if !listed.in_stock {
         return Some(
             match lang {
@@ -161,6 +175,21 @@ mod tests {
             sentence(capped.as_bytes(), Lang::Ru).unwrap(),
             "В наличии: 10+ шт. в 1 магазине"
         );
+    }
+
+    #[test]
+    fn what_may_be_sold_comes_before_the_figures() {
+        for (state, en, ru) in [
+            ("backorder", "Out of stock, can be ordered", "Нет в наличии, можно заказать"),
+            ("untracked", "Available to order", "Доступен к заказу"),
+            ("discontinued", "No longer sold", "Снят с продажи"),
+        ] {
+            let body = format!(
+                r#"{{"productId":1,"available":4,"inStock":true,"availability":"{state}","sellable":true,"stores":[]}}"#
+            );
+            assert_eq!(sentence(body.as_bytes(), Lang::En).unwrap(), en);
+            assert_eq!(sentence(body.as_bytes(), Lang::Ru).unwrap(), ru);
+        }
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub struct Settings {
     pub policy: Policy,
     pub cache_ttl: Duration,
     pub negative_ttl: Duration,
+    /// How long a product's flags (what may be sold) are kept.
+    pub flags_ttl: Duration,
     pub stale_if_error: Duration,
     pub cache_max_entries: usize,
     pub upstream_timeout: Duration,
@@ -146,6 +148,7 @@ impl Settings {
             },
             cache_ttl: secs("STOCK_CACHE_TTL_SECS")?,
             negative_ttl: secs("STOCK_NEGATIVE_TTL_SECS")?,
+            flags_ttl: secs("STOCK_FLAGS_TTL_SECS")?,
             stale_if_error: secs("STOCK_STALE_IF_ERROR_SECS")?,
             cache_max_entries: vars.whole("STOCK_CACHE_MAX_ENTRIES")? as usize,
             upstream_timeout: millis("STOCK_UPSTREAM_TIMEOUT_MS")?,

@@ -100,6 +100,7 @@ pub const VARIABLES: &[Variable] = &[
     // Caches.
     whole("STOCK_CACHE_TTL_SECS", 0, 86_400, 30),
     whole("STOCK_NEGATIVE_TTL_SECS", 0, 86_400, 10),
+    whole("STOCK_FLAGS_TTL_SECS", 0, 86_400, 300),
     whole("STOCK_STALE_IF_ERROR_SECS", 0, 604_800, 300),
     whole("STOCK_CACHE_MAX_ENTRIES", 0, 10_000_000, 10_000),
     // The portal and its budget.

@@ -10,5 +10,6 @@ pub mod policy;
 pub mod product;
 pub mod reads;
 pub mod record;
+pub mod sellable;
 pub mod stores;
 pub mod webhook;

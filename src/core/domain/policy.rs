@@ -46,6 +46,12 @@ pub enum Availability {
     InStock,
     LowStock,
     OutOfStock,
+    /// Nothing to sell, but the product may be sold at zero.
+    Backorder,
+    /// Stock is not kept for it: always sellable.
+    Untracked,
+    /// Inactive, or marked unavailable by the portal.
+    Discontinued,
 }
 
 impl Availability {
@@ -54,6 +60,20 @@ impl Availability {
             Availability::InStock => "in_stock",
             Availability::LowStock => "low_stock",
             Availability::OutOfStock => "out_of_stock",
+            Availability::Backorder => "backorder",
+            Availability::Untracked => "untracked",
+            Availability::Discontinued => "discontinued",
+        }
+    }
+
+    /// The schema.org `ItemAvailability` name (an untracked product is always in stock).
+    pub fn schema_org(self) -> &'static str {
+        match self {
+            Availability::InStock | Availability::Untracked => "InStock",
+            Availability::LowStock => "LimitedAvailability",
+            Availability::OutOfStock => "OutOfStock",
+            Availability::Backorder => "BackOrder",
+            Availability::Discontinued => "Discontinued",
         }
     }
 }
@@ -62,16 +82,6 @@ impl Policy {
     /// A record in a warehouse outside the list is treated exactly like a missing record.
     pub fn admits(&self, record: &StoreProduct) -> bool {
         self.allowed_stores.is_empty() || self.allowed_stores.contains(&record.store_id)
-    }
-
-    pub fn availability(&self, available: f64) -> Availability {
-        if available <= 0.0 {
-            Availability::OutOfStock
-        } else if available <= self.low_stock_threshold {
-            Availability::LowStock
-        } else {
-            Availability::InStock
-        }
     }
 }
 
@@ -172,14 +182,5 @@ mod tests {
             Figures::of(&record(3, 3.0, Some(1.0))),
         ]);
         assert_eq!((sum.amount, sum.reserved, sum.available), (3.3, 2.0, 2.1));
-    }
-
-    #[test]
-    fn levels() {
-        let p = Policy::default();
-        assert_eq!(p.availability(0.0), Availability::OutOfStock);
-        assert_eq!(p.availability(0.5), Availability::LowStock);
-        assert_eq!(p.availability(5.0), Availability::LowStock);
-        assert_eq!(p.availability(5.5), Availability::InStock);
     }
 }

@@ -4,6 +4,7 @@
 use super::error::ApiError;
 use super::id::{ProductId, RecordId};
 use super::record::StoreProduct;
+use super::sellable::ProductFlags;
 
 /// One read at the portal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,6 +21,8 @@ pub enum Command {
     /// The lowest record id from `from` up (one row, in ascending order): where a sweep's
     /// records go on after a gap, so empty stretches of ids cost nothing.
     NextId { from: RecordId },
+    /// `catalog.product.get?id=N`: the product's flags (what may be sold).
+    Flags(ProductId),
 }
 
 /// How many ids one [`Command::Range`] covers: a page's worth, so one answer holds them all.
@@ -46,6 +49,9 @@ pub enum Read {
     /// The id a [`Command::Highest`] or [`Command::NextId`] asked for; `None` when there is
     /// no such record.
     Id(Option<RecordId>),
+    /// A product's flags; `None` when the portal has no such product or will not show it to
+    /// the webhook (answers then carry the state the stock alone shows).
+    Flags(Option<ProductFlags>),
 }
 
 pub type Outcome = Result<Read, ApiError>;

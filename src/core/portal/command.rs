@@ -10,6 +10,8 @@ use crate::core::domain::reads::{Command, RANGE_IDS};
 pub const GET_METHOD: &str = "catalog.storeproduct.get";
 pub const LIST_METHOD: &str = "catalog.storeproduct.list";
 pub const BATCH_METHOD: &str = "batch";
+/// A product's flags (what may be sold).
+pub const PRODUCT_METHOD: &str = "catalog.product.get";
 /// The portal runs at most this many commands in one `batch`.
 pub const MAX_BATCH_COMMANDS: usize = 50;
 /// `catalog.storeproduct.list` answers pages of this many rows.
@@ -28,6 +30,7 @@ pub struct StoreFilter {
 pub fn method(command: Command) -> &'static str {
     match command {
         Command::Record(_) => GET_METHOD,
+        Command::Flags(_) => PRODUCT_METHOD,
         Command::ProductPage { .. }
         | Command::Range { .. }
         | Command::Highest
@@ -83,6 +86,7 @@ fn json_list(
 pub fn json_body(command: Command, filter: &StoreFilter) -> String {
     match command {
         Command::Record(id) => format!("{{\"id\":{id}}}"),
+        Command::Flags(product) => format!("{{\"id\":{product}}}"),
         Command::ProductPage { product, start } => json_list(
             &[("productId", product.get().into())],
             filter,
@@ -119,6 +123,7 @@ pub fn batch_text(command: Command, filter: &StoreFilter) -> String {
     };
     match command {
         Command::Record(id) => format!("{GET_METHOD}?id={id}"),
+        Command::Flags(product) => format!("{PRODUCT_METHOD}?id={product}"),
         Command::ProductPage { product, start } => {
             let mut text = format!("{LIST_METHOD}?filter[productId]={product}");
             stores(&mut text);
@@ -236,6 +241,10 @@ mod tests {
             .as_str()
             .unwrap()
             .starts_with("catalog.storeproduct.list?filter[productId]=6973&select[]=id"));
+        let flags = Command::Flags(ProductId::from_u64(6973).unwrap());
+        assert_eq!(batch_text(flags, &filter), "catalog.product.get?id=6973");
+        assert_eq!(json_body(flags, &filter), r#"{"id":6973}"#);
+        assert_eq!(method(flags), "catalog.product.get");
     }
 
     #[test]

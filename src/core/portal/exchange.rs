@@ -14,6 +14,7 @@ use super::command::{batch_body, batch_key, json_body, method, StoreFilter, BATC
 use super::envelope::{open, OperatingTime};
 use super::operating_time::OperatingGuard;
 use super::page::{read_ids, read_page, read_range};
+use super::product_flags::read_flags;
 use super::record::read_get_result;
 use super::refusal::{Classified, Refusal};
 use crate::core::config::{BudgetLimits, ListStoreFilter, Settings};
@@ -368,6 +369,9 @@ fn read_single(
         Err((Classified::NotFound, operating)) if matches!(command, Command::Record(_)) => {
             return Ok((vec![Ok(Read::Record(None))], vec![operating]));
         }
+        Err((classified, operating)) if withheld_flags(command, classified) => {
+            return Ok((vec![Ok(Read::Flags(None))], vec![operating]));
+        }
         Err(failure) => return Err(failure),
     };
     let mut root = opened.root;
@@ -394,8 +398,26 @@ fn read_many(
     Ok((slots, answer.times))
 }
 
+/// A product the portal does not have, or will not show the webhook: its flags are unknown,
+/// which is an answer (the stock alone then speaks), not a fault of the exchange.
+fn withheld_flags(command: Command, classified: Classified) -> bool {
+    matches!(command, Command::Flags(_))
+        && match classified {
+            Classified::NotFound => true,
+            Classified::Refused(refusal) => {
+                refusal != Refusal::Credentials && refusal.is_configuration_problem()
+            }
+        }
+}
+
 fn read_slot(command: Command, slot: Slot) -> Result<Read, Refusal> {
     match (command, slot) {
+        (Command::Flags(id), Slot::Result { result, .. }) => read_flags(&result, id)
+            .map(|flags| Read::Flags(Some(flags)))
+            .ok_or(Refusal::BadAnswer),
+        (Command::Flags(_), Slot::Error(classified)) if withheld_flags(command, classified) => {
+            Ok(Read::Flags(None))
+        }
         (Command::Record(id), Slot::Result { result, .. }) => read_get_result(&result, id)
             .map(|record| Read::Record(Some(record)))
             .ok_or(Refusal::BadAnswer),
@@ -428,7 +450,8 @@ fn read_slot(command: Command, slot: Slot) -> Result<Read, Refusal> {
             Command::ProductPage { .. }
             | Command::Range { .. }
             | Command::Highest
-            | Command::NextId { .. },
+            | Command::NextId { .. }
+            | Command::Flags(_),
             Slot::Error(Classified::NotFound),
         ) => Err(Refusal::ServerFault),
         (_, Slot::Error(Classified::Refused(refusal))) => Err(refusal),

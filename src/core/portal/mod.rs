@@ -10,5 +10,6 @@ pub mod exchange;
 pub mod numbers;
 pub mod operating_time;
 pub mod page;
+pub mod product_flags;
 pub mod record;
 pub mod refusal;

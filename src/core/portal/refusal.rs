@@ -124,7 +124,8 @@ pub fn classify(code: &Value, description: &str, status: Option<u16>) -> Classif
         "NO_AUTH_FOUND" | "INVALID_CREDENTIALS" | "expired_token" | "invalid_token" => {
             Some(Refusal::Credentials)
         }
-        "200040300010" | "user_access_error" => Some(Refusal::AccessDenied),
+        // No right to view the catalog, or to read its products (`catalog.product.get`).
+        "200040300010" | "200040300040" | "user_access_error" => Some(Refusal::AccessDenied),
         "insufficient_scope" => Some(Refusal::Scope),
         "ACCESS_DENIED" => Some(Refusal::Plan),
         "ERROR_METHOD_NOT_FOUND" => Some(Refusal::MethodNotFound),

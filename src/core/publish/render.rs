@@ -8,6 +8,7 @@ use serde::{Serialize, Serializer};
 use crate::core::domain::policy::{Exposure, Figures, Policy};
 use crate::core::domain::product::ProductStock;
 use crate::core::domain::record::StoreProduct;
+use crate::core::domain::sellable::{sellable, ProductFlags, Sellable};
 
 /// A stock quantity: whole numbers print without a fraction (`14`, not `14.0`).
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +35,8 @@ struct ExactV1 {
     reserved: Quantity,
     available: Quantity,
     in_stock: bool,
+    availability: &'static str,
+    sellable: bool,
 }
 
 #[derive(Serialize)]
@@ -44,6 +47,7 @@ struct LevelView {
     store_id: i64,
     availability: &'static str,
     in_stock: bool,
+    sellable: bool,
 }
 
 /// `available` under `STOCK_EXPOSE=capped:N`: the figure up to N, `"N+"` above.
@@ -73,6 +77,8 @@ struct CappedView {
     store_id: i64,
     available: Capped,
     in_stock: bool,
+    availability: &'static str,
+    sellable: bool,
 }
 
 #[derive(Serialize)]
@@ -102,8 +108,19 @@ pub struct RenderedRecord {
     pub store_id: i64,
 }
 
-pub fn render_record(policy: &Policy, record: &StoreProduct) -> RenderedRecord {
+/// What may be sold of `available` under the policy's threshold.
+fn state(policy: &Policy, flags: Option<&ProductFlags>, available: f64) -> Sellable {
+    sellable(flags, available, policy.low_stock_threshold)
+}
+
+/// A record as published; `flags` are its product's (`None`: unknown, the stock speaks alone).
+pub fn render_record(
+    policy: &Policy,
+    record: &StoreProduct,
+    flags: Option<&ProductFlags>,
+) -> RenderedRecord {
     let figures = Figures::of(record);
+    let state = state(policy, flags, figures.available);
     let (id, product_id, store_id) = (record.id.get(), record.product_id.get(), record.store_id);
     match policy.exposure {
         Exposure::Exact => RenderedRecord {
@@ -115,6 +132,8 @@ pub fn render_record(policy: &Policy, record: &StoreProduct) -> RenderedRecord {
                 reserved: Quantity(figures.reserved),
                 available: Quantity(figures.available),
                 in_stock: figures.in_stock(),
+                availability: state.availability.as_str(),
+                sellable: state.sellable,
             }),
             bitrix: to_bytes(&BitrixResult {
                 store_product: ExactBitrix {
@@ -133,8 +152,9 @@ pub fn render_record(policy: &Policy, record: &StoreProduct) -> RenderedRecord {
                 id,
                 product_id,
                 store_id,
-                availability: policy.availability(figures.available).as_str(),
+                availability: state.availability.as_str(),
                 in_stock: figures.in_stock(),
+                sellable: state.sellable,
             };
             RenderedRecord {
                 v1: to_bytes(&level),
@@ -155,6 +175,8 @@ pub fn render_record(policy: &Policy, record: &StoreProduct) -> RenderedRecord {
                     cap,
                 },
                 in_stock: figures.in_stock(),
+                availability: state.availability.as_str(),
+                sellable: state.sellable,
             };
             RenderedRecord {
                 v1: to_bytes(&capped),
@@ -176,6 +198,8 @@ struct ExactProduct<'a> {
     reserved: Quantity,
     available: Quantity,
     in_stock: bool,
+    availability: &'static str,
+    sellable: bool,
     stores: Vec<ExactStore<'a>>,
 }
 
@@ -219,6 +243,8 @@ struct ExactStore<'a> {
     reserved: Quantity,
     available: Quantity,
     in_stock: bool,
+    availability: &'static str,
+    sellable: bool,
 }
 
 #[derive(Serialize)]
@@ -227,6 +253,7 @@ struct LevelProduct<'a> {
     product_id: u32,
     availability: &'static str,
     in_stock: bool,
+    sellable: bool,
     stores: Vec<LevelStore<'a>>,
 }
 
@@ -238,6 +265,7 @@ struct LevelStore<'a> {
     about: StoreAbout<'a>,
     availability: &'static str,
     in_stock: bool,
+    sellable: bool,
 }
 
 #[derive(Serialize)]
@@ -246,6 +274,8 @@ struct CappedProduct<'a> {
     product_id: u32,
     available: Capped,
     in_stock: bool,
+    availability: &'static str,
+    sellable: bool,
     stores: Vec<CappedStore<'a>>,
 }
 
@@ -257,12 +287,20 @@ struct CappedStore<'a> {
     about: StoreAbout<'a>,
     available: Capped,
     in_stock: bool,
+    availability: &'static str,
+    sellable: bool,
 }
 
 /// `{"productId","amount","reserved","available","inStock","stores":[…]}`, with levels only,
 /// or with capped figures only.
-pub fn render_product(policy: &Policy, stock: &ProductStock) -> Bytes {
+pub fn render_product(
+    policy: &Policy,
+    stock: &ProductStock,
+    flags: Option<&ProductFlags>,
+) -> Bytes {
     let product_id = stock.product_id.get();
+    let state = |available: f64| state(policy, flags, available);
+    let total = state(stock.total.available);
     match policy.exposure {
         Exposure::Exact => to_bytes(&ExactProduct {
             product_id,
@@ -270,6 +308,8 @@ pub fn render_product(policy: &Policy, stock: &ProductStock) -> Bytes {
             reserved: Quantity(stock.total.reserved),
             available: Quantity(stock.total.available),
             in_stock: stock.total.in_stock(),
+            availability: total.availability.as_str(),
+            sellable: total.sellable,
             stores: stock
                 .stores
                 .iter()
@@ -280,21 +320,25 @@ pub fn render_product(policy: &Policy, stock: &ProductStock) -> Bytes {
                     reserved: Quantity(f.reserved),
                     available: Quantity(f.available),
                     in_stock: f.in_stock(),
+                    availability: state(f.available).availability.as_str(),
+                    sellable: state(f.available).sellable,
                 })
                 .collect(),
         }),
         Exposure::Level => to_bytes(&LevelProduct {
             product_id,
-            availability: policy.availability(stock.total.available).as_str(),
+            availability: total.availability.as_str(),
             in_stock: stock.total.in_stock(),
+            sellable: total.sellable,
             stores: stock
                 .stores
                 .iter()
                 .map(|(store_id, f)| LevelStore {
                     store_id: *store_id,
                     about: StoreAbout::of(policy, *store_id),
-                    availability: policy.availability(f.available).as_str(),
+                    availability: state(f.available).availability.as_str(),
                     in_stock: f.in_stock(),
+                    sellable: state(f.available).sellable,
                 })
                 .collect(),
         }),
@@ -305,6 +349,8 @@ pub fn render_product(policy: &Policy, stock: &ProductStock) -> Bytes {
                 cap,
             },
             in_stock: stock.total.in_stock(),
+            availability: total.availability.as_str(),
+            sellable: total.sellable,
             stores: stock
                 .stores
                 .iter()
@@ -316,6 +362,8 @@ pub fn render_product(policy: &Policy, stock: &ProductStock) -> Bytes {
                         cap,
                     },
                     in_stock: f.in_stock(),
+                    availability: state(f.available).availability.as_str(),
+                    sellable: state(f.available).sellable,
                 })
                 .collect(),
         }),
@@ -345,10 +393,10 @@ mod tests {
 
     #[test]
     fn exact_matches_the_contract_byte_for_byte() {
-        let r = render_record(&Policy::default(), &record(14.0, None));
+        let r = render_record(&Policy::default(), &record(14.0, None), None);
         assert_eq!(
             r.v1,
-            r#"{"id":13,"productId":6973,"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true}"#
+            r#"{"id":13,"productId":6973,"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true,"availability":"in_stock","sellable":true}"#
         );
         assert_eq!(
             r.bitrix,
@@ -358,10 +406,10 @@ mod tests {
 
     #[test]
     fn fractions_stay_fractions() {
-        let r = render_record(&Policy::default(), &record(2.5, Some(0.5)));
+        let r = render_record(&Policy::default(), &record(2.5, Some(0.5)), None);
         assert_eq!(
             r.v1,
-            r#"{"id":13,"productId":6973,"storeId":11,"amount":2.5,"reserved":0.5,"available":2,"inStock":true}"#
+            r#"{"id":13,"productId":6973,"storeId":11,"amount":2.5,"reserved":0.5,"available":2,"inStock":true,"availability":"low_stock","sellable":true}"#
         );
     }
 
@@ -371,10 +419,10 @@ mod tests {
             exposure: Exposure::Level,
             ..Policy::default()
         };
-        let r = render_record(&policy, &record(3.0, Some(1.0)));
+        let r = render_record(&policy, &record(3.0, Some(1.0)), None);
         assert_eq!(
             r.v1,
-            r#"{"id":13,"productId":6973,"storeId":11,"availability":"low_stock","inStock":true}"#
+            r#"{"id":13,"productId":6973,"storeId":11,"availability":"low_stock","inStock":true,"sellable":true}"#
         );
         assert!(!String::from_utf8_lossy(&r.bitrix).contains("amount"));
         let stock = product_stock(
@@ -384,8 +432,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            render_product(&policy, &stock),
-            r#"{"productId":6973,"availability":"low_stock","inStock":true,"stores":[{"storeId":11,"availability":"low_stock","inStock":true}]}"#
+            render_product(&policy, &stock, None),
+            r#"{"productId":6973,"availability":"low_stock","inStock":true,"sellable":true,"stores":[{"storeId":11,"availability":"low_stock","inStock":true,"sellable":true}]}"#
         );
     }
 
@@ -395,21 +443,21 @@ mod tests {
             exposure: Exposure::Capped(10),
             ..Policy::default()
         };
-        let under = render_record(&policy, &record(7.0, Some(1.0)));
+        let under = render_record(&policy, &record(7.0, Some(1.0)), None);
         assert_eq!(
             under.v1,
-            r#"{"id":13,"productId":6973,"storeId":11,"available":6,"inStock":true}"#
+            r#"{"id":13,"productId":6973,"storeId":11,"available":6,"inStock":true,"availability":"in_stock","sellable":true}"#
         );
-        let over = render_record(&policy, &record(40.0, None));
+        let over = render_record(&policy, &record(40.0, None), None);
         assert_eq!(
             over.v1,
-            r#"{"id":13,"productId":6973,"storeId":11,"available":"10+","inStock":true}"#
+            r#"{"id":13,"productId":6973,"storeId":11,"available":"10+","inStock":true,"availability":"in_stock","sellable":true}"#
         );
         assert_eq!(
             over.bitrix,
-            r#"{"storeProduct":{"id":13,"productId":6973,"storeId":11,"available":"10+","inStock":true}}"#
+            r#"{"storeProduct":{"id":13,"productId":6973,"storeId":11,"available":"10+","inStock":true,"availability":"in_stock","sellable":true}}"#
         );
-        let exactly = render_record(&policy, &record(10.0, None));
+        let exactly = render_record(&policy, &record(10.0, None), None);
         assert!(String::from_utf8_lossy(&exactly.v1).contains(r#""available":10,"#));
         let stock = product_stock(
             ProductId::from_u64(6973).unwrap(),
@@ -418,8 +466,39 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            render_product(&policy, &stock),
-            r#"{"productId":6973,"available":"10+","inStock":true,"stores":[{"storeId":11,"available":"10+","inStock":true}]}"#
+            render_product(&policy, &stock, None),
+            r#"{"productId":6973,"available":"10+","inStock":true,"availability":"in_stock","sellable":true,"stores":[{"storeId":11,"available":"10+","inStock":true,"availability":"in_stock","sellable":true}]}"#
+        );
+    }
+
+    #[test]
+    fn flags_say_what_may_be_sold() {
+        let backorder = ProductFlags {
+            can_buy_zero: Some(true),
+            ..ProductFlags::default()
+        };
+        let r = render_record(&Policy::default(), &record(0.0, None), Some(&backorder));
+        assert_eq!(
+            r.v1,
+            r#"{"id":13,"productId":6973,"storeId":11,"amount":0,"reserved":0,"available":0,"inStock":false,"availability":"backorder","sellable":true}"#
+        );
+        assert!(!String::from_utf8_lossy(&r.bitrix).contains("sellable"));
+        let inactive = ProductFlags {
+            active: Some(false),
+            ..ProductFlags::default()
+        };
+        let stock = product_stock(
+            ProductId::from_u64(6973).unwrap(),
+            &[record(14.0, None)],
+            &Policy::default(),
+        )
+        .unwrap();
+        let body = render_product(&Policy::default(), &stock, Some(&inactive));
+        assert!(
+            String::from_utf8_lossy(&body).contains(
+                r#""inStock":true,"availability":"discontinued","sellable":false,"stores""#
+            ),
+            "{body:?}"
         );
     }
 
@@ -432,8 +511,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            render_product(&Policy::default(), &stock),
-            r#"{"productId":6973,"amount":14,"reserved":0,"available":14,"inStock":true,"stores":[{"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true}]}"#
+            render_product(&Policy::default(), &stock, None),
+            r#"{"productId":6973,"amount":14,"reserved":0,"available":14,"inStock":true,"availability":"in_stock","sellable":true,"stores":[{"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true,"availability":"in_stock","sellable":true}]}"#
         );
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::batcher::{Batcher, Demand};
+use super::cache::TtlCache;
 use super::flights::Waiting;
 use super::Health;
 use crate::core::config::Settings;
@@ -15,6 +16,8 @@ use crate::core::domain::error::ApiError;
 use crate::core::domain::id::{ProductId, RecordId};
 use crate::core::domain::policy::Policy;
 use crate::core::domain::product::product_stock;
+use crate::core::domain::record::StoreProduct;
+use crate::core::domain::sellable::ProductFlags;
 use crate::core::domain::reads::{Command, Outcome, Page, Read};
 use crate::core::metrics::Snapshot;
 use crate::core::portal::command::LIST_PAGE_ROWS;
@@ -94,20 +97,25 @@ pub trait Upstream {
     }
 }
 
-/// What one command settled on in the batcher: a record already rendered, or a page that
-/// waits for the rest of its product.
+/// What one command settled on in the batcher: a record (`None`: none in a public
+/// warehouse), a page that waits for the rest of its product, or a product's flags; each with
+/// its age. Answers are rendered once the product's flags are known.
 #[derive(Debug, Clone, PartialEq)]
 enum Settled {
-    Record(Aged),
+    Record(Option<StoreProduct>, Duration),
     Page(Arc<Page>, Duration),
+    Flags(Option<ProductFlags>),
 }
 
-/// The portal behind an executor: the batcher in front of it, and the policy answers are
-/// rendered under.
+/// The portal behind an executor: the batcher in front of it, the policy answers are rendered
+/// under, and the products' flags it has read (kept for `STOCK_FLAGS_TTL_SECS`: they change
+/// far less often than stock, and a record's answer needs its product's).
 pub struct PortalUpstream<X> {
     executor: X,
     batcher: Batcher<Result<Settled, ApiError>>,
     policy: Policy,
+    flags: TtlCache<ProductId, Option<ProductFlags>>,
+    flags_life: Duration,
 }
 
 impl<X: Executor> PortalUpstream<X> {
@@ -122,6 +130,8 @@ impl<X: Executor> PortalUpstream<X> {
                 waiting,
             ),
             policy: settings.policy.clone(),
+            flags: TtlCache::new(settings.cache_max_entries, settings.stale_if_error),
+            flags_life: settings.flags_ttl,
         }
     }
 
@@ -161,6 +171,56 @@ impl<X: Executor> PortalUpstream<X> {
                 .unwrap_or(Err(ApiError::UpstreamError)),
         )
     }
+
+    /// The flags kept for `product` while fresh; `Err` when they must be read.
+    fn kept_flags(&self, product: ProductId, now: Duration) -> Result<Option<ProductFlags>, ()> {
+        self.flags.fresh(product, now).map(|hit| hit.value).ok_or(())
+    }
+
+    /// Keeps what a flags command settled on; a failed read stands in with the last flags
+    /// inside the stale window, else unknown flags (the stock speaks alone this time).
+    fn settle_flags(
+        &self,
+        product: ProductId,
+        settled: Result<Settled, ApiError>,
+        now: Duration,
+    ) -> Option<ProductFlags> {
+        match settled {
+            Ok(Settled::Flags(flags)) => {
+                self.flags.store(product, flags, now, self.flags_life);
+                flags
+            }
+            _ => self.flags.stale(product, now).and_then(|(flags, _)| flags),
+        }
+    }
+
+    /// The flags of `products` (distinct), read in one round for those not kept.
+    async fn flags_of<C: Clock>(
+        &self,
+        clock: &C,
+        products: &[ProductId],
+        demand: Demand,
+        deadline: Duration,
+    ) -> Vec<(ProductId, Option<ProductFlags>)> {
+        let now = clock.monotonic();
+        let mut known = Vec::with_capacity(products.len());
+        let mut missing = Vec::new();
+        for &product in products {
+            match self.kept_flags(product, now) {
+                Ok(flags) => known.push((product, flags)),
+                Err(()) => missing.push(product),
+            }
+        }
+        if !missing.is_empty() {
+            let commands: Vec<Command> = missing.iter().map(|p| Command::Flags(*p)).collect();
+            let read = self.read(clock, &commands, demand, deadline).await;
+            let now = clock.monotonic();
+            for (product, settled) in missing.into_iter().zip(read) {
+                known.push((product, self.settle_flags(product, settled, now)));
+            }
+        }
+        known
+    }
 }
 
 impl<X: Executor> Upstream for PortalUpstream<X> {
@@ -172,12 +232,38 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
         deadline: Duration,
     ) -> Vec<Fetched> {
         let commands: Vec<Command> = ids.iter().map(|id| Command::Record(*id)).collect();
-        self.read(clock, &commands, demand, deadline)
+        let rows: Vec<Result<(Option<StoreProduct>, Duration), ApiError>> = self
+            .read(clock, &commands, demand, deadline)
             .await
             .into_iter()
             .map(|settled| match settled? {
-                Settled::Record(aged) => Ok(aged),
-                Settled::Page(..) => Err(ApiError::UpstreamError),
+                Settled::Record(row, age) => Ok((row, age)),
+                _ => Err(ApiError::UpstreamError),
+            })
+            .collect();
+        let mut products: Vec<ProductId> = Vec::new();
+        for (row, _) in rows.iter().flatten() {
+            if let Some(product) = row.as_ref().map(|r| r.product_id) {
+                if !products.contains(&product) {
+                    products.push(product);
+                }
+            }
+        }
+        let flags = self.flags_of(clock, &products, demand, deadline).await;
+        rows.into_iter()
+            .map(|row| {
+                let (row, age) = row?;
+                let value = match row {
+                    Some(record) => {
+                        let of_product = flags
+                            .iter()
+                            .find(|(p, _)| *p == record.product_id)
+                            .and_then(|(_, f)| f.as_ref());
+                        Cached::Record(render_record(&self.policy, &record, of_product))
+                    }
+                    None => Cached::Missing,
+                };
+                Ok(Aged::new(value, age))
             })
             .collect()
     }
@@ -191,7 +277,7 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
         demand: Demand,
         deadline: Duration,
     ) -> Fetched {
-        let (first, mut age) = self.page(clock, id, 0, demand, deadline).await?;
+        let (first, mut age, flags) = self.first_page(clock, id, demand, deadline).await?;
         let mut rows = first.rows.clone();
         match (first.total, first.next) {
             (Some(total), _) => {
@@ -232,7 +318,7 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
             (None, None) => {}
         }
         let value = match product_stock(id, &rows, &self.policy) {
-            Some(stock) => Cached::Product(render_product(&self.policy, &stock)),
+            Some(stock) => Cached::Product(render_product(&self.policy, &stock, flags.as_ref())),
             None => Cached::Missing,
         };
         Ok(Aged::new(value, age))
@@ -246,6 +332,35 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
 
     fn access(&self) -> PortalAccess {
         self.executor.access()
+    }
+}
+
+impl<X: Executor> PortalUpstream<X> {
+    /// A product's first page, with its flags in the same exchange unless they are kept.
+    async fn first_page<C: Clock>(
+        &self,
+        clock: &C,
+        id: ProductId,
+        demand: Demand,
+        deadline: Duration,
+    ) -> Result<(Arc<Page>, Duration, Option<ProductFlags>), ApiError> {
+        let first = Command::ProductPage {
+            product: id,
+            start: 0,
+        };
+        if let Ok(flags) = self.kept_flags(id, clock.monotonic()) {
+            let (page, age) = self.page(clock, id, 0, demand, deadline).await?;
+            return Ok((page, age, flags));
+        }
+        let mut read = self
+            .read(clock, &[first, Command::Flags(id)], demand, deadline)
+            .await
+            .into_iter();
+        let page = read.next().unwrap_or(Err(ApiError::UpstreamError));
+        let flags = read.next().unwrap_or(Err(ApiError::UpstreamError));
+        let (page, age) = page_of(page)?;
+        let flags = self.settle_flags(id, flags, clock.monotonic());
+        Ok((page, age, flags))
     }
 }
 
@@ -268,23 +383,21 @@ fn settle(
     outcome: Outcome,
     age: Duration,
 ) -> Result<Settled, ApiError> {
-    let value = match (command, outcome?) {
+    Ok(match (command, outcome?) {
         (Command::Record(_), Read::Record(Some(record))) if policy.admits(&record) => {
-            Cached::Record(render_record(policy, &record))
+            Settled::Record(Some(record), age)
         }
-        (Command::Record(_), Read::Record(_)) => Cached::Missing,
-        (Command::ProductPage { .. }, Read::Page(page)) => {
-            return Ok(Settled::Page(page.into(), age))
-        }
+        (Command::Record(_), Read::Record(_)) => Settled::Record(None, age),
+        (Command::ProductPage { .. }, Read::Page(page)) => Settled::Page(page.into(), age),
+        (Command::Flags(_), Read::Flags(flags)) => Settled::Flags(flags),
         // What an on-demand read never asks for, or an answer of another kind.
         _ => return Err(ApiError::UpstreamError),
-    };
-    Ok(Settled::Record(Aged::new(value, age)))
+    })
 }
 
 fn page_of(settled: Result<Settled, ApiError>) -> Result<(Arc<Page>, Duration), ApiError> {
     match settled? {
         Settled::Page(page, age) => Ok((page, age)),
-        Settled::Record(_) => Err(ApiError::UpstreamError),
+        _ => Err(ApiError::UpstreamError),
     }
 }

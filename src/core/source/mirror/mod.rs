@@ -270,7 +270,7 @@ impl<F, X, C: Clock, T: TableStore> Mirror<F, X, C, T> {
     fn record(&self, current: &Current, id: RecordId) -> Looked {
         let value = self.rendered(&current.records, id, || match current.table.record(id) {
             Some(record) if self.policy.admits(&record) => {
-                Cached::Record(render_record(&self.policy, &record))
+                Cached::Record(render_record(&self.policy, &record, None))
             }
             // Missing, or in a hidden warehouse: the same answer either way.
             _ => Cached::Missing,
@@ -287,7 +287,7 @@ impl<F, X, C: Clock, T: TableStore> Mirror<F, X, C, T> {
             .unwrap_or_else(|| current.table.oldest());
         let value = self.rendered(&current.products, id, || {
             match product_stock(id, &rows, &self.policy) {
-                Some(stock) => Cached::Product(render_product(&self.policy, &stock)),
+                Some(stock) => Cached::Product(render_product(&self.policy, &stock, None)),
                 None => Cached::Missing,
             }
         });
