@@ -467,7 +467,13 @@ async fn bitrix_batch_forwards_nothing_but_ids() {
 #[tokio::test]
 async fn what_may_be_sold_follows_the_product_flags() {
     for (record, product, availability, sellable, ru) in [
-        (2101, 7101, "backorder", true, "Нет в наличии, можно заказать"),
+        (
+            2101,
+            7101,
+            "backorder",
+            true,
+            "Нет в наличии, можно заказать",
+        ),
         (2102, 7102, "untracked", true, "Доступен к заказу"),
         (2103, 7103, "discontinued", false, "Снят с продажи"),
         (2104, 7104, "untracked", true, "Доступен к заказу"),
@@ -478,16 +484,28 @@ async fn what_may_be_sold_follows_the_product_flags() {
         let shown = get(&format!("/v1/store-products/{record}")).await;
         assert_eq!(shown.status, 200, "{record}: {}", shown.body);
         let json = shown.json();
-        assert_eq!(json["availability"], availability, "{record}: {}", shown.body);
+        assert_eq!(
+            json["availability"], availability,
+            "{record}: {}",
+            shown.body
+        );
         assert_eq!(json["sellable"], sellable, "{record}: {}", shown.body);
 
         let stock = get(&format!("/v1/products/{product}/stock?qty=1&lang=ru")).await;
         assert_eq!(stock.status, 200, "{product}: {}", stock.body);
         let json = stock.json();
-        assert_eq!(json["availability"], availability, "{product}: {}", stock.body);
+        assert_eq!(
+            json["availability"], availability,
+            "{product}: {}",
+            stock.body
+        );
         assert_eq!(json["sellable"], sellable, "{product}: {}", stock.body);
         assert_eq!(json["stores"][0]["availability"], availability, "{product}");
-        assert_eq!(json["qty"]["canSell"], sellable, "{product}: {}", stock.body);
+        assert_eq!(
+            json["qty"]["canSell"], sellable,
+            "{product}: {}",
+            stock.body
+        );
         assert_eq!(json["summary"], ru, "{product}");
     }
     // A backorder can be sold in any quantity; a discontinued product in none, stock or not.

@@ -157,6 +157,11 @@ async fn an_unreachable_coordinator_leaves_a_small_share() {
         statuses.iter().all(|s| [200, 404, 503].contains(s)),
         "{statuses:?}"
     );
-    let requests = sandbox.stats().await["requests"].as_u64().unwrap_or(u64::MAX);
-    assert!((served as u64..=5).contains(&requests), "{requests} portal requests");
+    let requests = sandbox.stats().await["requests"]
+        .as_u64()
+        .unwrap_or(u64::MAX);
+    assert!(
+        (served as u64..=5).contains(&requests),
+        "{requests} portal requests"
+    );
 }

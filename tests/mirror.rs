@@ -162,7 +162,7 @@ async fn a_failing_portal_leaves_the_last_table_for_the_stale_window_then_503() 
 }
 
 #[tokio::test]
-async fn a_hundred_thousand_records_take_at_most_45_requests_a_sweep() {
+async fn a_hundred_thousand_records_take_at_most_60_requests_a_first_sweep() {
     // A budget of 20 requests a second: slow enough to see the first sweep under way.
     let (sandbox, gateway) = mirror(
         100_000,
@@ -190,7 +190,10 @@ async fn a_hundred_thousand_records_take_at_most_45_requests_a_sweep() {
         "a sweep of 100,000 records: {requests} portal requests, {} s",
         mirror["lastSweepSecs"]
     );
-    assert!(requests <= 45, "{requests} portal requests");
+    // The records: 43 batches of 50 ranges; their 33,000 products' flags: one product read on
+    // its own to learn the catalog, then 14 batches of 50 windows of 50 ids. Later sweeps carry
+    // the flags over for STOCK_FLAGS_TTL_SECS.
+    assert!(requests <= 60, "{requests} portal requests");
     assert_eq!(mirror["behind"], false);
     let stats = sandbox.stats().await;
     assert_eq!(stats["queryLimitExceeded"], 0, "{stats}");

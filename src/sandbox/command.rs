@@ -18,6 +18,8 @@ pub enum Method {
     List,
     /// `catalog.product.get`: a product's flags.
     Product,
+    /// `catalog.product.list`: products' flags by catalog.
+    ProductList,
 }
 
 impl Method {
@@ -26,6 +28,7 @@ impl Method {
             "catalog.storeproduct.get" => Some(Method::Get),
             "catalog.storeproduct.list" => Some(Method::List),
             "catalog.product.get" => Some(Method::Product),
+            "catalog.product.list" => Some(Method::ProductList),
             _ => None,
         }
     }
@@ -35,6 +38,7 @@ impl Method {
             Method::Get => "catalog.storeproduct.get",
             Method::List => "catalog.storeproduct.list",
             Method::Product => "catalog.product.get",
+            Method::ProductList => "catalog.product.list",
         }
     }
 }
@@ -112,6 +116,7 @@ impl Call {
                 Method::Get => methods::storeproduct_get(&inner.inventory, &self.params),
                 Method::List => methods::storeproduct_list(&inner.inventory, &self.params),
                 Method::Product => methods::product_get(&inner.inventory, &self.params),
+                Method::ProductList => methods::product_list(&inner.inventory, &self.params),
             }
         };
         Ran {

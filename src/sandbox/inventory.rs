@@ -15,7 +15,7 @@ pub struct Inventory {
     /// Products whose flags the control API changed; the others have [`data::flags`].
     flags: HashMap<u32, Flags>,
     /// Record ids by product.
-    by_product: HashMap<u32, BTreeSet<u32>>,
+    by_product: BTreeMap<u32, BTreeSet<u32>>,
 }
 
 impl Inventory {
@@ -24,7 +24,7 @@ impl Inventory {
         let mut inventory = Self {
             records: BTreeMap::new(),
             flags: HashMap::new(),
-            by_product: HashMap::new(),
+            by_product: BTreeMap::new(),
         };
         for record in data::all_records().chain(generated(catalogue)) {
             inventory.set(record);
@@ -69,6 +69,30 @@ impl Inventory {
             "quantity": on_hand,
             "detailText": null,
         }))
+    }
+
+    /// The ids of products with records or flags in `from..to`, in order (the catalog 23 the
+    /// sandbox keeps every product in).
+    pub fn product_ids(&self, from: Option<u32>, to: Option<u32>) -> Vec<u32> {
+        let (from, to) = (from.unwrap_or(0), to.unwrap_or(u32::MAX));
+        if from >= to {
+            return Vec::new();
+        }
+        let mut ids: Vec<u32> = self
+            .by_product
+            .range(from..to)
+            .filter(|(_, records)| !records.is_empty())
+            .map(|(id, _)| *id)
+            .chain(
+                self.flags
+                    .keys()
+                    .copied()
+                    .filter(|id| (from..to).contains(id)),
+            )
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
     }
 
     /// A product's flags as they stand.

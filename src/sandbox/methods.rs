@@ -79,6 +79,51 @@ pub fn product_get(inventory: &Inventory, params: &Map<String, Value>) -> Outcom
     }
 }
 
+/// The catalog every sandbox product is in.
+pub const CATALOG: u64 = 23;
+
+/// Products of a catalog by id range, as `{"products": [...]}` (ascending, one page): the
+/// filter must name the catalog (`iblockId`), as on the portal.
+pub fn product_list(inventory: &Inventory, params: &Map<String, Value>) -> Outcome {
+    let filter = params
+        .get("filter")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let Some(catalog) = filter.get("iblockId").and_then(lenient_integer) else {
+        return Outcome::failed(400, json!(100), "Required filter field iblockId is missing");
+    };
+    let (from, to) = filter::id_bounds(&filter);
+    let ids = if catalog as u64 == CATALOG {
+        inventory.product_ids(from, to)
+    } else {
+        Vec::new()
+    };
+    let select = strings(params.get("select"));
+    let start = params.get("start").and_then(lenient_integer).unwrap_or(0);
+    let offset = usize::try_from(start).unwrap_or(0);
+    let page: Vec<Value> = ids
+        .iter()
+        .skip(offset)
+        .take(PAGE)
+        .filter_map(|id| inventory.product(*id))
+        .map(|mut product| {
+            if let Value::Object(map) = &mut product {
+                if !select.is_empty() && !select.iter().any(|s| s == "*") {
+                    map.retain(|k, _| select.contains(k));
+                }
+            }
+            product
+        })
+        .collect();
+    let counted = start != -1;
+    Outcome::Done(Done {
+        result: json!({ "products": page }),
+        total: counted.then_some(ids.len()),
+        next: (counted && offset + PAGE < ids.len()).then_some(offset + PAGE),
+    })
+}
+
 /// `filter`, `order` (one field), `select` (`*` for all), `start` (an offset; -1 for no count).
 pub fn storeproduct_list(inventory: &Inventory, params: &Map<String, Value>) -> Outcome {
     let filter = params

@@ -90,7 +90,9 @@ async fn control(State(state): State<Shared>, Json(control): Json<Map<String, Va
             for (name, value) in change {
                 let letter = || value.as_str().map(str::to_string);
                 match (name.as_str(), value) {
-                    ("active", _) if letter().is_some() => flags.active = letter().unwrap_or_default(),
+                    ("active", _) if letter().is_some() => {
+                        flags.active = letter().unwrap_or_default()
+                    }
                     ("canBuyZero", _) if letter().is_some() => {
                         flags.can_buy_zero = letter().unwrap_or_default()
                     }
@@ -102,7 +104,9 @@ async fn control(State(state): State<Shared>, Json(control): Json<Map<String, Va
                     ("type", _) if value.as_u64().is_some_and(|t| t <= 255) => {
                         flags.kind = value.as_u64().unwrap_or(1) as u8
                     }
-                    _ => return (StatusCode::BAD_REQUEST, "products: unknown flag").into_response(),
+                    _ => {
+                        return (StatusCode::BAD_REQUEST, "products: unknown flag").into_response()
+                    }
                 }
             }
             inner.inventory.set_flags(id, flags);

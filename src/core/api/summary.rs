@@ -20,7 +20,10 @@ pub fn sentence(body: &[u8], lang: Lang) -> Option<String> {
     match listed.availability.as_deref() {
         Some("discontinued") => return said("No longer sold", "Снят с продажи"),
         Some("backorder") => {
-            return said("Out of stock, can be ordered", "Нет в наличии, можно заказать")
+            return said(
+                "Out of stock, can be ordered",
+                "Нет в наличии, можно заказать",
+            )
         }
         Some("untracked") => return said("Available to order", "Доступен к заказу"),
         _ => {}
@@ -180,7 +183,11 @@ mod tests {
     #[test]
     fn what_may_be_sold_comes_before_the_figures() {
         for (state, en, ru) in [
-            ("backorder", "Out of stock, can be ordered", "Нет в наличии, можно заказать"),
+            (
+                "backorder",
+                "Out of stock, can be ordered",
+                "Нет в наличии, можно заказать",
+            ),
             ("untracked", "Available to order", "Доступен к заказу"),
             ("discontinued", "No longer sold", "Снят с продажи"),
         ] {

@@ -23,6 +23,9 @@ pub enum Command {
     NextId { from: RecordId },
     /// `catalog.product.get?id=N`: the product's flags (what may be sold).
     Flags(ProductId),
+    /// The flags of the products of catalog `iblock` with ids from `from` to
+    /// `from + RANGE_IDS - 1` (a sweep's piece; never more than one page).
+    FlagsRange { iblock: u32, from: ProductId },
 }
 
 /// How many ids one [`Command::Range`] covers: a page's worth, so one answer holds them all.
@@ -52,6 +55,8 @@ pub enum Read {
     /// A product's flags; `None` when the portal has no such product or will not show it to
     /// the webhook (answers then carry the state the stock alone shows).
     Flags(Option<ProductFlags>),
+    /// The products a [`Command::FlagsRange`] found, with their flags, in id order.
+    FlagRows(Vec<(ProductId, ProductFlags)>),
 }
 
 pub type Outcome = Result<Read, ApiError>;

@@ -25,6 +25,9 @@ pub struct ProductFlags {
     pub quantity_trace: Option<bool>,
     /// 1 simple, 3 parent of variations, 4 variation, 7 service (0 when not said).
     pub kind: u8,
+    /// The catalog (information block) that holds it, where a list of products is read;
+    /// 0 when not said. Not part of what may be sold.
+    pub iblock: u32,
 }
 
 /// Bitrix's product type of a service: it has no stock.
@@ -81,6 +84,7 @@ mod tests {
             can_buy_zero: Some(zero),
             quantity_trace: Some(trace),
             kind,
+            iblock: 0,
         }
     }
 
@@ -93,13 +97,38 @@ mod tests {
             (None, 3.0, LowStock, true),
             (None, 0.0, OutOfStock, false),
             (Some(plain), 0.0, OutOfStock, false),
-            (Some(flags(true, false, false, true, 1)), 0.0, OutOfStock, false),
+            (
+                Some(flags(true, false, false, true, 1)),
+                0.0,
+                OutOfStock,
+                false,
+            ),
             (Some(flags(true, true, true, true, 1)), 0.0, Backorder, true),
             (Some(flags(true, true, true, true, 1)), 9.0, InStock, true),
-            (Some(flags(true, true, false, false, 1)), 0.0, Untracked, true),
-            (Some(flags(true, true, false, true, SERVICE)), 0.0, Untracked, true),
-            (Some(flags(false, true, true, false, 1)), 10.0, Discontinued, false),
-            (Some(flags(true, false, false, true, 1)), 10.0, Discontinued, false),
+            (
+                Some(flags(true, true, false, false, 1)),
+                0.0,
+                Untracked,
+                true,
+            ),
+            (
+                Some(flags(true, true, false, true, SERVICE)),
+                0.0,
+                Untracked,
+                true,
+            ),
+            (
+                Some(flags(false, true, true, false, 1)),
+                10.0,
+                Discontinued,
+                false,
+            ),
+            (
+                Some(flags(true, false, false, true, 1)),
+                10.0,
+                Discontinued,
+                false,
+            ),
             (Some(ProductFlags::default()), 0.0, OutOfStock, false),
             (None, 5.0, LowStock, true),
             (None, 5.5, InStock, true),

@@ -12,6 +12,18 @@ pub const LIST_METHOD: &str = "catalog.storeproduct.list";
 pub const BATCH_METHOD: &str = "batch";
 /// A product's flags (what may be sold).
 pub const PRODUCT_METHOD: &str = "catalog.product.get";
+/// Many products' flags, by catalog.
+pub const PRODUCT_LIST_METHOD: &str = "catalog.product.list";
+/// The product fields a flags read needs (`iblockId` the portal requires in `select`).
+const FLAG_FIELDS: [&str; 7] = [
+    "id",
+    "iblockId",
+    "active",
+    "available",
+    "canBuyZero",
+    "quantityTrace",
+    "type",
+];
 /// The portal runs at most this many commands in one `batch`.
 pub const MAX_BATCH_COMMANDS: usize = 50;
 /// `catalog.storeproduct.list` answers pages of this many rows.
@@ -31,6 +43,7 @@ pub fn method(command: Command) -> &'static str {
     match command {
         Command::Record(_) => GET_METHOD,
         Command::Flags(_) => PRODUCT_METHOD,
+        Command::FlagsRange { .. } => PRODUCT_LIST_METHOD,
         Command::ProductPage { .. }
         | Command::Range { .. }
         | Command::Highest
@@ -87,6 +100,17 @@ pub fn json_body(command: Command, filter: &StoreFilter) -> String {
     match command {
         Command::Record(id) => format!("{{\"id\":{id}}}"),
         Command::Flags(product) => format!("{{\"id\":{product}}}"),
+        Command::FlagsRange { iblock, from } => json_list(
+            &[
+                ("iblockId", iblock.into()),
+                (">=id", from.get().into()),
+                ("<id", u64::from(from.get()) + u64::from(RANGE_IDS)),
+            ],
+            &StoreFilter::default(),
+            &FLAG_FIELDS,
+            "ASC",
+            -1,
+        ),
         Command::ProductPage { product, start } => json_list(
             &[("productId", product.get().into())],
             filter,
@@ -124,6 +148,15 @@ pub fn batch_text(command: Command, filter: &StoreFilter) -> String {
     match command {
         Command::Record(id) => format!("{GET_METHOD}?id={id}"),
         Command::Flags(product) => format!("{PRODUCT_METHOD}?id={product}"),
+        Command::FlagsRange { iblock, from } => {
+            let to = u64::from(from.get()) + u64::from(RANGE_IDS);
+            let mut text = format!(
+                "{PRODUCT_LIST_METHOD}?filter[iblockId]={iblock}&filter[%3E%3Did]={from}&filter[%3Cid]={to}"
+            );
+            select(&mut text, &FLAG_FIELDS);
+            text.push_str("&order[id]=ASC&start=-1");
+            text
+        }
         Command::ProductPage { product, start } => {
             let mut text = format!("{LIST_METHOD}?filter[productId]={product}");
             stores(&mut text);
@@ -245,6 +278,21 @@ mod tests {
         assert_eq!(batch_text(flags, &filter), "catalog.product.get?id=6973");
         assert_eq!(json_body(flags, &filter), r#"{"id":6973}"#);
         assert_eq!(method(flags), "catalog.product.get");
+        let range = Command::FlagsRange {
+            iblock: 23,
+            from: ProductId::from_u64(101).unwrap(),
+        };
+        assert_eq!(
+            batch_text(range, &filter),
+            "catalog.product.list?filter[iblockId]=23&filter[%3E%3Did]=101&filter[%3Cid]=151\
+             &select[]=id&select[]=iblockId&select[]=active&select[]=available&select[]=canBuyZero\
+             &select[]=quantityTrace&select[]=type&order[id]=ASC&start=-1"
+        );
+        let body: serde_json::Value = serde_json::from_str(&json_body(range, &filter)).unwrap();
+        assert_eq!(
+            body["filter"],
+            serde_json::json!({"iblockId": 23, ">=id": 101, "<id": 151})
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::command::{batch_body, batch_key, json_body, method, StoreFilter, BATC
 use super::envelope::{open, OperatingTime};
 use super::operating_time::OperatingGuard;
 use super::page::{read_ids, read_page, read_range};
-use super::product_flags::read_flags;
+use super::product_flags::{read_flag_rows, read_flags};
 use super::record::read_get_result;
 use super::refusal::{Classified, Refusal};
 use crate::core::config::{BudgetLimits, ListStoreFilter, Settings};
@@ -418,6 +418,11 @@ fn read_slot(command: Command, slot: Slot) -> Result<Read, Refusal> {
         (Command::Flags(_), Slot::Error(classified)) if withheld_flags(command, classified) => {
             Ok(Read::Flags(None))
         }
+        (Command::FlagsRange { iblock, from }, Slot::Result { result, .. }) => {
+            read_flag_rows(&result, iblock, from)
+                .map(Read::FlagRows)
+                .ok_or(Refusal::BadAnswer)
+        }
         (Command::Record(id), Slot::Result { result, .. }) => read_get_result(&result, id)
             .map(|record| Read::Record(Some(record)))
             .ok_or(Refusal::BadAnswer),
@@ -451,7 +456,8 @@ fn read_slot(command: Command, slot: Slot) -> Result<Read, Refusal> {
             | Command::Range { .. }
             | Command::Highest
             | Command::NextId { .. }
-            | Command::Flags(_),
+            | Command::Flags(_)
+            | Command::FlagsRange { .. },
             Slot::Error(Classified::NotFound),
         ) => Err(Refusal::ServerFault),
         (_, Slot::Error(Classified::Refused(refusal))) => Err(refusal),

@@ -16,9 +16,9 @@ use crate::core::domain::error::ApiError;
 use crate::core::domain::id::{ProductId, RecordId};
 use crate::core::domain::policy::Policy;
 use crate::core::domain::product::product_stock;
+use crate::core::domain::reads::{Command, Outcome, Page, Read};
 use crate::core::domain::record::StoreProduct;
 use crate::core::domain::sellable::ProductFlags;
-use crate::core::domain::reads::{Command, Outcome, Page, Read};
 use crate::core::metrics::Snapshot;
 use crate::core::portal::command::LIST_PAGE_ROWS;
 use crate::core::ports::{Clock, Executor, PortalAccess};
@@ -174,7 +174,10 @@ impl<X: Executor> PortalUpstream<X> {
 
     /// The flags kept for `product` while fresh; `Err` when they must be read.
     fn kept_flags(&self, product: ProductId, now: Duration) -> Result<Option<ProductFlags>, ()> {
-        self.flags.fresh(product, now).map(|hit| hit.value).ok_or(())
+        self.flags
+            .fresh(product, now)
+            .map(|hit| hit.value)
+            .ok_or(())
     }
 
     /// Keeps what a flags command settled on; a failed read stands in with the last flags

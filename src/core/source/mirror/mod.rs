@@ -103,7 +103,11 @@ impl<F, X: Executor, C: Clock, T: TableStore> Mirror<F, X, C, T> {
         Self::new(
             settings,
             fallback,
-            Some(Sweeper::new(executor, settings.upstream_timeout)),
+            Some(Sweeper::new(
+                executor,
+                settings.upstream_timeout,
+                settings.flags_ttl,
+            )),
             clock,
             store,
         )
@@ -269,9 +273,11 @@ impl<F, X, C: Clock, T: TableStore> Mirror<F, X, C, T> {
 
     fn record(&self, current: &Current, id: RecordId) -> Looked {
         let value = self.rendered(&current.records, id, || match current.table.record(id) {
-            Some(record) if self.policy.admits(&record) => {
-                Cached::Record(render_record(&self.policy, &record, None))
-            }
+            Some(record) if self.policy.admits(&record) => Cached::Record(render_record(
+                &self.policy,
+                &record,
+                current.table.flags(record.product_id).as_ref(),
+            )),
             // Missing, or in a hidden warehouse: the same answer either way.
             _ => Cached::Missing,
         });
@@ -287,7 +293,11 @@ impl<F, X, C: Clock, T: TableStore> Mirror<F, X, C, T> {
             .unwrap_or_else(|| current.table.oldest());
         let value = self.rendered(&current.products, id, || {
             match product_stock(id, &rows, &self.policy) {
-                Some(stock) => Cached::Product(render_product(&self.policy, &stock, None)),
+                Some(stock) => Cached::Product(render_product(
+                    &self.policy,
+                    &stock,
+                    current.table.flags(id).as_ref(),
+                )),
                 None => Cached::Missing,
             }
         });

@@ -11,13 +11,25 @@
 //! it respects the operating-time pause of the list method, and retries a failed exchange
 //! while the sweep's time allows. A sweep that cannot finish in its time fails whole: a table
 //! is only ever replaced by a complete one.
+//!
+//! Then the products' flags (what may be sold), for the products whose flags are unknown or
+//! older than `STOCK_FLAGS_TTL_SECS` (the others' are carried over from earlier sweeps):
+//! `catalog.product.list` needs the catalog (information block), so one product's own
+//! `catalog.product.get` names it, then windows of 50 product ids are listed in it, 50 to a
+//! `batch` (up to 2,500 products a request). Products still not found name the next catalog
+//! (variations live in one of their own). Flags that cannot be had leave a product to its
+//! stock: they never fail the sweep.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::table::{Table, TableBuilder};
 use crate::core::domain::error::ApiError;
-use crate::core::domain::id::RecordId;
+use crate::core::domain::id::{ProductId, RecordId};
 use crate::core::domain::reads::{Command, Read, Urgency, RANGE_IDS};
+use crate::core::domain::sellable::ProductFlags;
+use crate::core::kit::lock::lock;
 use crate::core::portal::command::{range_end, MAX_BATCH_COMMANDS};
 use crate::core::ports::{Clock, Executor, Pace};
 
@@ -70,11 +82,62 @@ pub struct Sweeper<X> {
     executor: X,
     /// The most one exchange may take.
     timeout: Duration,
+    /// How long a product's flags are good for.
+    flags_life: Duration,
+    /// The flags read by earlier sweeps, and when (monotonic).
+    known: Mutex<HashMap<ProductId, (Option<ProductFlags>, Duration)>>,
+    /// The catalogs (information blocks) products were found in.
+    catalogs: Mutex<Vec<u32>>,
+}
+
+/// The most catalogs one sweep learns of (one product read on its own for each).
+const MAX_CATALOGS: usize = 5;
+
+/// Flags found in one sweep.
+#[derive(Default)]
+struct FlagsRead {
+    found: Vec<(ProductId, Option<ProductFlags>)>,
+}
+
+impl FlagsRead {
+    /// Keeps the rows of wanted products, which are then no longer wanted.
+    fn take(&mut self, wanted: &mut Vec<ProductId>, rows: Vec<(ProductId, ProductFlags)>) {
+        let mut taken: Vec<ProductId> = Vec::with_capacity(rows.len());
+        for (product, flags) in rows {
+            if wanted.binary_search(&product).is_ok() && !taken.contains(&product) {
+                taken.push(product);
+                self.found.push((product, Some(flags)));
+            }
+        }
+        taken.sort_unstable();
+        wanted.retain(|p| taken.binary_search(p).is_err());
+    }
+}
+
+/// The starts of the id windows ([`RANGE_IDS`] wide) that cover `products` (sorted), each
+/// from a product's id: no window is spent on ids none is wanted from.
+fn windows(products: &[ProductId]) -> Vec<ProductId> {
+    let mut starts: Vec<ProductId> = Vec::new();
+    for product in products {
+        let covered = starts
+            .last()
+            .is_some_and(|s| u64::from(product.get()) < u64::from(s.get()) + u64::from(RANGE_IDS));
+        if !covered {
+            starts.push(*product);
+        }
+    }
+    starts
 }
 
 impl<X: Executor> Sweeper<X> {
-    pub fn new(executor: X, timeout: Duration) -> Self {
-        Self { executor, timeout }
+    pub fn new(executor: X, timeout: Duration, flags_life: Duration) -> Self {
+        Self {
+            executor,
+            timeout,
+            flags_life,
+            known: Mutex::new(HashMap::new()),
+            catalogs: Mutex::new(Vec::new()),
+        }
     }
 
     /// Reads everything within `within`; the table is built as ranges come back.
@@ -124,6 +187,8 @@ impl<X: Executor> Sweeper<X> {
                 }
             }
         }
+        self.read_flags(clock, &mut builder, end, &mut requests)
+            .await;
         Ok(Swept {
             table: builder.finish(),
             requests,
@@ -181,6 +246,151 @@ impl<X: Executor> Sweeper<X> {
                 Err(error) => return Err(error),
             }
         }
+    }
+
+    /// The flags of the table's products: carried over while good, listed for the others by
+    /// catalog (50 ids a command, 50 commands an exchange, on steady slots), each catalog
+    /// learnt from one product's own answer; what cannot be read is left unknown.
+    async fn read_flags<C: Clock>(
+        &self,
+        clock: &C,
+        builder: &mut TableBuilder,
+        end: Duration,
+        requests: &mut u32,
+    ) {
+        let products = builder.products();
+        let now = clock.monotonic();
+        let mut wanted = Vec::new();
+        {
+            let mut known = lock(&self.known);
+            known.retain(|product, _| products.binary_search(product).is_ok());
+            for &product in &products {
+                match known.get(&product) {
+                    Some((_, at)) if now < *at + self.flags_life => {}
+                    _ => wanted.push(product),
+                }
+            }
+        }
+        let mut read = FlagsRead::default();
+        let finished = self
+            .list_flags(clock, &mut wanted, &mut read, end, requests)
+            .await;
+        let read_at = clock.monotonic();
+        let mut known = lock(&self.known);
+        for (product, flags) in read.found {
+            known.insert(product, (flags, read_at));
+        }
+        if finished {
+            // Listed in every catalog the portal named, and still not found: no flags, until
+            // they are due again.
+            for product in wanted {
+                known.insert(product, (None, read_at));
+            }
+        }
+        for product in products {
+            if let Some((Some(flags), _)) = known.get(&product) {
+                builder.flags(product, flags);
+            }
+        }
+    }
+
+    /// Lists the `wanted` products' flags in each catalog known, learning another from one
+    /// product's own answer while some remain (at most [`MAX_CATALOGS`] a sweep). Leaves in
+    /// `wanted` those not found; `false` when an exchange failed or no slot came.
+    async fn list_flags<C: Clock>(
+        &self,
+        clock: &C,
+        wanted: &mut Vec<ProductId>,
+        read: &mut FlagsRead,
+        end: Duration,
+        requests: &mut u32,
+    ) -> bool {
+        let mut listed: Vec<u32> = Vec::new();
+        let mut learnt = 0;
+        loop {
+            let catalogs: Vec<u32> = lock(&self.catalogs)
+                .iter()
+                .copied()
+                .filter(|c| !listed.contains(c))
+                .collect();
+            for catalog in catalogs {
+                listed.push(catalog);
+                let windows = windows(wanted);
+                for chunk in windows.chunks(MAX_BATCH_COMMANDS) {
+                    let commands: Vec<Command> = chunk
+                        .iter()
+                        .map(|from| Command::FlagsRange {
+                            iblock: catalog,
+                            from: *from,
+                        })
+                        .collect();
+                    let Some(outcomes) = self.once(clock, &commands, end, requests).await else {
+                        return false;
+                    };
+                    for outcome in outcomes {
+                        let Ok(Read::FlagRows(rows)) = outcome else {
+                            return false;
+                        };
+                        read.take(wanted, rows);
+                    }
+                }
+            }
+            let Some(&first) = wanted.first() else {
+                return true;
+            };
+            if learnt >= MAX_CATALOGS {
+                return true;
+            }
+            learnt += 1;
+            // Which catalog holds it: its own answer says.
+            let Some(outcomes) = self
+                .once(clock, &[Command::Flags(first)], end, requests)
+                .await
+            else {
+                return false;
+            };
+            match outcomes.into_iter().next() {
+                Some(Ok(Read::Flags(flags))) => {
+                    let catalog = flags.map_or(0, |f| f.iblock);
+                    read.take(wanted, flags.map(|f| (first, f)).into_iter().collect());
+                    wanted.retain(|p| *p != first);
+                    let mut catalogs = lock(&self.catalogs);
+                    if catalog != 0 && !catalogs.contains(&catalog) {
+                        catalogs.push(catalog);
+                    }
+                }
+                _ => return false,
+            }
+        }
+    }
+
+    /// One exchange on a steady slot, no retry; `None` when no slot or pause allows it in time.
+    async fn once<C: Clock>(
+        &self,
+        clock: &C,
+        commands: &[Command],
+        end: Duration,
+        requests: &mut u32,
+    ) -> Option<Vec<Result<Read, ApiError>>> {
+        let left = end.saturating_sub(clock.monotonic());
+        if commands
+            .iter()
+            .any(|c| self.executor.paused(clock, *c).is_some())
+        {
+            return None;
+        }
+        let wait = self
+            .executor
+            .reserve(clock, left.saturating_sub(self.timeout), Pace::Steady)
+            .ok()?;
+        clock.sleep(wait).await;
+        let deadline = end.min(clock.monotonic() + self.timeout);
+        let executed = self
+            .executor
+            .execute(clock, commands, Urgency::Background, deadline)
+            .await;
+        *requests += executed.calls;
+        Some(executed.outcomes)
     }
 
     pub fn executor(&self) -> &X {

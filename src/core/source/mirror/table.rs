@@ -1,13 +1,15 @@
 //! The mirror's table: every public stock record a finished sweep read, compact (32 bytes a
 //! record and 8 more for the product index), with when each stretch of ids was read (one entry
-//! per exchange, not per id: a table's size follows its records, never its highest id). It has
-//! a byte form so that a table can be kept where other instances read it (a Durable Object's
-//! storage, an S3 object, Redis).
+//! per exchange, not per id: a table's size follows its records, never its highest id), and
+//! the products' flags (what may be sold; 8 bytes a product). It has a byte form so that a
+//! table can be kept where other instances read it (a Durable Object's storage, an S3 object,
+//! Redis).
 
 use std::time::Duration;
 
 use crate::core::domain::id::{ProductId, RecordId};
 use crate::core::domain::record::StoreProduct;
+use crate::core::domain::sellable::ProductFlags;
 
 /// One record, as small as it can be kept.
 #[derive(Debug, Clone, Copy)]
@@ -22,8 +24,53 @@ struct Row {
 
 const ROW_BYTES: usize = 28;
 const MAGIC: &[u8; 4] = b"B24M";
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 const SPAN_BYTES: usize = 12;
+const FLAGS_BYTES: usize = 6;
+
+/// A product's flags in two bytes: four yes/no/unsaid pairs of bits, and the type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Packed {
+    product: u32,
+    bits: u8,
+    kind: u8,
+}
+
+impl Packed {
+    fn of(product: u32, flags: &ProductFlags) -> Self {
+        let two = |flag: Option<bool>| match flag {
+            None => 0u8,
+            Some(false) => 1,
+            Some(true) => 2,
+        };
+        Self {
+            product,
+            bits: two(flags.active)
+                | two(flags.available) << 2
+                | two(flags.can_buy_zero) << 4
+                | two(flags.quantity_trace) << 6,
+            kind: flags.kind,
+        }
+    }
+
+    /// `None` for bits no packing makes (`11`).
+    fn flags(self) -> Option<ProductFlags> {
+        let flag = |shift: u8| match (self.bits >> shift) & 3 {
+            0 => Some(None),
+            1 => Some(Some(false)),
+            2 => Some(Some(true)),
+            _ => None,
+        };
+        Some(ProductFlags {
+            active: flag(0)?,
+            available: flag(2)?,
+            can_buy_zero: flag(4)?,
+            quantity_trace: flag(6)?,
+            kind: self.kind,
+            iblock: 0,
+        })
+    }
+}
 
 /// When the ids from `from` on (up to the next span) were read: Unix time, milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -43,6 +90,8 @@ pub struct Table {
     spans: Vec<Span>,
     /// The highest id the sweep looked at: every id above it answers "not found".
     highest: u32,
+    /// Products' flags, sorted by product; a product without is unknown (its stock speaks).
+    flags: Vec<Packed>,
 }
 
 /// What a sweep read, stretch by stretch, as it goes.
@@ -51,6 +100,7 @@ pub struct TableBuilder {
     rows: Vec<Row>,
     spans: Vec<Span>,
     highest: u32,
+    flags: Vec<Packed>,
 }
 
 impl TableBuilder {
@@ -88,6 +138,22 @@ impl TableBuilder {
         }));
     }
 
+    /// The products the records read so far belong to, each once, in product order.
+    pub fn products(&self) -> Vec<ProductId> {
+        let mut products: Vec<u32> = self.rows.iter().map(|r| r.product).collect();
+        products.sort_unstable();
+        products.dedup();
+        products
+            .into_iter()
+            .filter_map(|p| ProductId::from_u64(p.into()).ok())
+            .collect()
+    }
+
+    /// A product's flags, as read.
+    pub fn flags(&mut self, product: ProductId, flags: &ProductFlags) {
+        self.flags.push(Packed::of(product.get(), flags));
+    }
+
     pub fn finish(mut self) -> Table {
         self.rows.sort_by_key(|r| r.id);
         self.rows.dedup_by_key(|r| r.id);
@@ -95,7 +161,12 @@ impl TableBuilder {
         self.spans.sort_unstable();
         self.spans.dedup_by_key(|s| s.from);
         self.spans.shrink_to_fit();
-        Table::indexed(self.rows, self.spans, self.highest)
+        self.flags.sort_by_key(|f| f.product);
+        self.flags.dedup_by_key(|f| f.product);
+        self.flags.shrink_to_fit();
+        let mut table = Table::indexed(self.rows, self.spans, self.highest);
+        table.flags = self.flags;
+        table
     }
 }
 
@@ -112,7 +183,17 @@ impl Table {
             by_product,
             spans,
             highest,
+            flags: Vec::new(),
         }
+    }
+
+    /// A product's flags, when the sweep read them.
+    pub fn flags(&self, id: ProductId) -> Option<ProductFlags> {
+        let at = self
+            .flags
+            .binary_search_by_key(&id.get(), |f| f.product)
+            .ok()?;
+        self.flags.get(at)?.flags()
     }
 
     pub fn len(&self) -> usize {
@@ -162,16 +243,20 @@ impl Table {
         Duration::from_millis(self.spans.iter().map(|s| s.read_at_ms).max().unwrap_or(0))
     }
 
-    /// `B24M`, a version, the highest id, the counts, the spans, then the rows, all
+    /// `B24M`, a version, the highest id, the counts, the spans, the rows, then the flags, all
     /// little-endian.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(17 + self.spans.len() * SPAN_BYTES + self.rows.len() * ROW_BYTES);
+        let mut out = Vec::with_capacity(
+            21 + self.spans.len() * SPAN_BYTES
+                + self.rows.len() * ROW_BYTES
+                + self.flags.len() * FLAGS_BYTES,
+        );
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
         out.extend_from_slice(&self.highest.to_le_bytes());
         out.extend_from_slice(&(self.spans.len() as u32).to_le_bytes());
         out.extend_from_slice(&(self.rows.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(self.flags.len() as u32).to_le_bytes());
         for span in &self.spans {
             out.extend_from_slice(&span.from.to_le_bytes());
             out.extend_from_slice(&span.read_at_ms.to_le_bytes());
@@ -182,6 +267,11 @@ impl Table {
             out.extend_from_slice(&row.store.to_le_bytes());
             out.extend_from_slice(&row.amount.to_le_bytes());
             out.extend_from_slice(&row.reserved.to_le_bytes());
+        }
+        for packed in &self.flags {
+            out.extend_from_slice(&packed.product.to_le_bytes());
+            out.push(packed.bits);
+            out.push(packed.kind);
         }
         out
     }
@@ -196,10 +286,12 @@ impl Table {
         let highest = input.u32()?;
         let spans = input.u32()? as usize;
         let rows = input.u32()? as usize;
+        let flags = input.u32()? as usize;
         if Some(input.0.len())
             != spans
                 .checked_mul(SPAN_BYTES)?
-                .checked_add(rows.checked_mul(ROW_BYTES)?)
+                .checked_add(rows.checked_mul(ROW_BYTES)?)?
+                .checked_add(flags.checked_mul(FLAGS_BYTES)?)
         {
             return None;
         }
@@ -226,9 +318,22 @@ impl Table {
                 row.record().map(|_| row)
             })
             .collect::<Option<Vec<_>>>()?;
-        let ordered = rows.windows(2).all(|w| w[0].id < w[1].id);
+        let flags = (0..flags)
+            .map(|_| {
+                let packed = Packed {
+                    product: input.u32()?,
+                    bits: input.take(1)?[0],
+                    kind: input.take(1)?[0],
+                };
+                packed.flags().map(|_| packed)
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let ordered = rows.windows(2).all(|w| w[0].id < w[1].id)
+            && flags.windows(2).all(|w| w[0].product < w[1].product);
         let bounded = rows.last().is_none_or(|r| r.id <= highest);
-        (ordered && bounded).then(|| Table::indexed(rows, spans, highest))
+        let mut table = (ordered && bounded).then(|| Table::indexed(rows, spans, highest))?;
+        table.flags = flags;
+        Some(table)
     }
 
     /// Bytes held in memory for the table (its vectors' room).
@@ -236,6 +341,7 @@ impl Table {
         self.rows.capacity() * std::mem::size_of::<Row>()
             + self.by_product.capacity() * 8
             + self.spans.capacity() * std::mem::size_of::<Span>()
+            + self.flags.capacity() * std::mem::size_of::<Packed>()
     }
 }
 
@@ -315,7 +421,23 @@ mod tests {
             Duration::from_secs(102),
             &[record(120, 9, 2, Some(0.5))],
         );
+        assert_eq!(
+            builder.products(),
+            [7, 9].map(|p| ProductId::from_u64(p).unwrap())
+        );
+        builder.flags(ProductId::from_u64(9).unwrap(), &backorder());
         builder.finish()
+    }
+
+    fn backorder() -> ProductFlags {
+        ProductFlags {
+            active: Some(true),
+            can_buy_zero: Some(true),
+            quantity_trace: None,
+            available: Some(false),
+            kind: 4,
+            iblock: 0,
+        }
     }
 
     #[test]
@@ -336,6 +458,11 @@ mod tests {
         assert_eq!(table.read_at(id(5000)), Duration::from_secs(102));
         assert_eq!(table.oldest(), Duration::from_secs(100));
         assert_eq!(table.newest(), Duration::from_secs(102));
+        assert_eq!(
+            table.flags(ProductId::from_u64(9).unwrap()),
+            Some(backorder())
+        );
+        assert_eq!(table.flags(ProductId::from_u64(7).unwrap()), None);
     }
 
     #[test]
@@ -346,14 +473,22 @@ mod tests {
         let back = Table::from_bytes(&bytes).expect("read back");
         assert_eq!(back.to_bytes(), bytes);
         assert_eq!(back.record(id(13)), table.record(id(13)));
+        assert_eq!(
+            back.flags(ProductId::from_u64(9).unwrap()),
+            Some(backorder())
+        );
         assert!(Table::from_bytes(&bytes[..bytes.len() - 1]).is_none());
         let mut foreign = bytes.clone();
         foreign[0] = b'X';
         assert!(Table::from_bytes(&foreign).is_none());
         let mut unordered = bytes.clone();
-        let first_row = bytes.len() - 3 * ROW_BYTES;
+        let first_row = bytes.len() - FLAGS_BYTES - 3 * ROW_BYTES;
         unordered[first_row..first_row + 4].copy_from_slice(&500u32.to_le_bytes());
         assert!(Table::from_bytes(&unordered).is_none());
+        let mut odd_flags = bytes.clone();
+        let last = odd_flags.len() - 2;
+        odd_flags[last] = 0xFF;
+        assert!(Table::from_bytes(&odd_flags).is_none());
     }
 
     #[test]
@@ -379,7 +514,7 @@ mod tests {
         #[test]
         fn never_panics_on_foreign_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = Table::from_bytes(&bytes);
-            let mut with_header = b"B24M\x01".to_vec();
+            let mut with_header = b"B24M\x03".to_vec();
             with_header.extend_from_slice(&bytes);
             let _ = Table::from_bytes(&with_header);
         }
