@@ -122,11 +122,15 @@ async fn only_the_validated_id_reaches_the_portal() {
         .json()
         .await
         .unwrap();
-    // The record, then its product's flags: the product id came from the portal's answer.
-    assert_eq!(stats["lastBody"], r#"{"id":6973}"#);
+    // The record, then its product's flags (the product id came from the portal's answer) and
+    // whether the portal keeps inventory accounting, in one batch.
+    assert_eq!(
+        stats["lastBody"],
+        r#"{"halt":0,"cmd":{"c0":"catalog.product.get?id=6973","c1":"catalog.document.mode.status"}}"#
+    );
     assert_eq!(
         stats["calls"],
-        serde_json::json!({"catalog.storeproduct.get": 1, "catalog.product.get": 1})
+        serde_json::json!({"catalog.storeproduct.get": 1, "batch": 1})
     );
 }
 
@@ -391,4 +395,46 @@ async fn capped_exposure_shows_figures_up_to_the_cap() {
     let (_, bitrix) = text(format!("{base}/catalog.storeproduct.get?id=13")).await;
     assert!(bitrix.contains(r#""available":"10+""#), "{bitrix}");
     assert!(!bitrix.contains("amount"), "{bitrix}");
+}
+
+/// Whether the portal keeps inventory accounting is read along with a product's flags and
+/// shown on `/healthz`, never asked of the portal by `/healthz` itself.
+#[tokio::test]
+async fn health_says_whether_the_portal_keeps_inventory_accounting() {
+    let sandbox = spawn_sandbox(1000.0, 10_000.0);
+    let gateway = spawn_gateway(&sandbox.webhook(), &[("STOCK_FLAGS_TTL_SECS", "0")]);
+    let http = client();
+    let health = || async {
+        http.get(format!("{}/healthz", gateway.base))
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    };
+    assert_eq!(health().await, serde_json::json!({"status": "ok"}));
+    let read = |product: u32| {
+        let url = format!("{}/v1/products/{product}/stock", gateway.base);
+        let http = http.clone();
+        async move { http.get(url).send().await.unwrap().status() }
+    };
+    assert_eq!(read(6973).await, 200);
+    assert_eq!(health().await["inventoryAccounting"], true);
+    sandbox
+        .control(serde_json::json!({"inventoryAccounting": false}))
+        .await;
+    // Flags kept for no time: the next cold product reads them, and the mode, again.
+    assert_eq!(read(7001).await, 200);
+    let off = health().await;
+    assert_eq!(off["inventoryAccounting"], false, "{off}");
+    assert_eq!(off["status"], "ok", "{off}");
+    let stats = sandbox.stats().await;
+    let last: Vec<&str> = stats["lastBatchCommands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c.as_str())
+        .collect();
+    assert!(last.contains(&"catalog.document.mode.status"), "{last:?}");
 }

@@ -69,8 +69,8 @@ async fn counters_on_a_private_listener() {
     assert_eq!(value(r#"b24_gateway_cache_total{result="hit"}"#), 1.0);
     assert_eq!(value(r#"b24_gateway_cache_total{result="miss"}"#), 3.0);
     // Each read of records is followed by one of their products' flags: 13 (1 command), then
-    // product 6973's flags (1); 14, 15 and 99999 (3), then 7001's and 7002's flags (2); 990019
-    // (1, failed: no flags asked).
+    // product 6973's flags and the inventory mode (2); 14, 15 and 99999 (3), then 7001's and
+    // 7002's flags (2); 990019 (1, failed: no flags asked).
     assert_eq!(
         value(r#"b24_gateway_portal_exchanges_total{outcome="ok"}"#),
         4.0
@@ -81,8 +81,8 @@ async fn counters_on_a_private_listener() {
     );
     assert_eq!(value("b24_gateway_portal_requests_total"), 5.0);
     assert_eq!(value("b24_gateway_batch_commands_count"), 5.0);
-    assert_eq!(value("b24_gateway_batch_commands_sum"), 8.0);
-    assert_eq!(value(r#"b24_gateway_batch_commands_bucket{le="1.0"}"#), 3.0);
+    assert_eq!(value("b24_gateway_batch_commands_sum"), 9.0);
+    assert_eq!(value(r#"b24_gateway_batch_commands_bucket{le="1.0"}"#), 2.0);
     // 13, 14 and 15, and 99999's "not found"; the portal error for 990019 is not kept.
     assert_eq!(value("b24_gateway_cache_entries"), 4.0);
     let level = value("b24_gateway_portal_budget_level");

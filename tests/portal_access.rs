@@ -79,5 +79,9 @@ async fn a_revoked_webhook_shows_in_health_logs_and_metrics_until_it_works_again
     sandbox.control(json!({"fault": null})).await;
     let (status, _) = get(record(17)).await;
     assert!([200, 404].contains(&status), "{status}");
-    assert_eq!(health().await, (200, json!({"status": "ok"})));
+    // Healthy again; the mode read with the record's product flags shows too.
+    assert_eq!(
+        health().await,
+        (200, json!({"status": "ok", "inventoryAccounting": true}))
+    );
 }

@@ -17,7 +17,7 @@ use super::command::{Call, Method};
 use super::methods::{Done, Failure, Outcome};
 use super::php_array::PhpArray;
 use super::php_query::{self, PhpValue};
-use super::state::{unix_now, SandboxState};
+use super::state::{unix_now, SandboxState, RECENT_BATCHES};
 use super::wire::{error, json_bytes, query_limit_exceeded, time_json};
 use super::{play, ConnectionKill};
 
@@ -71,7 +71,12 @@ pub async fn run(
         }
         *inner.stats.calls.entry("batch".into()).or_default() += 1;
         inner.stats.last_body = Some(String::from_utf8_lossy(body).into_owned());
-        inner.stats.last_batch_commands = Some(commands.iter().map(|(_, c)| text(c)).collect());
+        let texts: Vec<String> = commands.iter().map(|(_, c)| text(c)).collect();
+        if inner.stats.recent_batches.len() == RECENT_BATCHES {
+            inner.stats.recent_batches.pop_front();
+        }
+        inner.stats.recent_batches.push_back(texts.clone());
+        inner.stats.last_batch_commands = Some(texts);
     }
     if commands.len() > MAX_COMMANDS {
         return error(

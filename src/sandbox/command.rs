@@ -20,6 +20,8 @@ pub enum Method {
     Product,
     /// `catalog.product.list`: products' flags by catalog.
     ProductList,
+    /// `catalog.document.mode.status`: whether inventory accounting is on.
+    Mode,
 }
 
 impl Method {
@@ -29,6 +31,7 @@ impl Method {
             "catalog.storeproduct.list" => Some(Method::List),
             "catalog.product.get" => Some(Method::Product),
             "catalog.product.list" => Some(Method::ProductList),
+            "catalog.document.mode.status" => Some(Method::Mode),
             _ => None,
         }
     }
@@ -39,6 +42,7 @@ impl Method {
             Method::List => "catalog.storeproduct.list",
             Method::Product => "catalog.product.get",
             Method::ProductList => "catalog.product.list",
+            Method::Mode => "catalog.document.mode.status",
         }
     }
 }
@@ -117,6 +121,7 @@ impl Call {
                 Method::List => methods::storeproduct_list(&inner.inventory, &self.params),
                 Method::Product => methods::product_get(&inner.inventory, &self.params),
                 Method::ProductList => methods::product_list(&inner.inventory, &self.params),
+                Method::Mode => methods::mode_status(&inner.inventory),
             }
         };
         Ran {

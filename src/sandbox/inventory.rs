@@ -16,6 +16,8 @@ pub struct Inventory {
     flags: HashMap<u32, Flags>,
     /// Record ids by product.
     by_product: BTreeMap<u32, BTreeSet<u32>>,
+    /// Whether the portal keeps inventory accounting (`catalog.document.mode.status`).
+    pub accounting: bool,
 }
 
 impl Inventory {
@@ -25,6 +27,7 @@ impl Inventory {
             records: BTreeMap::new(),
             flags: HashMap::new(),
             by_product: BTreeMap::new(),
+            accounting: true,
         };
         for record in data::all_records().chain(generated(catalogue)) {
             inventory.set(record);

@@ -79,6 +79,11 @@ pub fn product_get(inventory: &Inventory, params: &Map<String, Value>) -> Outcom
     }
 }
 
+/// `"Y"` or `"N"`, as the portal says whether it keeps inventory accounting.
+pub fn mode_status(inventory: &Inventory) -> Outcome {
+    Outcome::done(json!(if inventory.accounting { "Y" } else { "N" }))
+}
+
 /// The catalog every sandbox product is in.
 pub const CATALOG: u64 = 23;
 

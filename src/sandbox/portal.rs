@@ -112,6 +112,17 @@ async fn control(State(state): State<Shared>, Json(control): Json<Map<String, Va
             inner.inventory.set_flags(id, flags);
         }
     }
+    // `{"inventoryAccounting": false}`: a portal that keeps no inventory accounting.
+    if let Some(on) = control.get("inventoryAccounting") {
+        let Some(on) = on.as_bool() else {
+            return (
+                StatusCode::BAD_REQUEST,
+                "inventoryAccounting: true or false",
+            )
+                .into_response();
+        };
+        inner.inventory.accounting = on;
+    }
     // `{"operatingUsedSecs": {"catalog.storeproduct.list": 480}}`: spend one method's time.
     if let Some(used) = control.get("operatingUsedSecs").and_then(Value::as_object) {
         for (name, secs) in used {

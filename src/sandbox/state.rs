@@ -67,7 +67,12 @@ pub struct Stats {
     pub last_body: Option<String>,
     /// The command strings of the last batch, in order (null before any batch).
     pub last_batch_commands: Option<Vec<String>>,
+    /// The command strings of the last few batches, oldest first.
+    pub recent_batches: std::collections::VecDeque<Vec<String>>,
 }
+
+/// How many batches `recent_batches` keeps.
+pub const RECENT_BATCHES: usize = 8;
 
 pub struct Inner {
     pub inventory: Inventory,

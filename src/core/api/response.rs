@@ -102,13 +102,14 @@ pub fn error(error: ApiError, style: ErrorStyle) -> Response<Bytes> {
 
 /// `{"status":"ok"}`, or `"degraded"` with the `problem` only the operator can fix (the
 /// process still serves: 200 either way); a mirror adds where answers come from now and its
-/// table's state.
+/// table's state; `inventoryAccounting` once the portal said whether it keeps it.
 pub fn health(health: &Health) -> Response<Bytes> {
-    let body = match (&health.mirror, health.problem) {
-        (None, None) => Bytes::from_static(br#"{"status":"ok"}"#),
-        (mirror, problem) => to_bytes(&HealthBody {
+    let body = match (&health.mirror, health.problem, health.inventory_accounting) {
+        (None, None, None) => Bytes::from_static(br#"{"status":"ok"}"#),
+        (mirror, problem, inventory_accounting) => to_bytes(&HealthBody {
             status: if problem.is_some() { "degraded" } else { "ok" },
             problem,
+            inventory_accounting,
             source: mirror.as_ref().map(|_| health.source),
             serving: mirror.as_ref().map(|_| health.serving),
             mirror: mirror.as_ref().map(MirrorBody::of),
@@ -118,10 +119,13 @@ pub fn health(health: &Health) -> Response<Bytes> {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct HealthBody {
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     problem: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inventory_accounting: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]

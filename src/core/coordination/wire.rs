@@ -55,6 +55,8 @@ pub struct WireHealth {
     pub mirror: Option<WireMirror>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_accounting: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,6 +89,7 @@ impl WireHealth {
                 behind: m.behind,
             }),
             problem: health.problem.map(str::to_string),
+            inventory_accounting: health.inventory_accounting,
         }
     }
 
@@ -111,6 +114,7 @@ impl WireHealth {
                 .problem
                 .as_deref()
                 .and_then(|p| PROBLEM_CODES.iter().find(|code| **code == p).copied()),
+            inventory_accounting: self.inventory_accounting,
         }
     }
 }

@@ -26,6 +26,8 @@ pub enum Command {
     /// The flags of the products of catalog `iblock` with ids from `from` to
     /// `from + RANGE_IDS - 1` (a sweep's piece; never more than one page).
     FlagsRange { iblock: u32, from: ProductId },
+    /// `catalog.document.mode.status`: whether the portal keeps inventory accounting.
+    InventoryMode,
 }
 
 /// How many ids one [`Command::Range`] covers: a page's worth, so one answer holds them all.
@@ -57,6 +59,8 @@ pub enum Read {
     Flags(Option<ProductFlags>),
     /// The products a [`Command::FlagsRange`] found, with their flags, in id order.
     FlagRows(Vec<(ProductId, ProductFlags)>),
+    /// Whether inventory accounting is on; `None` when the portal would not say.
+    Mode(Option<bool>),
 }
 
 pub type Outcome = Result<Read, ApiError>;

@@ -12,6 +12,8 @@ pub const LIST_METHOD: &str = "catalog.storeproduct.list";
 pub const BATCH_METHOD: &str = "batch";
 /// A product's flags (what may be sold).
 pub const PRODUCT_METHOD: &str = "catalog.product.get";
+/// Whether the portal keeps inventory accounting.
+pub const MODE_METHOD: &str = "catalog.document.mode.status";
 /// Many products' flags, by catalog.
 pub const PRODUCT_LIST_METHOD: &str = "catalog.product.list";
 /// The product fields a flags read needs (`iblockId` the portal requires in `select`).
@@ -44,6 +46,7 @@ pub fn method(command: Command) -> &'static str {
         Command::Record(_) => GET_METHOD,
         Command::Flags(_) => PRODUCT_METHOD,
         Command::FlagsRange { .. } => PRODUCT_LIST_METHOD,
+        Command::InventoryMode => MODE_METHOD,
         Command::ProductPage { .. }
         | Command::Range { .. }
         | Command::Highest
@@ -100,6 +103,7 @@ pub fn json_body(command: Command, filter: &StoreFilter) -> String {
     match command {
         Command::Record(id) => format!("{{\"id\":{id}}}"),
         Command::Flags(product) => format!("{{\"id\":{product}}}"),
+        Command::InventoryMode => "{}".to_string(),
         Command::FlagsRange { iblock, from } => json_list(
             &[
                 ("iblockId", iblock.into()),
@@ -148,6 +152,7 @@ pub fn batch_text(command: Command, filter: &StoreFilter) -> String {
     match command {
         Command::Record(id) => format!("{GET_METHOD}?id={id}"),
         Command::Flags(product) => format!("{PRODUCT_METHOD}?id={product}"),
+        Command::InventoryMode => MODE_METHOD.to_string(),
         Command::FlagsRange { iblock, from } => {
             let to = u64::from(from.get()) + u64::from(RANGE_IDS);
             let mut text = format!(

@@ -14,7 +14,7 @@ use super::command::{batch_body, batch_key, json_body, method, StoreFilter, BATC
 use super::envelope::{open, OperatingTime};
 use super::operating_time::OperatingGuard;
 use super::page::{read_ids, read_page, read_range};
-use super::product_flags::{read_flag_rows, read_flags};
+use super::product_flags::{read_flag_rows, read_flags, yes_no};
 use super::record::read_get_result;
 use super::refusal::{Classified, Refusal};
 use crate::core::config::{BudgetLimits, ListStoreFilter, Settings};
@@ -369,8 +369,12 @@ fn read_single(
         Err((Classified::NotFound, operating)) if matches!(command, Command::Record(_)) => {
             return Ok((vec![Ok(Read::Record(None))], vec![operating]));
         }
-        Err((classified, operating)) if withheld_flags(command, classified) => {
-            return Ok((vec![Ok(Read::Flags(None))], vec![operating]));
+        Err((classified, operating)) if withheld(command, classified) => {
+            let read = match command {
+                Command::InventoryMode => Read::Mode(None),
+                _ => Read::Flags(None),
+            };
+            return Ok((vec![Ok(read)], vec![operating]));
         }
         Err(failure) => return Err(failure),
     };
@@ -399,9 +403,10 @@ fn read_many(
 }
 
 /// A product the portal does not have, or will not show the webhook: its flags are unknown,
-/// which is an answer (the stock alone then speaks), not a fault of the exchange.
-fn withheld_flags(command: Command, classified: Classified) -> bool {
-    matches!(command, Command::Flags(_))
+/// which is an answer (the stock alone then speaks), not a fault of the exchange; the same for
+/// the inventory mode.
+fn withheld(command: Command, classified: Classified) -> bool {
+    matches!(command, Command::Flags(_) | Command::InventoryMode)
         && match classified {
             Classified::NotFound => true,
             Classified::Refused(refusal) => {
@@ -415,8 +420,13 @@ fn read_slot(command: Command, slot: Slot) -> Result<Read, Refusal> {
         (Command::Flags(id), Slot::Result { result, .. }) => read_flags(&result, id)
             .map(|flags| Read::Flags(Some(flags)))
             .ok_or(Refusal::BadAnswer),
-        (Command::Flags(_), Slot::Error(classified)) if withheld_flags(command, classified) => {
+        (Command::Flags(_), Slot::Error(classified)) if withheld(command, classified) => {
             Ok(Read::Flags(None))
+        }
+        // Any answer will do: an odd one says nothing, and never fails a sweep's exchange.
+        (Command::InventoryMode, Slot::Result { result, .. }) => Ok(Read::Mode(yes_no(&result))),
+        (Command::InventoryMode, Slot::Error(classified)) if withheld(command, classified) => {
+            Ok(Read::Mode(None))
         }
         (Command::FlagsRange { iblock, from }, Slot::Result { result, .. }) => {
             read_flag_rows(&result, iblock, from)
@@ -457,7 +467,8 @@ fn read_slot(command: Command, slot: Slot) -> Result<Read, Refusal> {
             | Command::Highest
             | Command::NextId { .. }
             | Command::Flags(_)
-            | Command::FlagsRange { .. },
+            | Command::FlagsRange { .. }
+            | Command::InventoryMode,
             Slot::Error(Classified::NotFound),
         ) => Err(Refusal::ServerFault),
         (_, Slot::Error(Classified::Refused(refusal))) => Err(refusal),

@@ -67,7 +67,7 @@ fn flags_of(product: &Map<String, Value>) -> ProductFlags {
 }
 
 /// `Y`/`N` (any case) or a boolean; anything else (`D`, null, odd values) says nothing.
-fn yes_no(value: &Value) -> Option<bool> {
+pub fn yes_no(value: &Value) -> Option<bool> {
     match value {
         Value::Bool(b) => Some(*b),
         Value::String(s) if s.eq_ignore_ascii_case("y") => Some(true),

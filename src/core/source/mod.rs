@@ -64,6 +64,9 @@ pub struct Health {
     /// A refusal of the portal only the operator can fix, while it lasts
     /// ([`crate::core::ports::PortalAccess`]).
     pub problem: Option<&'static str>,
+    /// Whether the portal keeps inventory accounting (`catalog.document.mode.status`), as last
+    /// read along with products' flags; `None` until then, or when it would not say.
+    pub inventory_accounting: Option<bool>,
 }
 
 impl Health {
@@ -73,6 +76,7 @@ impl Health {
         serving: "on_demand",
         mirror: None,
         problem: None,
+        inventory_accounting: None,
     };
 }
 

@@ -452,6 +452,9 @@ impl<U: Upstream, C: Clock, S: SharedCache> StockSource for OnDemand<U, C, S> {
             .await
             .unwrap_or(Health::ON_DEMAND);
         health.problem = health.problem.or(self.upstream.access().problem);
+        health.inventory_accounting = health
+            .inventory_accounting
+            .or(self.upstream.inventory_accounting());
         health
     }
 

@@ -49,6 +49,7 @@ impl StockSource for Unserved {
             serving: "none",
             mirror: None,
             problem: None,
+            inventory_accounting: None,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! batch), each answer rendered under the publishing policy once, by whoever read it.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::batcher::{Batcher, Demand};
@@ -19,6 +19,7 @@ use crate::core::domain::product::product_stock;
 use crate::core::domain::reads::{Command, Outcome, Page, Read};
 use crate::core::domain::record::StoreProduct;
 use crate::core::domain::sellable::ProductFlags;
+use crate::core::kit::lock::lock;
 use crate::core::metrics::Snapshot;
 use crate::core::portal::command::LIST_PAGE_ROWS;
 use crate::core::ports::{Clock, Executor, PortalAccess};
@@ -90,6 +91,11 @@ pub trait Upstream {
         PortalAccess::default()
     }
 
+    /// Whether the portal keeps inventory accounting, as this upstream last read it.
+    fn inventory_accounting(&self) -> Option<bool> {
+        None
+    }
+
     /// What the upstream's own source says of itself, when it is one (a coordinator); `None`
     /// for the portal.
     fn health<C: Clock>(&self, _clock: &C) -> impl Future<Output = Option<Health>> {
@@ -105,6 +111,7 @@ enum Settled {
     Record(Option<StoreProduct>, Duration),
     Page(Arc<Page>, Duration),
     Flags(Option<ProductFlags>),
+    Mode(Option<bool>),
 }
 
 /// The portal behind an executor: the batcher in front of it, the policy answers are rendered
@@ -116,6 +123,8 @@ pub struct PortalUpstream<X> {
     policy: Policy,
     flags: TtlCache<ProductId, Option<ProductFlags>>,
     flags_life: Duration,
+    /// The inventory mode as last read (with a product's flags), and when (monotonic).
+    mode: Mutex<Option<(Option<bool>, Duration)>>,
 }
 
 impl<X: Executor> PortalUpstream<X> {
@@ -132,6 +141,7 @@ impl<X: Executor> PortalUpstream<X> {
             policy: settings.policy.clone(),
             flags: TtlCache::new(settings.cache_max_entries, settings.stale_if_error),
             flags_life: settings.flags_ttl,
+            mode: Mutex::new(None),
         }
     }
 
@@ -170,6 +180,20 @@ impl<X: Executor> PortalUpstream<X> {
                 .next()
                 .unwrap_or(Err(ApiError::UpstreamError)),
         )
+    }
+
+    /// The inventory-mode command, when it is due: it rides along with flags reads, once per
+    /// flags lifetime.
+    fn mode_due(&self, now: Duration) -> Option<Command> {
+        let mode = lock(&self.mode);
+        let due = mode.is_none_or(|(_, at)| now >= at + self.flags_life);
+        due.then_some(Command::InventoryMode)
+    }
+
+    fn keep_mode(&self, settled: Option<Result<Settled, ApiError>>, now: Duration) {
+        if let Some(Ok(Settled::Mode(mode))) = settled {
+            *lock(&self.mode) = Some((mode, now));
+        }
     }
 
     /// The flags kept for `product` while fresh; `Err` when they must be read.
@@ -215,9 +239,12 @@ impl<X: Executor> PortalUpstream<X> {
             }
         }
         if !missing.is_empty() {
-            let commands: Vec<Command> = missing.iter().map(|p| Command::Flags(*p)).collect();
-            let read = self.read(clock, &commands, demand, deadline).await;
+            let mut commands: Vec<Command> = missing.iter().map(|p| Command::Flags(*p)).collect();
+            commands.extend(self.mode_due(now));
+            let mut read = self.read(clock, &commands, demand, deadline).await;
             let now = clock.monotonic();
+            let mode = (read.len() > missing.len()).then(|| read.pop()).flatten();
+            self.keep_mode(mode, now);
             for (product, settled) in missing.into_iter().zip(read) {
                 known.push((product, self.settle_flags(product, settled, now)));
             }
@@ -336,6 +363,10 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
     fn access(&self) -> PortalAccess {
         self.executor.access()
     }
+
+    fn inventory_accounting(&self) -> Option<bool> {
+        lock(&self.mode).and_then(|(mode, _)| mode)
+    }
 }
 
 impl<X: Executor> PortalUpstream<X> {
@@ -355,12 +386,15 @@ impl<X: Executor> PortalUpstream<X> {
             let (page, age) = self.page(clock, id, 0, demand, deadline).await?;
             return Ok((page, age, flags));
         }
+        let mut commands = vec![first, Command::Flags(id)];
+        commands.extend(self.mode_due(clock.monotonic()));
         let mut read = self
-            .read(clock, &[first, Command::Flags(id)], demand, deadline)
+            .read(clock, &commands, demand, deadline)
             .await
             .into_iter();
         let page = read.next().unwrap_or(Err(ApiError::UpstreamError));
         let flags = read.next().unwrap_or(Err(ApiError::UpstreamError));
+        self.keep_mode(read.next(), clock.monotonic());
         let (page, age) = page_of(page)?;
         let flags = self.settle_flags(id, flags, clock.monotonic());
         Ok((page, age, flags))
@@ -393,6 +427,7 @@ fn settle(
         (Command::Record(_), Read::Record(_)) => Settled::Record(None, age),
         (Command::ProductPage { .. }, Read::Page(page)) => Settled::Page(page.into(), age),
         (Command::Flags(_), Read::Flags(flags)) => Settled::Flags(flags),
+        (Command::InventoryMode, Read::Mode(mode)) => Settled::Mode(mode),
         // What an on-demand read never asks for, or an answer of another kind.
         _ => return Err(ApiError::UpstreamError),
     })

@@ -439,6 +439,11 @@ impl<F: StockSource, X, C: Clock, T: TableStore> StockSource for Mirror<F, X, C,
             },
             mirror: Some(self.health_now()),
             problem: fallback.problem,
+            inventory_accounting: self
+                .sweeper
+                .as_ref()
+                .and_then(|s| s.inventory_accounting())
+                .or(fallback.inventory_accounting),
         }
     }
 }

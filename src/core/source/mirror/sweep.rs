@@ -88,6 +88,8 @@ pub struct Sweeper<X> {
     known: Mutex<HashMap<ProductId, (Option<ProductFlags>, Duration)>>,
     /// The catalogs (information blocks) products were found in.
     catalogs: Mutex<Vec<u32>>,
+    /// Whether the portal keeps inventory accounting, as the last sweep read it.
+    mode: Mutex<Option<bool>>,
 }
 
 /// The most catalogs one sweep learns of (one product read on its own for each).
@@ -129,6 +131,13 @@ fn windows(products: &[ProductId]) -> Vec<ProductId> {
     starts
 }
 
+impl<X> Sweeper<X> {
+    /// Whether the portal keeps inventory accounting, as the last sweep read it.
+    pub fn inventory_accounting(&self) -> Option<bool> {
+        *lock(&self.mode)
+    }
+}
+
 impl<X: Executor> Sweeper<X> {
     pub fn new(executor: X, timeout: Duration, flags_life: Duration) -> Self {
         Self {
@@ -137,6 +146,7 @@ impl<X: Executor> Sweeper<X> {
             flags_life,
             known: Mutex::new(HashMap::new()),
             catalogs: Mutex::new(Vec::new()),
+            mode: Mutex::new(None),
         }
     }
 
@@ -146,19 +156,24 @@ impl<X: Executor> Sweeper<X> {
         let end = started + within;
         let mut requests = 0u32;
         let failed = |error, requests| SweepFailed { error, requests };
-        // Where the ids end, and where they begin.
+        // Where the ids end, and where they begin; and whether the portal keeps inventory
+        // accounting.
         let first = [
             Command::Highest,
             Command::NextId {
                 from: RecordId::MIN,
             },
+            Command::InventoryMode,
         ];
         let reads = self
             .exchange(clock, &first, end, &mut requests)
             .await
             .map_err(|error| failed(error, requests))?;
         let (highest, lowest) = match reads.as_slice() {
-            [Read::Id(highest), Read::Id(lowest)] => (highest.map_or(0, |id| id.get()), *lowest),
+            [Read::Id(highest), Read::Id(lowest), Read::Mode(mode)] => {
+                *lock(&self.mode) = *mode;
+                (highest.map_or(0, |id| id.get()), *lowest)
+            }
             _ => return Err(failed(ApiError::UpstreamError, requests)),
         };
         let mut builder = TableBuilder::new(highest);
