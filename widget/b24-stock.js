@@ -1,15 +1,12 @@
-/* <b24-stock>: a stock badge for b24-stock-gateway, with no dependencies.
- *   <script src="https://GATEWAY/widget.js" defer></script>
- *   <b24-stock record="13"></b24-stock>  <b24-stock product="6973" lang="ru"></b24-stock>
- * Attributes: record or product; gateway (default: where this script came from); low-stock
- * (default 5, the gateway's: available at or below it is low); lang (default: the page's). */
+/* <b24-stock record="13"></b24-stock> or <b24-stock product="6973" lang="ru">: a stock badge
+ * for b24-stock-gateway, no dependencies. Attributes and states: docs/api.md ("The badge"). */
 (() => {
   const script = document.currentScript;
-  // The script's folder, so a gateway under a path prefix (an API stage) keeps it.
+  // The script's folder: a gateway under a path prefix keeps it.
   const home = script && script.src ? new URL('.', script.src).href : location.origin + '/';
   const TEXT = {
-    en: { in_stock: 'In stock', low_stock: 'Low stock', out_of_stock: 'Out of stock' },
-    ru: { in_stock: 'В наличии', low_stock: 'Заканчивается', out_of_stock: 'Нет в наличии' },
+    en: { in_stock: 'In stock', low_stock: 'Low stock', out_of_stock: 'Out of stock', backorder: 'On backorder', untracked: 'Available', discontinued: 'Discontinued' },
+    ru: { in_stock: 'В наличии', low_stock: 'Заканчивается', out_of_stock: 'Нет в наличии', backorder: 'Под заказ', untracked: 'Доступен', discontinued: 'Снят с продажи' },
   };
   const CSS = `:host{display:inline-block;font:var(--b24-stock-font,inherit)}
 [part=badge]{display:inline-flex;align-items:center;gap:.4em;padding:var(--b24-stock-padding,.15em .6em);border-radius:var(--b24-stock-radius,1em);background:var(--b24-stock-bg,#f1f3f5);color:var(--b24-stock-color,#1f2328);font-size:var(--b24-stock-size,.875em);line-height:1.5}
@@ -17,7 +14,10 @@
 :host([state=in_stock]){--c:var(--b24-stock-in,#1a7f37)}
 :host([state=low_stock]){--c:var(--b24-stock-low,#b35900)}
 :host([state=out_of_stock]){--c:var(--b24-stock-out,#b42318)}
-:host(:not([state$=_stock])) [part=badge]{display:none}`;
+:host([state=backorder]){--c:var(--b24-stock-backorder,#0969da)}
+:host([state=untracked]){--c:var(--b24-stock-untracked,#0a7d6e)}
+:host([state=discontinued]){--c:var(--b24-stock-discontinued,#6e7781)}
+:host(:not([state])) [part=badge],:host([state=unknown]) [part=badge]{display:none}`;
   let sheet;
   const MAX_IDS = 50; // the gateway's limit for one ?ids= request
   const RETRY_SECS = 60; // after a failure, or an answer that may not be kept
@@ -25,7 +25,7 @@
   let planned = false;
   const warned = new Set();
 
-  // Badges asking within one task (or while the page is parsed) share requests.
+  // Badges asking within one task share requests.
   function plan(badge) {
     waiting.add(badge);
     if (planned) return;
@@ -64,10 +64,9 @@
     let secs = RETRY_SECS;
     let r;
     try {
-      // Revalidate: a 304 when nothing changed.
       r = await fetch(url, { credentials: 'omit', cache: 'no-cache' });
     } catch (e) {
-      // Most often another origin the gateway does not allow: say so once per gateway.
+      // Most often an origin the gateway does not allow: say so once.
       const gw = new URL(url).origin;
       if (!warned.has(gw)) {
         warned.add(gw);
@@ -86,15 +85,13 @@
           : () => body;
       } else if (r.status == 404) found = () => null;
     } catch (e) {
-      // Network, CORS or a broken answer: badges keep what they show, or stay hidden.
     }
     for (const [b, turn] of asked) {
       try {
         if (b.turn == turn) b.show(found(b));
       } catch (e) {}
     }
-    // Not sooner than the answer may be kept (the browser's cache answers a repeat meanwhile),
-    // and within what a timer can hold: 1 s to a day.
+    // Not before the answer's max-age; 1 s to a day.
     setTimeout(() => {
       for (const [b, turn] of asked) if (b.turn == turn && b.isConnected) b.ask();
     }, Math.min(Math.max(secs, 1), 86400) * 1000);
@@ -108,7 +105,7 @@
       this.turn = 0;
       const root = this.attachShadow({ mode: 'open' });
       if (root.adoptedStyleSheets) {
-        // A constructed sheet works under a Content-Security-Policy without inline styles.
+        // Works under a CSP without inline styles.
         if (!sheet) (sheet = new CSSStyleSheet()).replaceSync(CSS);
         root.adoptedStyleSheets = [sheet];
       } else root.innerHTML = `<style>${CSS}</style>`;
@@ -135,15 +132,18 @@
       else this.show(null);
     }
 
-    // data: a record or product, null (nothing to show), undefined (failed: keep what is shown).
+    // data: an answer, null (nothing to show), undefined (failed: keep what is shown).
     show(data) {
       if (data === undefined && this.state) return;
       const low = parseFloat(this.getAttribute('low-stock'));
-      const limit = low >= 0 ? low : 5;
       const n = data && parseFloat(data.available); // "10+" is 10
+      const a = data && data.availability;
+      // The gateway's state, unless the page sets its own threshold for exact figures.
       const state = !data
         ? 'unknown'
-        : data.availability || (n > limit ? 'in_stock' : n > 0 ? 'low_stock' : 'out_of_stock');
+        : /^(ba|un|di)/.test(a) || !(n >= 0) || (a && !(low >= 0))
+          ? a || 'unknown'
+          : n > (low >= 0 ? low : 5) ? 'in_stock' : n > 0 ? 'low_stock' : 'out_of_stock';
       const lang = (this.closest('[lang]') || {}).lang || '';
       const text = (TEXT[lang.slice(0, 2).toLowerCase()] || TEXT.en)[state] || '';
       this.state = data && state;

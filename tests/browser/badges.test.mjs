@@ -31,8 +31,24 @@ const FLAGS = [
   '--disable-sync',
 ];
 
-const EN = { in_stock: 'In stock', low_stock: 'Low stock', out_of_stock: 'Out of stock', unknown: '' };
-const RU = { in_stock: 'В наличии', low_stock: 'Заканчивается', out_of_stock: 'Нет в наличии', unknown: '' };
+const EN = {
+  in_stock: 'In stock',
+  low_stock: 'Low stock',
+  out_of_stock: 'Out of stock',
+  backorder: 'On backorder',
+  untracked: 'Available',
+  discontinued: 'Discontinued',
+  unknown: '',
+};
+const RU = {
+  in_stock: 'В наличии',
+  low_stock: 'Заканчивается',
+  out_of_stock: 'Нет в наличии',
+  backorder: 'Под заказ',
+  untracked: 'Доступен',
+  discontinued: 'Снят с продажи',
+  unknown: '',
+};
 
 /** A fresh browser with a fresh profile (so no cache carries over), one page, and what it saw. */
 async function open(t) {
@@ -182,5 +198,20 @@ test('level exposure: states from availability, and refreshes no sooner than max
   const log = await readFile(LEVEL_GATEWAY_LOG, 'utf8');
   const revalidated = log.split('\n').filter((l) => l.includes('"route":"v1.store_products"') && l.includes('"status":304'));
   assert.ok(revalidated.length >= 1, `no 304 in the level gateway's log`);
+  assert.deepEqual(seen.errors, []);
+});
+
+test('what may be sold: backorder, untracked and discontinued, in both languages, each its own colour', async (t) => {
+  const { page, seen } = await open(t);
+  // Records 2101-2103 and products 7104-7106 carry the sandbox's flag combinations.
+  const want = { 2101: 'backorder', 2102: 'untracked', 2103: 'discontinued', 7104: 'untracked', 7105: 'discontinued', 7106: 'out_of_stock' };
+  for (const lang of ['en', 'ru']) {
+    await page.goto(`${SHOP}/badges.html?gw=${GATEWAY}&records=2101,2102,2103&products=7104,7105,7106&lang=${lang}`);
+    expectShown(await badges(page), want);
+  }
+  const colours = await page.$$eval('b24-stock', (all) =>
+    Object.fromEntries(all.map((b) => [b.getAttribute('state'), getComputedStyle(b.shadowRoot.querySelector('[part=dot]')).backgroundColor])),
+  );
+  assert.equal(new Set(Object.values(colours)).size, 4, JSON.stringify(colours));
   assert.deepEqual(seen.errors, []);
 });
