@@ -1,8 +1,8 @@
 //! `?qty=N` on a product answer: whether N can be sold from the public warehouses together,
 //! and which warehouses hold N on their own (where N can be picked up). Made from the rendered
 //! answer's figures and state: an untracked product or a backorder can always be sold, a
-//! discontinued one never; otherwise the figures decide, and with `STOCK_EXPOSE=level` there
-//! are none to check against.
+//! discontinued or sold-out one never; otherwise the figures decide, and with
+//! `STOCK_EXPOSE=level` there are none to check against.
 
 use serde::Serialize;
 
@@ -25,7 +25,8 @@ pub fn check(body: &[u8], qty: f64) -> Option<Vec<u8>> {
     let listed = RenderedProduct::read(body)?;
     let by_state = match listed.availability.as_deref() {
         Some("untracked" | "backorder") => Some(true),
-        Some("discontinued") => Some(false),
+        // Nothing to sell and no sale at zero: no quantity, whatever the figures hide.
+        Some("discontinued" | "out_of_stock") => Some(false),
         _ => None,
     };
     if let Some(can_sell) = by_state {
@@ -128,5 +129,10 @@ mod tests {
     fn levels_have_nothing_to_check() {
         let level = r#"{"productId":1,"availability":"in_stock","inStock":true,"stores":[{"storeId":1,"availability":"in_stock","inStock":true}]}"#;
         assert_eq!(check(level.as_bytes(), 1.0), None);
+        let sold_out = r#"{"productId":1,"availability":"out_of_stock","inStock":false,"sellable":false,"stores":[]}"#;
+        assert_eq!(
+            String::from_utf8(check(sold_out.as_bytes(), 1.0).unwrap()).unwrap(),
+            r#"{"asked":1,"canSell":false,"stores":[]}"#
+        );
     }
 }
