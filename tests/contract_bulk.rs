@@ -525,3 +525,49 @@ async fn what_may_be_sold_follows_the_product_flags() {
     let text = get("/v1/products/7101/stock?format=text").await;
     assert_eq!(text.body, "Out of stock, can be ordered\n");
 }
+
+/// A parent product (7200) answers its three variations' stock: one entry per variation, each
+/// with its warehouses, and the totals per warehouse and overall (`STOCK_VARIATIONS`).
+#[tokio::test]
+async fn a_parent_answers_its_variations_per_store_and_in_total() {
+    let reply = get("/v1/products/7200/stock?qty=6&lang=ru").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let json = reply.json();
+    // 7201: 4 in warehouse 1, 2 in 11; 7202: 0 in 1, 5 - 1 reserved in 11; 7203: 1 in 1.
+    assert_eq!(json["productId"], 7200);
+    assert_eq!(json["available"], 11, "{}", reply.body);
+    assert_eq!(json["availability"], "in_stock");
+    let stores: Vec<(u64, u64, &str)> = json["stores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["storeId"].as_u64().unwrap(),
+                s["available"].as_u64().unwrap(),
+                s["availability"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(stores, [(1, 5, "low_stock"), (11, 6, "in_stock")]);
+    let variations: Vec<(u64, u64, usize)> = json["variations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["productId"].as_u64().unwrap(),
+                v["available"].as_u64().unwrap(),
+                v["stores"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(variations, [(7201, 6, 2), (7202, 4, 2), (7203, 1, 1)]);
+    assert_eq!(json["qty"]["canSell"], true);
+    assert_eq!(json["qty"]["stores"], json!([11]));
+    assert_eq!(json["summary"], "В наличии: 11 шт. в 2 магазинах");
+    // A variation asked for alone is an ordinary product.
+    let one = get("/v1/products/7202/stock").await;
+    assert_eq!(one.json()["available"], 4, "{}", one.body);
+    assert!(one.json().get("variations").is_none());
+}

@@ -103,25 +103,43 @@ mod tests {
     }
 }
 
+/// Settings that may come from a file: the variable naming the file, the variable it stands
+/// for, and what its TOML form holds.
+const FILE_SETTINGS: [(&str, &str, &str); 2] = [
+    ("STOCK_STORES_FILE", "STOCK_STORES", "[[stores]] tables"),
+    (
+        "STOCK_VARIATIONS_FILE",
+        "STOCK_VARIATIONS",
+        "[[parents]] tables",
+    ),
+];
+
 /// `STOCK_STORES_FILE`: the warehouse list of `STOCK_STORES` in a file (JSON, or TOML when the
 /// name ends in `.toml`: `[[stores]]` tables), read once at start-up and handed to the core as
 /// `STOCK_STORES`. Setting both is refused: one of them would be ignored.
 pub fn stores_from_file(
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<Option<String>, ConfigError> {
-    const VAR: &str = "STOCK_STORES_FILE";
+    setting_from_file(lookup, FILE_SETTINGS[0])
+}
+
+/// One of [`FILE_SETTINGS`]: the file's content as the JSON its variable takes.
+fn setting_from_file(
+    lookup: &impl Fn(&str) -> Option<String>,
+    (var, inline, tables): (&'static str, &'static str, &'static str),
+) -> Result<Option<String>, ConfigError> {
     const MAX_BYTES: u64 = 1024 * 1024;
-    let Some(path) = lookup(VAR).filter(|p| !p.trim().is_empty()) else {
+    let Some(path) = lookup(var).filter(|p| !p.trim().is_empty()) else {
         return Ok(None);
     };
-    if lookup("STOCK_STORES").is_some_and(|v| !v.trim().is_empty()) {
+    if lookup(inline).is_some_and(|v| !v.trim().is_empty()) {
         return Err(ConfigError::new(
-            VAR,
-            "is set and so is STOCK_STORES: keep only one",
+            var,
+            format!("is set and so is {inline}: keep only one"),
         ));
     }
     let path = Path::new(path.trim());
-    let unreadable = |reason: String| ConfigError::new(VAR, reason);
+    let unreadable = |reason: String| ConfigError::new(var, reason);
     let size = std::fs::metadata(path)
         .map_err(|error| unreadable(format!("cannot be read: {}", error.kind())))?
         .len();
@@ -135,22 +153,30 @@ pub fn stores_from_file(
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
     {
         let value: serde_json::Value = toml::from_str(&text)
-            .map_err(|_| unreadable("is not valid TOML ([[stores]] tables)".into()))?;
+            .map_err(|_| unreadable(format!("is not valid TOML ({tables})")))?;
         Ok(Some(value.to_string()))
     } else {
         Ok(Some(text))
     }
 }
 
-/// `lookup`, with `STOCK_STORES` answered from `STOCK_STORES_FILE` when that is set.
+/// `lookup`, with `STOCK_STORES` and `STOCK_VARIATIONS` answered from `STOCK_STORES_FILE` and
+/// `STOCK_VARIATIONS_FILE` when those are set.
 pub fn with_stores_file(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<impl Fn(&str) -> Option<String>, ConfigError> {
-    let from_file = stores_from_file(&lookup)?;
-    Ok(move |name: &str| match (&from_file, name) {
-        (Some(json), "STOCK_STORES") => Some(json.clone()),
-        _ => lookup(name),
-    })
+    let mut from_files: Vec<(&'static str, String)> = Vec::new();
+    for setting in FILE_SETTINGS {
+        if let Some(json) = setting_from_file(&lookup, setting)? {
+            from_files.push((setting.1, json));
+        }
+    }
+    Ok(
+        move |name: &str| match from_files.iter().find(|(inline, _)| *inline == name) {
+            Some((_, json)) => Some(json.clone()),
+            None => lookup(name),
+        },
+    )
 }
 
 #[cfg(test)]
@@ -195,6 +221,39 @@ mod stores_file_tests {
             stores_from_file(&missing).unwrap_err().variable,
             "STOCK_STORES_FILE"
         );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod variations_file_tests {
+    use super::*;
+
+    #[test]
+    fn a_toml_file_of_parents_becomes_the_json_list() {
+        let dir = std::env::temp_dir().join(format!("b24-variations-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("variations.toml");
+        std::fs::write(
+            &file,
+            "[[parents]]\nparent = 7200\nvariations = [7201, 7202, 7203]\n",
+        )
+        .unwrap();
+        let path = file.display().to_string();
+        let lookup = with_stores_file(move |name: &str| {
+            (name == "STOCK_VARIATIONS_FILE").then(|| path.clone())
+        })
+        .unwrap();
+        let json = lookup("STOCK_VARIATIONS").unwrap();
+        let map = crate::core::config::variations::parse_variations(&json).unwrap();
+        let parent = crate::core::domain::id::ProductId::from_u64(7200).unwrap();
+        assert_eq!(map.of(parent).map(<[_]>::len), Some(3));
+        let both = with_stores_file(|name: &str| match name {
+            "STOCK_VARIATIONS_FILE" => Some("/nonexistent".into()),
+            "STOCK_VARIATIONS" => Some("1:2".into()),
+            _ => None,
+        });
+        assert_eq!(both.err().unwrap().variable, "STOCK_VARIATIONS_FILE");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

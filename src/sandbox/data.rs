@@ -19,6 +19,10 @@ pub const BIG_RECORDS_BASE: u32 = 2000;
 pub const BIG_RECORDS: RangeInclusive<u32> = 2001..=2090;
 /// One record each for products whose flags say more than their stock (see [`flags`]).
 pub const FLAGGED_RECORDS: RangeInclusive<u32> = 2101..=2106;
+/// Products with variations: no stock of their own, but `catalog.product.get` knows them.
+pub const PARENTS: [u32; 1] = [7200];
+/// The records of parent 7200's three variations (7201-7203) in warehouses 1 and 11.
+pub const VARIATION_RECORDS: RangeInclusive<u32> = 2111..=2115;
 
 /// One record as the portal stores it (amounts are doubles; reserved may be null).
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +55,12 @@ pub fn record(id: u32) -> Option<Record> {
         2104 => Some((7104, 11, 0.0, None, false)),
         2105 => Some((7105, 1, 3.0, None, false)),
         2106 => Some((7106, 1, 0.0, Some(0.0), false)),
+        // Parent 7200 (type 3, no stock of its own) and its variations.
+        2111 => Some((7201, 1, 4.0, None, false)),
+        2112 => Some((7201, 11, 2.0, None, false)),
+        2113 => Some((7202, 1, 0.0, None, false)),
+        2114 => Some((7202, 11, 5.0, Some(1.0), false)),
+        2115 => Some((7203, 1, 1.0, None, false)),
         _ => None,
     };
     if let Some((product_id, store_id, amount, quantity_reserved, quoted)) = special {
@@ -90,6 +100,7 @@ pub fn all_records() -> impl Iterator<Item = Record> {
         .chain(MORE_6973)
         .chain(BIG_RECORDS)
         .chain(FLAGGED_RECORDS)
+        .chain(VARIATION_RECORDS)
         .filter_map(record)
 }
 
@@ -128,6 +139,8 @@ pub fn flags(product_id: u32) -> Flags {
         7103 => flags.active = "N".into(),
         7104 => flags.kind = 7,
         7105 => flags.available = Some("N".into()),
+        7200 => flags.kind = 3,
+        7201..=7203 => flags.kind = 4,
         _ => {}
     }
     flags
@@ -203,6 +216,6 @@ mod tests {
         // Every id is listed once, in id order.
         let ids: Vec<u32> = all_records().map(|r| r.id).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(ids.len(), 300 + 2 + 90 + 6);
+        assert_eq!(ids.len(), 300 + 2 + 90 + 6 + 5);
     }
 }

@@ -47,7 +47,7 @@ impl Inventory {
             .flatten()
             .filter_map(|id| self.records.get(id))
             .collect();
-        if rows.is_empty() && set.is_none() {
+        if rows.is_empty() && set.is_none() && !data::PARENTS.contains(&product_id) {
             return None;
         }
         let flags = self.flags(product_id);
@@ -90,6 +90,11 @@ impl Inventory {
                 self.flags
                     .keys()
                     .copied()
+                    .filter(|id| (from..to).contains(id)),
+            )
+            .chain(
+                data::PARENTS
+                    .into_iter()
                     .filter(|id| (from..to).contains(id)),
             )
             .collect();
@@ -184,7 +189,7 @@ mod tests {
     #[test]
     fn the_catalogue_has_gaps_and_fits_the_id_range() {
         let inventory = Inventory::new(100_000);
-        assert_eq!(inventory.len(), 300 + 2 + 90 + 6 + 100_000);
+        assert_eq!(inventory.len(), 300 + 2 + 90 + 6 + 5 + 100_000);
         let last = inventory.range(None, None).next_back().unwrap().id;
         // 100,000 records below id 107,200: a sweep of 50-id ranges takes 43 batches.
         assert!(last < 107_200, "{last}");

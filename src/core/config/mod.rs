@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::core::domain::policy::{Exposure, Policy, MAX_CAP};
 use crate::core::domain::stores::StoreDirectory;
+use crate::core::domain::variations::Variations;
 use crate::core::domain::webhook::WebhookUrl;
 use crate::core::kit::http_url::HttpUrl;
 
@@ -13,6 +14,7 @@ pub mod fingerprint;
 pub mod log_settings;
 pub mod stores;
 pub mod variables;
+pub mod variations;
 
 pub use error::ConfigError;
 use variables::Vars;
@@ -144,6 +146,10 @@ impl Settings {
                 stores: Arc::new(match vars.text("STOCK_STORES") {
                     None => StoreDirectory::default(),
                     Some(json) => stores::parse_stores(&json)?,
+                }),
+                variations: Arc::new(match vars.text("STOCK_VARIATIONS") {
+                    None => Variations::default(),
+                    Some(json) => variations::parse_variations(&json)?,
                 }),
             },
             cache_ttl: secs("STOCK_CACHE_TTL_SECS")?,

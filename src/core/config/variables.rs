@@ -93,6 +93,8 @@ pub const VARIABLES: &[Variable] = &[
     text("STOCK_ALLOWED_STORES", Reader::Core),
     text("STOCK_STORES", Reader::Core),
     text("STOCK_STORES_FILE", Reader::LocalServer),
+    text("STOCK_VARIATIONS", Reader::Core),
+    text("STOCK_VARIATIONS_FILE", Reader::LocalServer),
     // `exact`, `level` or `capped:N`: read by config::parse_exposure.
     text("STOCK_EXPOSE", Reader::Core),
     number("STOCK_LOW_STOCK_THRESHOLD", 0.0, true, None),

@@ -12,4 +12,5 @@ pub mod reads;
 pub mod record;
 pub mod sellable;
 pub mod stores;
+pub mod variations;
 pub mod webhook;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::core::domain::record::StoreProduct;
 use crate::core::domain::stores::StoreDirectory;
+use crate::core::domain::variations::Variations;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exposure {
@@ -28,6 +29,8 @@ pub struct Policy {
     pub low_stock_threshold: f64,
     /// Names, addresses, coordinates and hours of the public warehouses (`STOCK_STORES`).
     pub stores: Arc<StoreDirectory>,
+    /// Parents and their variations (`STOCK_VARIATIONS`).
+    pub variations: Arc<Variations>,
 }
 
 impl Default for Policy {
@@ -37,43 +40,7 @@ impl Default for Policy {
             exposure: Exposure::Exact,
             low_stock_threshold: 5.0,
             stores: Arc::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Availability {
-    InStock,
-    LowStock,
-    OutOfStock,
-    /// Nothing to sell, but the product may be sold at zero.
-    Backorder,
-    /// Stock is not kept for it: always sellable.
-    Untracked,
-    /// Inactive, or marked unavailable by the portal.
-    Discontinued,
-}
-
-impl Availability {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Availability::InStock => "in_stock",
-            Availability::LowStock => "low_stock",
-            Availability::OutOfStock => "out_of_stock",
-            Availability::Backorder => "backorder",
-            Availability::Untracked => "untracked",
-            Availability::Discontinued => "discontinued",
-        }
-    }
-
-    /// The schema.org `ItemAvailability` name (an untracked product is always in stock).
-    pub fn schema_org(self) -> &'static str {
-        match self {
-            Availability::InStock | Availability::Untracked => "InStock",
-            Availability::LowStock => "LimitedAvailability",
-            Availability::OutOfStock => "OutOfStock",
-            Availability::Backorder => "BackOrder",
-            Availability::Discontinued => "Discontinued",
+            variations: Arc::default(),
         }
     }
 }

@@ -13,7 +13,42 @@
 //! Without flags (the portal would not say, or has no such product) rules 3 and 5 apply: the
 //! state the stock alone shows.
 
-use super::policy::Availability;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Availability {
+    InStock,
+    LowStock,
+    OutOfStock,
+    /// Nothing to sell, but the product may be sold at zero.
+    Backorder,
+    /// Stock is not kept for it: always sellable.
+    Untracked,
+    /// Inactive, or marked unavailable by the portal.
+    Discontinued,
+}
+
+impl Availability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Availability::InStock => "in_stock",
+            Availability::LowStock => "low_stock",
+            Availability::OutOfStock => "out_of_stock",
+            Availability::Backorder => "backorder",
+            Availability::Untracked => "untracked",
+            Availability::Discontinued => "discontinued",
+        }
+    }
+
+    /// The schema.org `ItemAvailability` name (an untracked product is always in stock).
+    pub fn schema_org(self) -> &'static str {
+        match self {
+            Availability::InStock | Availability::Untracked => "InStock",
+            Availability::LowStock => "LimitedAvailability",
+            Availability::OutOfStock => "OutOfStock",
+            Availability::Backorder => "BackOrder",
+            Availability::Discontinued => "Discontinued",
+        }
+    }
+}
 
 /// A product's flags as the portal keeps them. `None`: the portal sent `D` (the catalog's
 /// default) or nothing, read as the catalog defaults (stock tracked, no sales at zero).

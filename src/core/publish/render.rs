@@ -8,7 +8,11 @@ use serde::{Serialize, Serializer};
 use crate::core::domain::policy::{Exposure, Figures, Policy};
 use crate::core::domain::product::ProductStock;
 use crate::core::domain::record::StoreProduct;
+use std::collections::BTreeMap;
+
+use crate::core::domain::id::ProductId;
 use crate::core::domain::sellable::{sellable, ProductFlags, Sellable};
+use crate::core::domain::variations::combined;
 
 /// A stock quantity: whole numbers print without a fraction (`14`, not `14.0`).
 #[derive(Debug, Clone, Copy)]
@@ -298,9 +302,78 @@ pub fn render_product(
     stock: &ProductStock,
     flags: Option<&ProductFlags>,
 ) -> Bytes {
+    let total = state(policy, flags, stock.total.available);
+    render_stock(policy, stock, total, |_, available| {
+        state(policy, flags, available)
+    })
+}
+
+/// A parent product's answer: its variations' stock added up per warehouse and in total, with
+/// the state they make together ([`combined`]), and `"variations"`: each variation's own
+/// answer, as [`render_product`] makes it. `None` when no variation is in a public warehouse.
+pub fn render_parent(
+    policy: &Policy,
+    parent: ProductId,
+    parent_flags: Option<&ProductFlags>,
+    variations: &[(ProductStock, Option<ProductFlags>)],
+) -> Option<Bytes> {
+    if variations.is_empty() {
+        return None;
+    }
+    let low = policy.low_stock_threshold;
+    let mut by_store: BTreeMap<i64, Vec<Figures>> = BTreeMap::new();
+    for (stock, _) in variations {
+        for (store, figures) in &stock.stores {
+            by_store.entry(*store).or_default().push(*figures);
+        }
+    }
+    let stores: Vec<(i64, Figures)> = by_store
+        .into_iter()
+        .map(|(store, parts)| (store, Figures::sum(parts)))
+        .collect();
+    let together = ProductStock {
+        product_id: parent,
+        total: Figures::sum(stores.iter().map(|(_, f)| *f)),
+        stores,
+    };
+    let part = |(_, flags): &(ProductStock, Option<ProductFlags>), available: f64| {
+        sellable(flags.as_ref(), available, low)
+    };
+    let parts: Vec<Sellable> = variations
+        .iter()
+        .map(|v| part(v, v.0.total.available))
+        .collect();
+    let total = combined(parent_flags, &parts, together.total.available, low);
+    let body = render_stock(policy, &together, total, |store, available| {
+        let here: Vec<Sellable> = variations
+            .iter()
+            .filter_map(|v| {
+                let (_, figures) = v.0.stores.iter().find(|(s, _)| *s == store)?;
+                Some(part(v, figures.available))
+            })
+            .collect();
+        combined(parent_flags, &here, available, low)
+    });
+    let mut out = body.strip_suffix(b"}")?.to_vec();
+    out.extend_from_slice(b",\"variations\":[");
+    for (i, (stock, flags)) in variations.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&render_product(policy, stock, flags.as_ref()));
+    }
+    out.extend_from_slice(b"]}");
+    Some(Bytes::from(out))
+}
+
+/// A product's (or a parent's) stock, with the state of the whole and of each warehouse.
+fn render_stock(
+    policy: &Policy,
+    stock: &ProductStock,
+    total: Sellable,
+    store_state: impl Fn(i64, f64) -> Sellable,
+) -> Bytes {
     let product_id = stock.product_id.get();
-    let state = |available: f64| state(policy, flags, available);
-    let total = state(stock.total.available);
     match policy.exposure {
         Exposure::Exact => to_bytes(&ExactProduct {
             product_id,
@@ -320,8 +393,8 @@ pub fn render_product(
                     reserved: Quantity(f.reserved),
                     available: Quantity(f.available),
                     in_stock: f.in_stock(),
-                    availability: state(f.available).availability.as_str(),
-                    sellable: state(f.available).sellable,
+                    availability: store_state(*store_id, f.available).availability.as_str(),
+                    sellable: store_state(*store_id, f.available).sellable,
                 })
                 .collect(),
         }),
@@ -336,9 +409,9 @@ pub fn render_product(
                 .map(|(store_id, f)| LevelStore {
                     store_id: *store_id,
                     about: StoreAbout::of(policy, *store_id),
-                    availability: state(f.available).availability.as_str(),
+                    availability: store_state(*store_id, f.available).availability.as_str(),
                     in_stock: f.in_stock(),
-                    sellable: state(f.available).sellable,
+                    sellable: store_state(*store_id, f.available).sellable,
                 })
                 .collect(),
         }),
@@ -362,8 +435,8 @@ pub fn render_product(
                         cap,
                     },
                     in_stock: f.in_stock(),
-                    availability: state(f.available).availability.as_str(),
-                    sellable: state(f.available).sellable,
+                    availability: store_state(*store_id, f.available).availability.as_str(),
+                    sellable: store_state(*store_id, f.available).sellable,
                 })
                 .collect(),
         }),

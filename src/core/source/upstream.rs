@@ -24,7 +24,7 @@ use crate::core::metrics::Snapshot;
 use crate::core::portal::command::LIST_PAGE_ROWS;
 use crate::core::ports::{Clock, Executor, PortalAccess};
 use crate::core::publish::cached::Cached;
-use crate::core::publish::render::{render_product, render_record};
+use crate::core::publish::render::{render_parent, render_product, render_record};
 
 /// The most list pages read for one product (50 rows each: 500 warehouses). A portal that
 /// claims more is answered with `upstream_error` rather than a partial sum.
@@ -298,8 +298,8 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
             .collect()
     }
 
-    /// Reads every page and adds up the public warehouses. The answer's age is its oldest
-    /// page's.
+    /// Reads every page and adds up the public warehouses; a parent with variations
+    /// (`STOCK_VARIATIONS`) adds up its variations. The answer's age is its oldest page's.
     async fn product<C: Clock>(
         &self,
         clock: &C,
@@ -307,46 +307,20 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
         demand: Demand,
         deadline: Duration,
     ) -> Fetched {
-        let (first, mut age, flags) = self.first_page(clock, id, demand, deadline).await?;
-        let mut rows = first.rows.clone();
-        match (first.total, first.next) {
-            (Some(total), _) => {
-                let pages = total.div_ceil(LIST_PAGE_ROWS);
-                if pages > MAX_PRODUCT_PAGES {
-                    return Ok(too_large(id, age));
-                }
-                // Every other page at once: one batch.
-                let commands: Vec<Command> = (1..pages)
-                    .map(|page| Command::ProductPage {
-                        product: id,
-                        start: page * LIST_PAGE_ROWS,
-                    })
-                    .collect();
-                if !commands.is_empty() {
-                    for settled in self.read(clock, &commands, demand, deadline).await {
-                        let (page, page_age) = page_of(settled)?;
-                        rows.extend(page.rows.iter().cloned());
-                        age = age.max(page_age);
-                    }
-                }
-            }
-            // No count (the portal skipped it) but a next page: follow `next`, one by one.
-            (None, Some(_)) => {
-                let mut next = first.next;
-                let mut pages = 1;
-                while let Some(start) = next {
-                    pages += 1;
-                    if pages > MAX_PRODUCT_PAGES {
-                        return Ok(too_large(id, age));
-                    }
-                    let (page, page_age) = self.page(clock, id, start, demand, deadline).await?;
-                    rows.extend(page.rows.iter().cloned());
-                    age = age.max(page_age);
-                    next = page.next.filter(|n| *n > start);
-                }
-            }
-            (None, None) => {}
+        if let Some(variations) = self.policy.variations.of(id) {
+            return self.parent(clock, id, variations, demand, deadline).await;
         }
+        let first = self.first_pages(clock, &[id], demand, deadline).await;
+        let (page, age, flags) = first
+            .into_iter()
+            .next()
+            .unwrap_or(Err(ApiError::UpstreamError))?;
+        let Some((rows, age)) = self
+            .rest_of(clock, id, &page, age, demand, deadline)
+            .await?
+        else {
+            return Ok(too_large(id, age));
+        };
         let value = match product_stock(id, &rows, &self.policy) {
             Some(stock) => Cached::Product(render_product(&self.policy, &stock, flags.as_ref())),
             None => Cached::Missing,
@@ -369,35 +343,149 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
     }
 }
 
+/// A product's first list page, its age, and its flags.
+type FirstPage = Result<(Arc<Page>, Duration, Option<ProductFlags>), ApiError>;
+
 impl<X: Executor> PortalUpstream<X> {
-    /// A product's first page, with its flags in the same exchange unless they are kept.
-    async fn first_page<C: Clock>(
+    /// The products' first pages, with the flags not kept (and the inventory mode when due),
+    /// all in one read.
+    async fn first_pages<C: Clock>(
         &self,
         clock: &C,
-        id: ProductId,
+        ids: &[ProductId],
         demand: Demand,
         deadline: Duration,
-    ) -> Result<(Arc<Page>, Duration, Option<ProductFlags>), ApiError> {
-        let first = Command::ProductPage {
-            product: id,
-            start: 0,
-        };
-        if let Ok(flags) = self.kept_flags(id, clock.monotonic()) {
-            let (page, age) = self.page(clock, id, 0, demand, deadline).await?;
-            return Ok((page, age, flags));
+    ) -> Vec<FirstPage> {
+        let now = clock.monotonic();
+        let mut commands: Vec<Command> = ids
+            .iter()
+            .map(|id| Command::ProductPage {
+                product: *id,
+                start: 0,
+            })
+            .collect();
+        let unknown: Vec<ProductId> = ids
+            .iter()
+            .copied()
+            .filter(|id| self.kept_flags(*id, now).is_err())
+            .collect();
+        commands.extend(unknown.iter().map(|id| Command::Flags(*id)));
+        if !unknown.is_empty() {
+            commands.extend(self.mode_due(now));
         }
-        let mut commands = vec![first, Command::Flags(id)];
-        commands.extend(self.mode_due(clock.monotonic()));
         let mut read = self
             .read(clock, &commands, demand, deadline)
             .await
             .into_iter();
-        let page = read.next().unwrap_or(Err(ApiError::UpstreamError));
-        let flags = read.next().unwrap_or(Err(ApiError::UpstreamError));
-        self.keep_mode(read.next(), clock.monotonic());
-        let (page, age) = page_of(page)?;
-        let flags = self.settle_flags(id, flags, clock.monotonic());
-        Ok((page, age, flags))
+        let pages: Vec<Result<Settled, ApiError>> = read.by_ref().take(ids.len()).collect();
+        let now = clock.monotonic();
+        let mut flags_read: Vec<(ProductId, Option<ProductFlags>)> = Vec::new();
+        for (id, settled) in unknown.iter().zip(read.by_ref()) {
+            flags_read.push((*id, self.settle_flags(*id, settled, now)));
+        }
+        self.keep_mode(read.next(), now);
+        ids.iter()
+            .zip(pages)
+            .map(|(id, page)| {
+                let (page, age) = page_of(page)?;
+                let flags = match flags_read.iter().find(|(p, _)| p == id) {
+                    Some((_, flags)) => *flags,
+                    None => self.kept_flags(*id, now).ok().flatten(),
+                };
+                Ok((page, age, flags))
+            })
+            .collect()
+    }
+
+    /// Every row of a product from its first page on: the rest of the pages in one batch when
+    /// the portal counted them, else one by one along `next`. `None` past the page cap.
+    async fn rest_of<C: Clock>(
+        &self,
+        clock: &C,
+        id: ProductId,
+        first: &Page,
+        mut age: Duration,
+        demand: Demand,
+        deadline: Duration,
+    ) -> Result<Option<(Vec<StoreProduct>, Duration)>, ApiError> {
+        let mut rows = first.rows.clone();
+        match (first.total, first.next) {
+            (Some(total), _) => {
+                let pages = total.div_ceil(LIST_PAGE_ROWS);
+                if pages > MAX_PRODUCT_PAGES {
+                    return Ok(None);
+                }
+                let commands: Vec<Command> = (1..pages)
+                    .map(|page| Command::ProductPage {
+                        product: id,
+                        start: page * LIST_PAGE_ROWS,
+                    })
+                    .collect();
+                if !commands.is_empty() {
+                    for settled in self.read(clock, &commands, demand, deadline).await {
+                        let (page, page_age) = page_of(settled)?;
+                        rows.extend(page.rows.iter().cloned());
+                        age = age.max(page_age);
+                    }
+                }
+            }
+            // No count (the portal skipped it) but a next page: follow `next`, one by one.
+            (None, Some(_)) => {
+                let mut next = first.next;
+                let mut pages = 1;
+                while let Some(start) = next {
+                    pages += 1;
+                    if pages > MAX_PRODUCT_PAGES {
+                        return Ok(None);
+                    }
+                    let (page, page_age) = self.page(clock, id, start, demand, deadline).await?;
+                    rows.extend(page.rows.iter().cloned());
+                    age = age.max(page_age);
+                    next = page.next.filter(|n| *n > start);
+                }
+            }
+            (None, None) => {}
+        }
+        Ok(Some((rows, age)))
+    }
+
+    /// A parent's answer: the first pages of the parent (for its flags) and of every variation
+    /// in one read, then any further pages, added up by [`render_parent`].
+    async fn parent<C: Clock>(
+        &self,
+        clock: &C,
+        id: ProductId,
+        variations: &[ProductId],
+        demand: Demand,
+        deadline: Duration,
+    ) -> Fetched {
+        let mut ids = Vec::with_capacity(variations.len() + 1);
+        ids.push(id);
+        ids.extend_from_slice(variations);
+        let mut firsts = self
+            .first_pages(clock, &ids, demand, deadline)
+            .await
+            .into_iter();
+        let (_, mut age, parent_flags) = firsts.next().unwrap_or(Err(ApiError::UpstreamError))?;
+        let mut stocks = Vec::with_capacity(variations.len());
+        for (variation, first) in variations.iter().zip(firsts) {
+            let (page, page_age, flags) = first?;
+            let Some((rows, page_age)) = self
+                .rest_of(clock, *variation, &page, page_age, demand, deadline)
+                .await?
+            else {
+                return Ok(too_large(id, age.max(page_age)));
+            };
+            age = age.max(page_age);
+            if let Some(stock) = product_stock(*variation, &rows, &self.policy) {
+                stocks.push((stock, flags));
+            }
+        }
+        let value = match render_parent(&self.policy, id, parent_flags.as_ref(), &stocks) {
+            Some(body) => Cached::Product(body),
+            None => Cached::Missing,
+        };
+        Ok(Aged::new(value, age))
     }
 }
 

@@ -40,7 +40,7 @@ use crate::core::metrics::{MirrorHealth, Snapshot};
 use crate::core::portal::exchange::PortalExecutor;
 use crate::core::ports::{Clock, Executor, PortalTransport, TableStore};
 use crate::core::publish::cached::Cached;
-use crate::core::publish::render::{render_product, render_record};
+use crate::core::publish::render::{render_parent, render_product, render_record};
 
 /// The mirror most deployments run: the portal behind `T` for sweeps and, until the first table,
 /// on demand, both spending one budget share; its table kept in `S`.
@@ -107,6 +107,7 @@ impl<F, X: Executor, C: Clock, T: TableStore> Mirror<F, X, C, T> {
                 executor,
                 settings.upstream_timeout,
                 settings.flags_ttl,
+                settings.policy.variations.parents(),
             )),
             clock,
             store,
@@ -285,6 +286,9 @@ impl<F, X, C: Clock, T: TableStore> Mirror<F, X, C, T> {
     }
 
     fn product_of(&self, current: &Current, id: ProductId) -> Looked {
+        if let Some(variations) = self.policy.variations.of(id) {
+            return self.parent_of(current, id, variations);
+        }
         let rows = current.table.product(id);
         let read_at = rows
             .iter()
@@ -302,6 +306,30 @@ impl<F, X, C: Clock, T: TableStore> Mirror<F, X, C, T> {
             }
         });
         self.found(current, value, read_at)
+    }
+
+    /// A parent's answer from its variations' rows, as old as the oldest of them.
+    fn parent_of(&self, current: &Current, id: ProductId, variations: &[ProductId]) -> Looked {
+        let table = &current.table;
+        let mut read_at: Option<Duration> = None;
+        let mut stocks = Vec::with_capacity(variations.len());
+        for variation in variations {
+            let rows = table.product(*variation);
+            for row in &rows {
+                let at = table.read_at(row.id);
+                read_at = Some(read_at.map_or(at, |old| old.min(at)));
+            }
+            if let Some(stock) = product_stock(*variation, &rows, &self.policy) {
+                stocks.push((stock, table.flags(*variation)));
+            }
+        }
+        let value = self.rendered(&current.products, id, || {
+            match render_parent(&self.policy, id, table.flags(id).as_ref(), &stocks) {
+                Some(body) => Cached::Product(body),
+                None => Cached::Missing,
+            }
+        });
+        self.found(current, value, read_at.unwrap_or_else(|| table.oldest()))
     }
 }
 

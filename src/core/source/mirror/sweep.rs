@@ -88,6 +88,8 @@ pub struct Sweeper<X> {
     known: Mutex<HashMap<ProductId, (Option<ProductFlags>, Duration)>>,
     /// The catalogs (information blocks) products were found in.
     catalogs: Mutex<Vec<u32>>,
+    /// Products whose flags are read though they hold no stock (parents of variations).
+    also: Vec<ProductId>,
     /// Whether the portal keeps inventory accounting, as the last sweep read it.
     mode: Mutex<Option<bool>>,
 }
@@ -139,13 +141,15 @@ impl<X> Sweeper<X> {
 }
 
 impl<X: Executor> Sweeper<X> {
-    pub fn new(executor: X, timeout: Duration, flags_life: Duration) -> Self {
+    /// `also`: products whose flags are read though they hold no stock (parents).
+    pub fn new(executor: X, timeout: Duration, flags_life: Duration, also: Vec<ProductId>) -> Self {
         Self {
             executor,
             timeout,
             flags_life,
             known: Mutex::new(HashMap::new()),
             catalogs: Mutex::new(Vec::new()),
+            also,
             mode: Mutex::new(None),
         }
     }
@@ -273,7 +277,10 @@ impl<X: Executor> Sweeper<X> {
         end: Duration,
         requests: &mut u32,
     ) {
-        let products = builder.products();
+        let mut products = builder.products();
+        products.extend_from_slice(&self.also);
+        products.sort_unstable();
+        products.dedup();
         let now = clock.monotonic();
         let mut wanted = Vec::new();
         {
