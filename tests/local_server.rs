@@ -438,3 +438,48 @@ async fn health_says_whether_the_portal_keeps_inventory_accounting() {
         .collect();
     assert!(last.contains(&"catalog.document.mode.status"), "{last:?}");
 }
+
+/// Without `STOCK_VARIATIONS`, a parent's variations are read from the portal when the
+/// webhook may list them (an administrator's), and the parent is answered as any product
+/// otherwise.
+#[tokio::test]
+async fn a_parent_s_variations_come_from_the_portal_when_the_webhook_may_list_them() {
+    let sandbox = spawn_sandbox(1000.0, 10_000.0);
+    let http = client();
+    let stock = |base: String| {
+        let http = http.clone();
+        async move {
+            let reply = http
+                .get(format!("{base}/v1/products/7200/stock"))
+                .send()
+                .await
+                .unwrap();
+            let status = reply.status().as_u16();
+            (status, reply.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    // A least-rights webhook: the parent has no stock of its own.
+    let least = spawn_gateway(&sandbox.webhook(), &[]);
+    let (status, body) = stock(least.base.clone()).await;
+    assert_eq!(status, 404, "{body}");
+
+    sandbox
+        .control(serde_json::json!({"adminWebhook": true}))
+        .await;
+    let admin = spawn_gateway(&sandbox.webhook(), &[]);
+    let (status, body) = stock(admin.base.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["available"], 11, "{body}");
+    let variations: Vec<u64> = body["variations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["productId"].as_u64().unwrap())
+        .collect();
+    assert_eq!(variations, [7201, 7202, 7203]);
+    // The catalog list was asked once by each gateway (refused to the first), the variations
+    // list once.
+    let calls = sandbox.stats().await["calls"].clone();
+    assert_eq!(calls["catalog.catalog.list"], 2, "{calls}");
+    assert_eq!(calls["catalog.product.offer.list"], 1, "{calls}");
+}

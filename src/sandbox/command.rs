@@ -22,6 +22,9 @@ pub enum Method {
     ProductList,
     /// `catalog.document.mode.status`: whether inventory accounting is on.
     Mode,
+    /// `catalog.catalog.list` and `catalog.product.offer.list` (administrators only).
+    Catalogs,
+    Offers,
 }
 
 impl Method {
@@ -32,6 +35,8 @@ impl Method {
             "catalog.product.get" => Some(Method::Product),
             "catalog.product.list" => Some(Method::ProductList),
             "catalog.document.mode.status" => Some(Method::Mode),
+            "catalog.catalog.list" => Some(Method::Catalogs),
+            "catalog.product.offer.list" => Some(Method::Offers),
             _ => None,
         }
     }
@@ -43,6 +48,8 @@ impl Method {
             Method::Product => "catalog.product.get",
             Method::ProductList => "catalog.product.list",
             Method::Mode => "catalog.document.mode.status",
+            Method::Catalogs => "catalog.catalog.list",
+            Method::Offers => "catalog.product.offer.list",
         }
     }
 }
@@ -122,6 +129,8 @@ impl Call {
                 Method::Product => methods::product_get(&inner.inventory, &self.params),
                 Method::ProductList => methods::product_list(&inner.inventory, &self.params),
                 Method::Mode => methods::mode_status(&inner.inventory),
+                Method::Catalogs => methods::catalogs(&inner.inventory),
+                Method::Offers => methods::offers(&inner.inventory, &self.params),
             }
         };
         Ran {

@@ -21,6 +21,27 @@ pub const BIG_RECORDS: RangeInclusive<u32> = 2001..=2090;
 pub const FLAGGED_RECORDS: RangeInclusive<u32> = 2101..=2106;
 /// Products with variations: no stock of their own, but `catalog.product.get` knows them.
 pub const PARENTS: [u32; 1] = [7200];
+/// The products' catalog (information block), and the variations' (whose parents are in the
+/// first).
+pub const PRODUCTS_CATALOG: u32 = 23;
+pub const VARIATIONS_CATALOG: u32 = 25;
+
+/// The catalog a product is kept in: variations (type 4) in their own.
+pub fn catalog_of(flags: &Flags) -> u32 {
+    if flags.kind == 4 {
+        VARIATIONS_CATALOG
+    } else {
+        PRODUCTS_CATALOG
+    }
+}
+
+/// A parent's variations.
+pub fn variations_of(parent: u32) -> &'static [u32] {
+    match parent {
+        7200 => &[7201, 7202, 7203],
+        _ => &[],
+    }
+}
 /// The records of parent 7200's three variations (7201-7203) in warehouses 1 and 11.
 pub const VARIATION_RECORDS: RangeInclusive<u32> = 2111..=2115;
 

@@ -18,6 +18,8 @@ pub struct Inventory {
     by_product: BTreeMap<u32, BTreeSet<u32>>,
     /// Whether the portal keeps inventory accounting (`catalog.document.mode.status`).
     pub accounting: bool,
+    /// Whether the webhook is an administrator's: may list catalogs and variations.
+    pub admin: bool,
 }
 
 impl Inventory {
@@ -28,6 +30,7 @@ impl Inventory {
             flags: HashMap::new(),
             by_product: BTreeMap::new(),
             accounting: true,
+            admin: false,
         };
         for record in data::all_records().chain(generated(catalogue)) {
             inventory.set(record);
@@ -61,7 +64,7 @@ impl Inventory {
         });
         Some(serde_json::json!({
             "id": product_id,
-            "iblockId": 23,
+            "iblockId": data::catalog_of(&flags),
             "name": format!("Product {product_id}"),
             "active": flags.active,
             "available": available,
@@ -74,8 +77,7 @@ impl Inventory {
         }))
     }
 
-    /// The ids of products with records or flags in `from..to`, in order (the catalog 23 the
-    /// sandbox keeps every product in).
+    /// The ids of products with records or flags in `from..to`, in order, of every catalog.
     pub fn product_ids(&self, from: Option<u32>, to: Option<u32>) -> Vec<u32> {
         let (from, to) = (from.unwrap_or(0), to.unwrap_or(u32::MAX));
         if from >= to {

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::data::Record;
+use super::data::{self, Record};
 use super::filter;
 use super::inventory::Inventory;
 
@@ -79,13 +79,52 @@ pub fn product_get(inventory: &Inventory, params: &Map<String, Value>) -> Outcom
     }
 }
 
+/// What a webhook without administrator rights gets from the catalog and variations lists.
+fn admins_only() -> Outcome {
+    Outcome::failed(400, json!("200040300010"), "Access Denied")
+}
+
+/// The catalogs (`catalog.catalog.list`): products in 23, their variations in 25.
+pub fn catalogs(inventory: &Inventory) -> Outcome {
+    if !inventory.admin {
+        return admins_only();
+    }
+    Outcome::done(json!({"catalogs": [
+        {"id": data::PRODUCTS_CATALOG, "iblockId": data::PRODUCTS_CATALOG, "productIblockId": null},
+        {"id": data::VARIATIONS_CATALOG, "iblockId": data::VARIATIONS_CATALOG,
+         "productIblockId": data::PRODUCTS_CATALOG},
+    ]}))
+}
+
+/// A parent's variations (`catalog.product.offer.list`, filtered by `iblockId` and `parentId`).
+pub fn offers(inventory: &Inventory, params: &Map<String, Value>) -> Outcome {
+    if !inventory.admin {
+        return admins_only();
+    }
+    let filter = params.get("filter").and_then(Value::as_object);
+    let field = |name: &str| filter.and_then(|f| f.get(name)).and_then(lenient_integer);
+    let Some(catalog) = field("iblockId") else {
+        return Outcome::failed(400, json!(100), "Required filter field iblockId is missing");
+    };
+    let parent = field("parentId").unwrap_or(0);
+    let listed: Vec<Value> = if catalog == i64::from(data::VARIATIONS_CATALOG) {
+        data::variations_of(u32::try_from(parent).unwrap_or(0))
+            .iter()
+            .map(|id| {
+                json!({"id": id, "iblockId": data::VARIATIONS_CATALOG,
+                       "parentId": {"value": parent.to_string(), "valueId": id.to_string()}})
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Outcome::done(json!({ "offers": listed }))
+}
+
 /// `"Y"` or `"N"`, as the portal says whether it keeps inventory accounting.
 pub fn mode_status(inventory: &Inventory) -> Outcome {
     Outcome::done(json!(if inventory.accounting { "Y" } else { "N" }))
 }
-
-/// The catalog every sandbox product is in.
-pub const CATALOG: u64 = 23;
 
 /// Products of a catalog by id range, as `{"products": [...]}` (ascending, one page): the
 /// filter must name the catalog (`iblockId`), as on the portal.
@@ -99,11 +138,11 @@ pub fn product_list(inventory: &Inventory, params: &Map<String, Value>) -> Outco
         return Outcome::failed(400, json!(100), "Required filter field iblockId is missing");
     };
     let (from, to) = filter::id_bounds(&filter);
-    let ids = if catalog as u64 == CATALOG {
-        inventory.product_ids(from, to)
-    } else {
-        Vec::new()
-    };
+    let ids: Vec<u32> = inventory
+        .product_ids(from, to)
+        .into_iter()
+        .filter(|id| i64::from(data::catalog_of(&inventory.flags(*id))) == catalog)
+        .collect();
     let select = strings(params.get("select"));
     let start = params.get("start").and_then(lenient_integer).unwrap_or(0);
     let offset = usize::try_from(start).unwrap_or(0);

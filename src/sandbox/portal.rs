@@ -112,6 +112,13 @@ async fn control(State(state): State<Shared>, Json(control): Json<Map<String, Va
             inner.inventory.set_flags(id, flags);
         }
     }
+    // `{"adminWebhook": true}`: the webhook may list catalogs and variations.
+    if let Some(admin) = control.get("adminWebhook") {
+        let Some(admin) = admin.as_bool() else {
+            return (StatusCode::BAD_REQUEST, "adminWebhook: true or false").into_response();
+        };
+        inner.inventory.admin = admin;
+    }
     // `{"inventoryAccounting": false}`: a portal that keeps no inventory accounting.
     if let Some(on) = control.get("inventoryAccounting") {
         let Some(on) = on.as_bool() else {

@@ -28,7 +28,16 @@ pub enum Command {
     FlagsRange { iblock: u32, from: ProductId },
     /// `catalog.document.mode.status`: whether the portal keeps inventory accounting.
     InventoryMode,
+    /// `catalog.catalog.list` (administrators only): which catalog holds the variations of
+    /// which.
+    Catalogs,
+    /// `catalog.product.offer.list` (administrators only): the variations of `parent` in the
+    /// variations catalog `iblock` (one page: up to 50).
+    Offers { iblock: u32, parent: ProductId },
 }
+
+/// A catalog (information block) and, for a variations catalog, the catalog of its parents.
+pub type Catalog = (u32, Option<u32>);
 
 /// How many ids one [`Command::Range`] covers: a page's worth, so one answer holds them all.
 pub const RANGE_IDS: u32 = 50;
@@ -61,6 +70,11 @@ pub enum Read {
     FlagRows(Vec<(ProductId, ProductFlags)>),
     /// Whether inventory accounting is on; `None` when the portal would not say.
     Mode(Option<bool>),
+    /// Each catalog and, for a variations catalog, the catalog of its parents; `None` when
+    /// the webhook may not list them.
+    Catalogs(Option<Vec<Catalog>>),
+    /// A parent's variations, in id order; `None` when the webhook may not list them.
+    Offers(Option<Vec<ProductId>>),
 }
 
 pub type Outcome = Result<Read, ApiError>;

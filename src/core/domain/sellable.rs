@@ -67,6 +67,8 @@ pub struct ProductFlags {
 
 /// Bitrix's product type of a service: it has no stock.
 pub const SERVICE: u8 = 7;
+/// Bitrix's product type of a parent of variations.
+pub const PARENT: u8 = 3;
 
 /// A state and whether it may be sold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

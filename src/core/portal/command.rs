@@ -14,6 +14,10 @@ pub const BATCH_METHOD: &str = "batch";
 pub const PRODUCT_METHOD: &str = "catalog.product.get";
 /// Whether the portal keeps inventory accounting.
 pub const MODE_METHOD: &str = "catalog.document.mode.status";
+/// The catalogs, and which holds whose variations (administrators only).
+pub const CATALOGS_METHOD: &str = "catalog.catalog.list";
+/// A parent's variations (administrators only).
+pub const OFFERS_METHOD: &str = "catalog.product.offer.list";
 /// Many products' flags, by catalog.
 pub const PRODUCT_LIST_METHOD: &str = "catalog.product.list";
 /// The product fields a flags read needs (`iblockId` the portal requires in `select`).
@@ -47,6 +51,8 @@ pub fn method(command: Command) -> &'static str {
         Command::Flags(_) => PRODUCT_METHOD,
         Command::FlagsRange { .. } => PRODUCT_LIST_METHOD,
         Command::InventoryMode => MODE_METHOD,
+        Command::Catalogs => CATALOGS_METHOD,
+        Command::Offers { .. } => OFFERS_METHOD,
         Command::ProductPage { .. }
         | Command::Range { .. }
         | Command::Highest
@@ -104,6 +110,13 @@ pub fn json_body(command: Command, filter: &StoreFilter) -> String {
         Command::Record(id) => format!("{{\"id\":{id}}}"),
         Command::Flags(product) => format!("{{\"id\":{product}}}"),
         Command::InventoryMode => "{}".to_string(),
+        Command::Catalogs => {
+            "{\"select\":[\"id\",\"iblockId\",\"productIblockId\"],\"start\":-1}".to_string()
+        }
+        Command::Offers { iblock, parent } => format!(
+            "{{\"filter\":{{\"iblockId\":{iblock},\"parentId\":{parent}}},\
+             \"select\":[\"id\",\"iblockId\",\"parentId\"],\"order\":{{\"id\":\"ASC\"}},\"start\":-1}}"
+        ),
         Command::FlagsRange { iblock, from } => json_list(
             &[
                 ("iblockId", iblock.into()),
@@ -153,6 +166,13 @@ pub fn batch_text(command: Command, filter: &StoreFilter) -> String {
         Command::Record(id) => format!("{GET_METHOD}?id={id}"),
         Command::Flags(product) => format!("{PRODUCT_METHOD}?id={product}"),
         Command::InventoryMode => MODE_METHOD.to_string(),
+        Command::Catalogs => format!(
+            "{CATALOGS_METHOD}?select[]=id&select[]=iblockId&select[]=productIblockId&start=-1"
+        ),
+        Command::Offers { iblock, parent } => format!(
+            "{OFFERS_METHOD}?filter[iblockId]={iblock}&filter[parentId]={parent}\
+             &select[]=id&select[]=iblockId&select[]=parentId&order[id]=ASC&start=-1"
+        ),
         Command::FlagsRange { iblock, from } => {
             let to = u64::from(from.get()) + u64::from(RANGE_IDS);
             let mut text = format!(

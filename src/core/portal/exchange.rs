@@ -10,6 +10,7 @@ use bytes::Bytes;
 
 use super::batch_answer::{read_batch, Slot};
 use super::budget::{Admission, PortalBudget, MAX_QUEUE_WAIT};
+use super::catalogs::{read_catalogs, read_offers};
 use super::command::{batch_body, batch_key, json_body, method, StoreFilter, BATCH_METHOD};
 use super::envelope::{open, OperatingTime};
 use super::operating_time::OperatingGuard;
@@ -372,6 +373,8 @@ fn read_single(
         Err((classified, operating)) if withheld(command, classified) => {
             let read = match command {
                 Command::InventoryMode => Read::Mode(None),
+                Command::Catalogs => Read::Catalogs(None),
+                Command::Offers { .. } => Read::Offers(None),
                 _ => Read::Flags(None),
             };
             return Ok((vec![Ok(read)], vec![operating]));
@@ -406,13 +409,15 @@ fn read_many(
 /// which is an answer (the stock alone then speaks), not a fault of the exchange; the same for
 /// the inventory mode.
 fn withheld(command: Command, classified: Classified) -> bool {
-    matches!(command, Command::Flags(_) | Command::InventoryMode)
-        && match classified {
-            Classified::NotFound => true,
-            Classified::Refused(refusal) => {
-                refusal != Refusal::Credentials && refusal.is_configuration_problem()
-            }
+    matches!(
+        command,
+        Command::Flags(_) | Command::InventoryMode | Command::Catalogs | Command::Offers { .. }
+    ) && match classified {
+        Classified::NotFound => true,
+        Classified::Refused(refusal) => {
+            refusal != Refusal::Credentials && refusal.is_configuration_problem()
         }
+    }
 }
 
 fn read_slot(command: Command, slot: Slot) -> Result<Read, Refusal> {
@@ -427,6 +432,20 @@ fn read_slot(command: Command, slot: Slot) -> Result<Read, Refusal> {
         (Command::InventoryMode, Slot::Result { result, .. }) => Ok(Read::Mode(yes_no(&result))),
         (Command::InventoryMode, Slot::Error(classified)) if withheld(command, classified) => {
             Ok(Read::Mode(None))
+        }
+        (Command::Catalogs, Slot::Result { result, .. }) => read_catalogs(&result)
+            .map(|catalogs| Read::Catalogs(Some(catalogs)))
+            .ok_or(Refusal::BadAnswer),
+        (Command::Catalogs, Slot::Error(classified)) if withheld(command, classified) => {
+            Ok(Read::Catalogs(None))
+        }
+        (Command::Offers { parent, .. }, Slot::Result { result, .. }) => {
+            read_offers(&result, parent)
+                .map(|offers| Read::Offers(Some(offers)))
+                .ok_or(Refusal::BadAnswer)
+        }
+        (Command::Offers { .. }, Slot::Error(classified)) if withheld(command, classified) => {
+            Ok(Read::Offers(None))
         }
         (Command::FlagsRange { iblock, from }, Slot::Result { result, .. }) => {
             read_flag_rows(&result, iblock, from)
@@ -468,7 +487,9 @@ fn read_slot(command: Command, slot: Slot) -> Result<Read, Refusal> {
             | Command::NextId { .. }
             | Command::Flags(_)
             | Command::FlagsRange { .. }
-            | Command::InventoryMode,
+            | Command::InventoryMode
+            | Command::Catalogs
+            | Command::Offers { .. },
             Slot::Error(Classified::NotFound),
         ) => Err(Refusal::ServerFault),
         (_, Slot::Error(Classified::Refused(refusal))) => Err(refusal),

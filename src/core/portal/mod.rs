@@ -4,6 +4,7 @@
 
 pub mod batch_answer;
 pub mod budget;
+pub mod catalogs;
 pub mod command;
 pub mod envelope;
 pub mod exchange;

@@ -16,9 +16,10 @@ use crate::core::domain::error::ApiError;
 use crate::core::domain::id::{ProductId, RecordId};
 use crate::core::domain::policy::Policy;
 use crate::core::domain::product::product_stock;
-use crate::core::domain::reads::{Command, Outcome, Page, Read};
+use crate::core::domain::reads::{Catalog, Command, Outcome, Page, Read};
 use crate::core::domain::record::StoreProduct;
-use crate::core::domain::sellable::ProductFlags;
+use crate::core::domain::sellable::{ProductFlags, PARENT};
+use crate::core::domain::variations::MAX_VARIATIONS;
 use crate::core::kit::lock::lock;
 use crate::core::metrics::Snapshot;
 use crate::core::portal::command::LIST_PAGE_ROWS;
@@ -112,6 +113,8 @@ enum Settled {
     Page(Arc<Page>, Duration),
     Flags(Option<ProductFlags>),
     Mode(Option<bool>),
+    Catalogs(Option<Vec<Catalog>>),
+    Offers(Option<Vec<ProductId>>),
 }
 
 /// The portal behind an executor: the batcher in front of it, the policy answers are rendered
@@ -125,6 +128,12 @@ pub struct PortalUpstream<X> {
     flags_life: Duration,
     /// The inventory mode as last read (with a product's flags), and when (monotonic).
     mode: Mutex<Option<(Option<bool>, Duration)>>,
+    /// Parents' variations as the portal lists them to an administrator's webhook (`None`:
+    /// none listed), for products not in `STOCK_VARIATIONS`; kept like flags.
+    learnt: TtlCache<ProductId, Option<Arc<[ProductId]>>>,
+    /// The catalogs and their parents' catalogs, and when they were read; `None` inside: the
+    /// webhook may not list them.
+    catalogs: Mutex<Option<(Option<Vec<Catalog>>, Duration)>>,
 }
 
 impl<X: Executor> PortalUpstream<X> {
@@ -142,6 +151,8 @@ impl<X: Executor> PortalUpstream<X> {
             flags: TtlCache::new(settings.cache_max_entries, settings.stale_if_error),
             flags_life: settings.flags_ttl,
             mode: Mutex::new(None),
+            learnt: TtlCache::new(settings.cache_max_entries, Duration::ZERO),
+            catalogs: Mutex::new(None),
         }
     }
 
@@ -315,6 +326,12 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
             .into_iter()
             .next()
             .unwrap_or(Err(ApiError::UpstreamError))?;
+        if flags.is_some_and(|f| f.kind == PARENT) {
+            let iblock = flags.map_or(0, |f| f.iblock);
+            if let Some(variations) = self.learn(clock, id, iblock, demand, deadline).await {
+                return self.parent(clock, id, &variations, demand, deadline).await;
+            }
+        }
         let Some((rows, age)) = self
             .rest_of(clock, id, &page, age, demand, deadline)
             .await?
@@ -340,6 +357,89 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
 
     fn inventory_accounting(&self) -> Option<bool> {
         lock(&self.mode).and_then(|(mode, _)| mode)
+    }
+}
+
+impl<X: Executor> PortalUpstream<X> {
+    /// A parent's variations as the portal lists them, when the webhook may list them (an
+    /// administrator's): the variations catalog of the parent's catalog (`catalog.catalog.list`,
+    /// read once per flags lifetime), then the parent's variations in it. `None`: not listed,
+    /// not allowed, or not readable now; the parent is then answered like any product.
+    async fn learn<C: Clock>(
+        &self,
+        clock: &C,
+        parent: ProductId,
+        iblock: u32,
+        demand: Demand,
+        deadline: Duration,
+    ) -> Option<Vec<ProductId>> {
+        let now = clock.monotonic();
+        if let Some(hit) = self.learnt.fresh(parent, now) {
+            return hit.value.map(|v| v.to_vec());
+        }
+        let Some(offers_iblock) = self
+            .variations_catalog(clock, iblock, demand, deadline)
+            .await
+        else {
+            self.learnt.store(parent, None, now, self.flags_life);
+            return None;
+        };
+        let command = Command::Offers {
+            iblock: offers_iblock,
+            parent,
+        };
+        let read = self.read(clock, &[command], demand, deadline).await;
+        let learnt = match read.into_iter().next() {
+            Some(Ok(Settled::Offers(offers))) => offers.filter(|o| !o.is_empty()).map(|mut o| {
+                o.truncate(MAX_VARIATIONS);
+                o
+            }),
+            // Not readable now: ask again next time.
+            _ => return None,
+        };
+        let kept: Option<Arc<[ProductId]>> = learnt.as_deref().map(Arc::from);
+        self.learnt
+            .store(parent, kept, clock.monotonic(), self.flags_life);
+        learnt
+    }
+
+    /// The catalog that holds the variations of catalog `iblock` (0: the only variations
+    /// catalog there is).
+    async fn variations_catalog<C: Clock>(
+        &self,
+        clock: &C,
+        iblock: u32,
+        demand: Demand,
+        deadline: Duration,
+    ) -> Option<u32> {
+        let now = clock.monotonic();
+        let known = lock(&self.catalogs)
+            .clone()
+            .filter(|(_, at)| now < *at + self.flags_life);
+        let catalogs = match known {
+            Some((catalogs, _)) => catalogs,
+            None => {
+                let read = self
+                    .read(clock, &[Command::Catalogs], demand, deadline)
+                    .await;
+                let Some(Ok(Settled::Catalogs(catalogs))) = read.into_iter().next() else {
+                    return None;
+                };
+                *lock(&self.catalogs) = Some((catalogs.clone(), clock.monotonic()));
+                catalogs
+            }
+        }?;
+        let offers: Vec<(u32, u32)> = catalogs
+            .iter()
+            .filter_map(|(catalog, parents)| Some((*catalog, (*parents)?)))
+            .collect();
+        match offers.as_slice() {
+            [(only, _)] if iblock == 0 => Some(*only),
+            _ => offers
+                .iter()
+                .find(|(_, parents)| *parents == iblock)
+                .map(|(catalog, _)| *catalog),
+        }
     }
 }
 
@@ -516,6 +616,8 @@ fn settle(
         (Command::ProductPage { .. }, Read::Page(page)) => Settled::Page(page.into(), age),
         (Command::Flags(_), Read::Flags(flags)) => Settled::Flags(flags),
         (Command::InventoryMode, Read::Mode(mode)) => Settled::Mode(mode),
+        (Command::Catalogs, Read::Catalogs(catalogs)) => Settled::Catalogs(catalogs),
+        (Command::Offers { .. }, Read::Offers(offers)) => Settled::Offers(offers),
         // What an on-demand read never asks for, or an answer of another kind.
         _ => return Err(ApiError::UpstreamError),
     })
