@@ -483,3 +483,37 @@ async fn a_parent_s_variations_come_from_the_portal_when_the_webhook_may_list_th
     assert_eq!(calls["catalog.catalog.list"], 2, "{calls}");
     assert_eq!(calls["catalog.product.offer.list"], 1, "{calls}");
 }
+
+/// Flags change under a running gateway: a product's next read from the portal carries its
+/// flags along (same batch), and its records then answer from those flags.
+#[tokio::test]
+async fn a_flag_changed_in_the_portal_shows_with_the_next_read() {
+    let sandbox = spawn_sandbox(1000.0, 10_000.0);
+    let gateway = spawn_gateway(
+        &sandbox.webhook(),
+        &[
+            ("STOCK_CACHE_TTL_SECS", "1"),
+            ("STOCK_STALE_IF_ERROR_SECS", "0"),
+        ],
+    );
+    let http = client();
+    let state = |path: &'static str| {
+        let (http, url) = (http.clone(), format!("{}{path}", gateway.base));
+        async move {
+            let body: serde_json::Value = http.get(url).send().await.unwrap().json().await.unwrap();
+            body["availability"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        }
+    };
+    assert_eq!(state("/v1/products/7106/stock").await, "out_of_stock");
+    assert_eq!(state("/v1/store-products/2106").await, "out_of_stock");
+    sandbox
+        .control(serde_json::json!({"products": {"7106": {"canBuyZero": "Y"}}}))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    assert_eq!(state("/v1/products/7106/stock").await, "backorder");
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    assert_eq!(state("/v1/store-products/2106").await, "backorder");
+}

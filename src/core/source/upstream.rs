@@ -447,8 +447,9 @@ impl<X: Executor> PortalUpstream<X> {
 type FirstPage = Result<(Arc<Page>, Duration, Option<ProductFlags>), ApiError>;
 
 impl<X: Executor> PortalUpstream<X> {
-    /// The products' first pages, with the flags not kept (and the inventory mode when due),
-    /// all in one read.
+    /// The products' first pages with their flags (and the inventory mode when due), all in
+    /// one read: flags ride in the same batch as the stock, so a product's answer is never
+    /// older in its flags than in its stock, at no extra portal request.
     async fn first_pages<C: Clock>(
         &self,
         clock: &C,
@@ -464,34 +465,25 @@ impl<X: Executor> PortalUpstream<X> {
                 start: 0,
             })
             .collect();
-        let unknown: Vec<ProductId> = ids
-            .iter()
-            .copied()
-            .filter(|id| self.kept_flags(*id, now).is_err())
-            .collect();
-        commands.extend(unknown.iter().map(|id| Command::Flags(*id)));
-        if !unknown.is_empty() {
-            commands.extend(self.mode_due(now));
-        }
+        commands.extend(ids.iter().map(|id| Command::Flags(*id)));
+        commands.extend(self.mode_due(now));
         let mut read = self
             .read(clock, &commands, demand, deadline)
             .await
             .into_iter();
         let pages: Vec<Result<Settled, ApiError>> = read.by_ref().take(ids.len()).collect();
         let now = clock.monotonic();
-        let mut flags_read: Vec<(ProductId, Option<ProductFlags>)> = Vec::new();
-        for (id, settled) in unknown.iter().zip(read.by_ref()) {
-            flags_read.push((*id, self.settle_flags(*id, settled, now)));
-        }
+        let flags: Vec<Option<ProductFlags>> = ids
+            .iter()
+            .zip(read.by_ref())
+            .map(|(id, settled)| self.settle_flags(*id, settled, now))
+            .collect();
         self.keep_mode(read.next(), now);
-        ids.iter()
-            .zip(pages)
-            .map(|(id, page)| {
+        pages
+            .into_iter()
+            .zip(flags)
+            .map(|(page, flags)| {
                 let (page, age) = page_of(page)?;
-                let flags = match flags_read.iter().find(|(p, _)| p == id) {
-                    Some((_, flags)) => *flags,
-                    None => self.kept_flags(*id, now).ok().flatten(),
-                };
                 Ok((page, age, flags))
             })
             .collect()
