@@ -517,3 +517,46 @@ async fn a_flag_changed_in_the_portal_shows_with_the_next_read() {
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
     assert_eq!(state("/v1/store-products/2106").await, "backorder");
 }
+
+/// A record read before says its product: when both its answer and its product's flags are
+/// due, they travel in one portal request.
+#[tokio::test]
+async fn a_known_record_s_flags_ride_with_it() {
+    let sandbox = spawn_sandbox(1000.0, 10_000.0);
+    let gateway = spawn_gateway(
+        &sandbox.webhook(),
+        &[
+            ("STOCK_CACHE_TTL_SECS", "1"),
+            ("STOCK_FLAGS_TTL_SECS", "1"),
+            ("STOCK_STALE_IF_ERROR_SECS", "0"),
+        ],
+    );
+    let http = client();
+    let read = || {
+        let (http, url) = (
+            http.clone(),
+            format!("{}/v1/store-products/13", gateway.base),
+        );
+        async move { http.get(url).send().await.unwrap().status().as_u16() }
+    };
+    let requests = || async { sandbox.stats().await["requests"].as_u64().unwrap() };
+    let before = requests().await;
+    assert_eq!(read().await, 200);
+    let first = requests().await - before;
+    assert_eq!(
+        first, 2,
+        "the first read: the record, then its product's flags"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    let before = requests().await;
+    assert_eq!(read().await, 200);
+    assert_eq!(requests().await - before, 1, "both due again: one batch");
+    let last = sandbox.stats().await["lastBatchCommands"].clone();
+    assert_eq!(
+        last,
+        serde_json::json!([
+            "catalog.storeproduct.get?id=13",
+            "catalog.product.get?id=6973"
+        ])
+    );
+}

@@ -31,6 +31,9 @@ use crate::core::publish::render::{render_parent, render_product, render_record}
 /// claims more is answered with `upstream_error` rather than a partial sum.
 pub const MAX_PRODUCT_PAGES: u32 = 10;
 
+/// How long a record is taken to belong to the product it was last read with.
+const OWNER_LIFE: Duration = Duration::from_secs(24 * 3600);
+
 /// A flight whose leader vanished is taken over this long after its deadline.
 pub const FLIGHT_MARGIN: Duration = Duration::from_secs(1);
 
@@ -131,6 +134,9 @@ pub struct PortalUpstream<X> {
     /// Parents' variations as the portal lists them to an administrator's webhook (`None`:
     /// none listed), for products not in `STOCK_VARIATIONS`; kept like flags.
     learnt: TtlCache<ProductId, Option<Arc<[ProductId]>>>,
+    /// Which product each record read belongs to, so that its flags can ride with the record
+    /// next time.
+    owners: TtlCache<RecordId, ProductId>,
     /// The catalogs and their parents' catalogs, and when they were read; `None` inside: the
     /// webhook may not list them.
     catalogs: Mutex<Option<(Option<Vec<Catalog>>, Duration)>>,
@@ -152,6 +158,7 @@ impl<X: Executor> PortalUpstream<X> {
             flags_life: settings.flags_ttl,
             mode: Mutex::new(None),
             learnt: TtlCache::new(settings.cache_max_entries, Duration::ZERO),
+            owners: TtlCache::new(settings.cache_max_entries, Duration::ZERO),
             catalogs: Mutex::new(None),
         }
     }
@@ -272,25 +279,48 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
         demand: Demand,
         deadline: Duration,
     ) -> Vec<Fetched> {
-        let commands: Vec<Command> = ids.iter().map(|id| Command::Record(*id)).collect();
-        let rows: Vec<Result<(Option<StoreProduct>, Duration), ApiError>> = self
+        let now = clock.monotonic();
+        let mut commands: Vec<Command> = ids.iter().map(|id| Command::Record(*id)).collect();
+        // Records read before say their product: its flags, when due, ride along.
+        let mut riding: Vec<ProductId> = Vec::new();
+        for id in ids {
+            if let Some(owner) = self.owners.fresh(*id, now).map(|hit| hit.value) {
+                if self.kept_flags(owner, now).is_err() && !riding.contains(&owner) {
+                    riding.push(owner);
+                }
+            }
+        }
+        commands.extend(riding.iter().map(|p| Command::Flags(*p)));
+        let mut read = self
             .read(clock, &commands, demand, deadline)
             .await
-            .into_iter()
+            .into_iter();
+        let rows: Vec<Result<(Option<StoreProduct>, Duration), ApiError>> = read
+            .by_ref()
+            .take(ids.len())
             .map(|settled| match settled? {
                 Settled::Record(row, age) => Ok((row, age)),
                 _ => Err(ApiError::UpstreamError),
             })
             .collect();
+        let now = clock.monotonic();
+        let mut flags: Vec<(ProductId, Option<ProductFlags>)> = riding
+            .iter()
+            .zip(read)
+            .map(|(product, settled)| (*product, self.settle_flags(*product, settled, now)))
+            .collect();
+        // The others' (a record read the first time, or that changed product) after.
         let mut products: Vec<ProductId> = Vec::new();
         for (row, _) in rows.iter().flatten() {
-            if let Some(product) = row.as_ref().map(|r| r.product_id) {
-                if !products.contains(&product) {
-                    products.push(product);
-                }
+            let Some(record) = row else { continue };
+            self.owners
+                .store(record.id, record.product_id, now, OWNER_LIFE);
+            let product = record.product_id;
+            if !products.contains(&product) && !flags.iter().any(|(p, _)| *p == product) {
+                products.push(product);
             }
         }
-        let flags = self.flags_of(clock, &products, demand, deadline).await;
+        flags.extend(self.flags_of(clock, &products, demand, deadline).await);
         rows.into_iter()
             .map(|row| {
                 let (row, age) = row?;
