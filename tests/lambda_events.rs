@@ -131,7 +131,11 @@ async fn every_event_kind_serves_a_record() {
         );
         let health = invoke(&s.gateway, &event(kind, &Call::get("/healthz"))).await;
         assert_eq!(health.status, 200, "{kind:?}");
-        assert_eq!(health.body, r#"{"status":"ok"}"#, "{kind:?}");
+        // The record's read brought its product's flags and the inventory mode along.
+        assert_eq!(
+            health.body, r#"{"status":"ok","inventoryAccounting":true}"#,
+            "{kind:?}"
+        );
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-pub const RECORD_13: &str = r#"{"id":13,"productId":6973,"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true}"#;
+pub const RECORD_13: &str = r#"{"id":13,"productId":6973,"storeId":11,"amount":14,"reserved":0,"available":14,"inStock":true,"availability":"in_stock","sellable":true}"#;
 /// The `result` of the Bitrix envelope for record 13 (the envelope also carries `time`).
 pub const BITRIX_13: &str = r#"{"storeProduct":{"id":13,"productId":6973,"storeId":11,"amount":14,"quantityReserved":null}}"#;
 
