@@ -124,7 +124,7 @@ check() { # TEST_NAME: one ignored test of tests/worker_coordinator.rs against t
 }
 
 t=$(dev_now); session on gateway-a
-check one_cold_id_split_across_isolates_costs_one_portal_request
+check one_cold_id_split_across_isolates_is_read_once
 check a_burst_split_across_isolates_stays_within_the_budget
 log "coordinator on: one flight per id, one budget ($(dev_since "$t")s)"
 
