@@ -146,22 +146,15 @@ async fn an_unreachable_coordinator_leaves_a_small_share() {
     for id in 1..=12u32 {
         statuses.push(status(&a, &format!("/v1/store-products/{id}")).await);
     }
-    // A cold record costs two portal requests here (the record, then its product's flags),
-    // or one when the flags cannot be had: the burst of 5 serves three.
+    // In fallback a record costs one exchange: its product's flags are not read after it.
     let served = statuses.iter().filter(|s| **s == 200 || **s == 404).count();
     assert!(
-        (3..=5).contains(&served),
+        (5..=6).contains(&served),
         "the fallback share serves its burst: {statuses:?}"
     );
     assert!(
         statuses.iter().all(|s| [200, 404, 503].contains(s)),
         "{statuses:?}"
     );
-    let requests = sandbox.stats().await["requests"]
-        .as_u64()
-        .unwrap_or(u64::MAX);
-    assert!(
-        (served as u64..=5).contains(&requests),
-        "{requests} portal requests"
-    );
+    assert_eq!(sandbox.stats().await["requests"], served as u64);
 }

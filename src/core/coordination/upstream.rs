@@ -115,7 +115,12 @@ impl<L: CoordinatorLink, X: Executor, A: FallbackAllowance> Upstream
         match self.ask(clock, &ask, ids.len(), deadline).await {
             Some(told) => told.answers.iter().map(|a| a.to_fetched(false)).collect(),
             None => match self.allowance.take().await {
-                Ok(()) => self.fallback.records(clock, ids, demand, deadline).await,
+                // One allowance, one exchange: no second round for the products' flags.
+                Ok(()) => {
+                    self.fallback
+                        .read_records(clock, ids, demand, deadline, false)
+                        .await
+                }
                 Err(retry_after_secs) => {
                     vec![Err(ApiError::UpstreamBusy { retry_after_secs }); ids.len()]
                 }

@@ -279,64 +279,7 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
         demand: Demand,
         deadline: Duration,
     ) -> Vec<Fetched> {
-        let now = clock.monotonic();
-        let mut commands: Vec<Command> = ids.iter().map(|id| Command::Record(*id)).collect();
-        // Records read before say their product: its flags, when due, ride along.
-        let mut riding: Vec<ProductId> = Vec::new();
-        for id in ids {
-            if let Some(owner) = self.owners.fresh(*id, now).map(|hit| hit.value) {
-                if self.kept_flags(owner, now).is_err() && !riding.contains(&owner) {
-                    riding.push(owner);
-                }
-            }
-        }
-        commands.extend(riding.iter().map(|p| Command::Flags(*p)));
-        let mut read = self
-            .read(clock, &commands, demand, deadline)
-            .await
-            .into_iter();
-        let rows: Vec<Result<(Option<StoreProduct>, Duration), ApiError>> = read
-            .by_ref()
-            .take(ids.len())
-            .map(|settled| match settled? {
-                Settled::Record(row, age) => Ok((row, age)),
-                _ => Err(ApiError::UpstreamError),
-            })
-            .collect();
-        let now = clock.monotonic();
-        let mut flags: Vec<(ProductId, Option<ProductFlags>)> = riding
-            .iter()
-            .zip(read)
-            .map(|(product, settled)| (*product, self.settle_flags(*product, settled, now)))
-            .collect();
-        // The others' (a record read the first time, or that changed product) after.
-        let mut products: Vec<ProductId> = Vec::new();
-        for (row, _) in rows.iter().flatten() {
-            let Some(record) = row else { continue };
-            self.owners
-                .store(record.id, record.product_id, now, OWNER_LIFE);
-            let product = record.product_id;
-            if !products.contains(&product) && !flags.iter().any(|(p, _)| *p == product) {
-                products.push(product);
-            }
-        }
-        flags.extend(self.flags_of(clock, &products, demand, deadline).await);
-        rows.into_iter()
-            .map(|row| {
-                let (row, age) = row?;
-                let value = match row {
-                    Some(record) => {
-                        let of_product = flags
-                            .iter()
-                            .find(|(p, _)| *p == record.product_id)
-                            .and_then(|(_, f)| f.as_ref());
-                        Cached::Record(render_record(&self.policy, &record, of_product))
-                    }
-                    None => Cached::Missing,
-                };
-                Ok(Aged::new(value, age))
-            })
-            .collect()
+        self.read_records(clock, ids, demand, deadline, true).await
     }
 
     /// Reads every page and adds up the public warehouses; a parent with variations
@@ -387,6 +330,88 @@ impl<X: Executor> Upstream for PortalUpstream<X> {
 
     fn inventory_accounting(&self) -> Option<bool> {
         lock(&self.mode).and_then(|(mode, _)| mode)
+    }
+}
+
+impl<X: Executor> PortalUpstream<X> {
+    /// Records by id, with their products' flags: those kept, those that ride in the records'
+    /// own batch, and (with `second_round`) the rest read after. Without it (an isolate cut off
+    /// from its coordinator, whose every exchange counts against a small allowance), records
+    /// whose products' flags are not at hand answer with the state their stock shows.
+    pub async fn read_records<C: Clock>(
+        &self,
+        clock: &C,
+        ids: &[RecordId],
+        demand: Demand,
+        deadline: Duration,
+        second_round: bool,
+    ) -> Vec<Fetched> {
+        let now = clock.monotonic();
+        let mut commands: Vec<Command> = ids.iter().map(|id| Command::Record(*id)).collect();
+        // Records read before say their product: its flags, when due, ride along.
+        let mut riding: Vec<ProductId> = Vec::new();
+        for id in ids {
+            if let Some(owner) = self.owners.fresh(*id, now).map(|hit| hit.value) {
+                if self.kept_flags(owner, now).is_err() && !riding.contains(&owner) {
+                    riding.push(owner);
+                }
+            }
+        }
+        commands.extend(riding.iter().map(|p| Command::Flags(*p)));
+        let mut read = self
+            .read(clock, &commands, demand, deadline)
+            .await
+            .into_iter();
+        let rows: Vec<Result<(Option<StoreProduct>, Duration), ApiError>> = read
+            .by_ref()
+            .take(ids.len())
+            .map(|settled| match settled? {
+                Settled::Record(row, age) => Ok((row, age)),
+                _ => Err(ApiError::UpstreamError),
+            })
+            .collect();
+        let now = clock.monotonic();
+        let mut flags: Vec<(ProductId, Option<ProductFlags>)> = riding
+            .iter()
+            .zip(read)
+            .map(|(product, settled)| (*product, self.settle_flags(*product, settled, now)))
+            .collect();
+        // The others' (a record read the first time, or that changed product) after.
+        let mut products: Vec<ProductId> = Vec::new();
+        for (row, _) in rows.iter().flatten() {
+            let Some(record) = row else { continue };
+            self.owners
+                .store(record.id, record.product_id, now, OWNER_LIFE);
+            let product = record.product_id;
+            if !products.contains(&product) && !flags.iter().any(|(p, _)| *p == product) {
+                products.push(product);
+            }
+        }
+        if second_round {
+            flags.extend(self.flags_of(clock, &products, demand, deadline).await);
+        } else {
+            flags.extend(
+                products
+                    .iter()
+                    .map(|p| (*p, self.kept_flags(*p, now).ok().flatten())),
+            );
+        }
+        rows.into_iter()
+            .map(|row| {
+                let (row, age) = row?;
+                let value = match row {
+                    Some(record) => {
+                        let of_product = flags
+                            .iter()
+                            .find(|(p, _)| *p == record.product_id)
+                            .and_then(|(_, f)| f.as_ref());
+                        Cached::Record(render_record(&self.policy, &record, of_product))
+                    }
+                    None => Cached::Missing,
+                };
+                Ok(Aged::new(value, age))
+            })
+            .collect()
     }
 }
 
