@@ -238,20 +238,13 @@ impl<X: Executor> Sweeper<X> {
                 clock.sleep(pause).await;
                 continue;
             }
-            let wait = self
-                .executor
-                .reserve(clock, left.saturating_sub(self.timeout), Pace::Steady)
+            let outcomes = self
+                .on_a_slot(clock, commands, end, requests)
+                .await
                 .map_err(|wait| ApiError::UpstreamBusy {
                     retry_after_secs: wait.as_secs().max(1),
                 })?;
-            clock.sleep(wait).await;
-            let deadline = end.min(clock.monotonic() + self.timeout);
-            let executed = self
-                .executor
-                .execute(clock, commands, Urgency::Background, deadline)
-                .await;
-            *requests += executed.calls;
-            let reads: Result<Vec<Read>, ApiError> = executed.outcomes.into_iter().collect();
+            let reads: Result<Vec<Read>, ApiError> = outcomes.into_iter().collect();
             match reads {
                 Ok(reads) => return Ok(reads),
                 Err(error) if error.is_upstream_failure() => {
@@ -394,17 +387,28 @@ impl<X: Executor> Sweeper<X> {
         end: Duration,
         requests: &mut u32,
     ) -> Option<Vec<Result<Read, ApiError>>> {
-        let left = end.saturating_sub(clock.monotonic());
         if commands
             .iter()
             .any(|c| self.executor.paused(clock, *c).is_some())
         {
             return None;
         }
+        self.on_a_slot(clock, commands, end, requests).await.ok()
+    }
+
+    /// Takes the next steady-paced budget slot that comes before `end` and runs `commands` on
+    /// it; `Err` (how long until a slot) when none comes in time.
+    async fn on_a_slot<C: Clock>(
+        &self,
+        clock: &C,
+        commands: &[Command],
+        end: Duration,
+        requests: &mut u32,
+    ) -> Result<Vec<Result<Read, ApiError>>, Duration> {
+        let left = end.saturating_sub(clock.monotonic());
         let wait = self
             .executor
-            .reserve(clock, left.saturating_sub(self.timeout), Pace::Steady)
-            .ok()?;
+            .reserve(clock, left.saturating_sub(self.timeout), Pace::Steady)?;
         clock.sleep(wait).await;
         let deadline = end.min(clock.monotonic() + self.timeout);
         let executed = self
@@ -412,7 +416,7 @@ impl<X: Executor> Sweeper<X> {
             .execute(clock, commands, Urgency::Background, deadline)
             .await;
         *requests += executed.calls;
-        Some(executed.outcomes)
+        Ok(executed.outcomes)
     }
 
     pub fn executor(&self) -> &X {
