@@ -68,6 +68,11 @@ impl Demand {
     };
 }
 
+/// A miss arriving this long after the one before it arrives on a quiet gateway, and goes
+/// alone at once.
+const QUIET: Duration = Duration::from_millis(50);
+/// The longest a sender goes on gathering past its slot while misses keep arriving.
+const MORE_GATHER: Duration = Duration::from_millis(50);
 /// How long waiters give a sender to take its batch once its slot has come.
 const SETTLE: Duration = Duration::from_millis(20);
 /// How often a waiting refresh looks whether callers have left it a slot.
@@ -96,6 +101,10 @@ struct State<V> {
     /// Whether the last batch taken was full, by urgency: demand beyond one batch a slot,
     /// which the burst is for.
     last_full: [bool; 2],
+    /// The request that queued commands last and when, and when the one before it did: a
+    /// miss is alone only on a quiet gateway.
+    latest: (u64, Duration),
+    before: Option<Duration>,
 }
 
 struct Queued<V> {
@@ -231,6 +240,8 @@ impl<V: Clone> Batcher<V> {
                 queues: [Lanes::default(), Lanes::default()],
                 pending: [None, None],
                 last_full: [false, false],
+                latest: (0, Duration::ZERO),
+                before: None,
             }),
             next_request: AtomicU64::new(1),
             sending: Arc::default(),
@@ -328,6 +339,10 @@ impl<V: Clone> Batcher<V> {
                     Joined::Follow(flight) => return (index, flight),
                 };
                 led = true;
+                if state.latest.0 != request {
+                    state.before = Some(state.latest.1).filter(|_| state.latest.0 != 0);
+                }
+                state.latest = (request, now);
                 let flight = queued.lead.flight();
                 state.queues[own].push(demand.lane, queued);
                 (index, flight)
@@ -397,10 +412,13 @@ impl<V: Clone> Batcher<V> {
                         urgency: own,
                         request,
                     };
+                    let seen = lock(&self.state).queues[own].len;
                     clock.sleep(at.saturating_sub(clock.monotonic())).await;
+                    self.gather_while_arriving(clock, own, seen, deadline).await;
                     let (batch, paused) = {
                         let mut state = lock(&self.state);
                         state.pending[own] = None;
+                        state.last_full[own] = state.queues[own].len >= MAX_BATCH_COMMANDS;
                         let mut batch = Vec::new();
                         let mut paused = Vec::new();
                         while batch.len() < MAX_BATCH_COMMANDS && state.queues[own].len > 0 {
@@ -439,6 +457,34 @@ impl<V: Clone> Batcher<V> {
         }
     }
 
+    /// Misses still pouring in (the queue grew while the sender gathered, `seen` before): one
+    /// window more at a time while it keeps growing, up to [`MORE_GATHER`], so that a burst
+    /// of misses arriving over some milliseconds fills batches instead of spending a slot on
+    /// each fragment. A lone miss never waits here: its queue does not grow.
+    async fn gather_while_arriving<C: Clock>(
+        &self,
+        clock: &C,
+        own: usize,
+        mut seen: usize,
+        deadline: Duration,
+    ) {
+        if self.window.is_zero() {
+            return;
+        }
+        let stop = (clock.monotonic() + MORE_GATHER).min(deadline);
+        loop {
+            let queued = lock(&self.state).queues[own].len;
+            if queued <= seen || queued >= MAX_BATCH_COMMANDS {
+                return;
+            }
+            seen = queued;
+            if clock.monotonic() + self.window > stop {
+                return;
+            }
+            clock.sleep(self.window).await;
+        }
+    }
+
     /// Makes this request the sender of its urgency: the slot it may send in, after gathering.
     fn reserve<E: Executor, C: Clock>(
         &self,
@@ -465,8 +511,16 @@ impl<V: Clone> Batcher<V> {
         match executor.reserve(clock, max_wait, pace) {
             Err(wait) => Turn::Refused(wait),
             Ok(wait) => {
-                let alone =
-                    self.sending.load(Ordering::Acquire) == 0 && state.queues[own].only_of(request);
+                // Another request queued a miss a moment ago: more are likely on their way.
+                let last_other = if state.latest.0 == request {
+                    state.before
+                } else {
+                    Some(state.latest.1)
+                };
+                let quiet = last_other.is_none_or(|at| now.saturating_sub(at) >= QUIET);
+                let alone = quiet
+                    && self.sending.load(Ordering::Acquire) == 0
+                    && state.queues[own].only_of(request);
                 let gather = match urgency {
                     Urgency::Background => BACKGROUND_GATHER.min(left / 2),
                     Urgency::Caller if alone => Duration::ZERO,
