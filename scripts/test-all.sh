@@ -19,6 +19,9 @@ timeout 900 cargo clippy --locked --all-targets -- -D warnings
 step "core: platform-free, builds for wasm32"
 timeout 900 bash scripts/check-core.sh
 
+step "redis-server (Debian's package) for the replicas' shared state"
+bash scripts/install-redis.sh
+
 step "unit, property and contract tests against the local server"
 timeout 1200 cargo test --locked
 

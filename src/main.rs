@@ -14,6 +14,7 @@ use b24_stock_gateway::core::gateway::Gateway;
 use b24_stock_gateway::native::clock::SystemClock;
 use b24_stock_gateway::native::logging::{self, LogFormat, LogSettings};
 use b24_stock_gateway::native::portal_http::WebhookPortal;
+use b24_stock_gateway::native::shared::{SharedLink, SharedState};
 use b24_stock_gateway::native::{entropy, environment};
 use b24_stock_gateway::sandbox::{self, SandboxConfig};
 use b24_stock_gateway::server::reload::{Reading, Reloader};
@@ -128,10 +129,12 @@ async fn main() -> ExitCode {
                 settings,
                 server,
                 webhook,
+                shared,
             } = config;
             logging::init(log);
             let reload = (reread, running);
-            serve(listen, metrics_listen, settings, server, webhook, reload).await
+            let config = (settings, server, webhook, shared);
+            serve(listen, metrics_listen, config, reload).await
         }
         Command::Sandbox {
             listen,
@@ -176,6 +179,8 @@ struct ServeConfig {
     server: ServerSettings,
     /// `None` in demo mode: the embedded sandbox's webhook is used.
     webhook: Option<WebhookUrl>,
+    /// The store replicas share (`STOCK_SHARED_STATE`), read at start.
+    shared: SharedLink,
 }
 
 impl ServeConfig {
@@ -191,6 +196,7 @@ impl ServeConfig {
             log: LogSettings::from_lookup(&lookup, default_format)?,
             settings,
             server: ServerSettings::from_lookup(&lookup)?,
+            shared: SharedLink::from_lookup(&lookup)?,
             webhook: if demo {
                 None
             } else {
@@ -290,9 +296,7 @@ fn read_credential(path: &Path) -> std::io::Result<Option<String>> {
 async fn serve(
     listen: SocketAddr,
     metrics_listen: Option<SocketAddr>,
-    settings: Settings,
-    server: ServerSettings,
-    webhook: Option<WebhookUrl>,
+    (settings, server, webhook, link): (Settings, ServerSettings, Option<WebhookUrl>, SharedLink),
     (reread, bound_at_start): (
         impl Fn() -> Result<Reading, ConfigError> + Send + 'static,
         String,
@@ -340,20 +344,31 @@ async fn serve(
         bound_at_start,
         webhook: None,
     };
-    let source = local_source(&settings, transport.clone());
+    let shared = SharedState::new(&link, &settings, &transport.webhook());
+    if link.is_configured() {
+        tracing::info!("replicas share budget, cache and mirror through STOCK_SHARED_STATE");
+    }
+    let source = local_source(&settings, transport.clone(), &shared);
     let gateway = Arc::new(Gateway::new(
         settings,
         source,
         SystemClock::default(),
         entropy::seed(),
     ));
-    let sweeps = spawn_sweeps(&gateway);
+    let sweeps = spawn_sweeps(&gateway, &shared);
     let served = Served {
         gateway: Arc::new(ArcSwap::new(gateway)),
         trusted_proxy_header: server.trusted_proxy_header.clone(),
         body_timeout: server.limits.body_timeout,
     };
-    let reloader = Reloader::new(reread, served.gateway.clone(), transport, &running, sweeps);
+    let reloader = Reloader::new(
+        reread,
+        served.gateway.clone(),
+        transport,
+        &running,
+        sweeps,
+        link,
+    );
     #[cfg(unix)]
     reloader.spawn();
     #[cfg(not(unix))]

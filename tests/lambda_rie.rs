@@ -6,6 +6,8 @@
 //! (`LAMBDA_BOOTSTRAP`, default `target/release/bootstrap`); `scripts/test-lambda.sh` provides
 //! both and sets `LAMBDA_E2E_REQUIRED=1`, so there the test fails instead of skipping.
 
+#![recursion_limit = "256"]
+
 mod lambda_common;
 #[path = "lambda_common/s3_server.rs"]
 mod s3_server;

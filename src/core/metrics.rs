@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::core::domain::error::ApiError;
 use crate::core::domain::freshness::CacheStatus;
 use crate::core::domain::reads::Outcome;
+use crate::core::domain::shared_state::SharedStateHealth;
 use crate::core::kit::lock::lock;
 
 /// Upper bounds of the batch-size buckets (commands per portal exchange).
@@ -144,6 +145,8 @@ pub struct Snapshot {
     pub mirror: Option<MirrorHealth>,
     /// Exchanges the portal refused for the webhook's credentials.
     pub credential_failures: u64,
+    /// The store replicas share, when one is configured (totals since start).
+    pub shared_state: Option<SharedStateHealth>,
 }
 
 impl RequestStats {
@@ -199,6 +202,15 @@ impl Snapshot {
             credential_failures: self
                 .credential_failures
                 .saturating_sub(earlier.credential_failures),
+            shared_state: self.shared_state.map(|now| {
+                let before = earlier.shared_state.unwrap_or_default();
+                SharedStateHealth {
+                    reachable: now.reachable,
+                    budget_waits: now.budget_waits.saturating_sub(before.budget_waits),
+                    flights_joined: now.flights_joined.saturating_sub(before.flights_joined),
+                    fallbacks: now.fallbacks.saturating_sub(before.fallbacks),
+                }
+            }),
         }
     }
 

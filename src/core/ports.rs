@@ -12,6 +12,8 @@
 //! - [`FallbackAllowance`]: what instances cut off from the coordinator may spend together;
 //! - [`TableStore`]: where a mirror's table is kept for other instances (a Durable Object's
 //!   storage, an S3 object, Redis).
+//! - [`SharedBudget`]: one portal budget for every replica (a leaky bucket in Redis);
+//! - [`SweepLease`]: which replica sweeps for the mirror (a lease in Redis).
 //!
 //! Futures are not required to be `Send`: Worker futures are not. Native adapters use concrete
 //! types whose futures are `Send`, and the compiler sees that through these signatures.
@@ -25,6 +27,7 @@ use bytes::Bytes;
 
 use crate::core::domain::id::{ProductId, RecordId};
 use crate::core::domain::reads::{Command, Outcome, Urgency};
+use crate::core::domain::shared_state::SharedStateHealth;
 
 /// The largest portal answer read into memory; a longer one is a bad answer.
 pub const MAX_PORTAL_ANSWER_BYTES: usize = 1024 * 1024;
@@ -196,6 +199,27 @@ pub trait SharedCache {
     /// The entry and how long ago it was stored, if still fresh.
     fn get(&self, key: CacheKey) -> impl Future<Output = Option<(Bytes, Duration)>>;
     fn put(&self, key: CacheKey, value: Bytes, ttl: Duration) -> impl Future<Output = ()>;
+
+    /// Claims the portal read of `key` for this instance, for at most `hold`, where instances
+    /// keep one flight per key between them (Redis). `true`: this instance reads it (also when
+    /// the claims cannot be asked); `false`: another instance is reading it and will
+    /// [`SharedCache::put`] its answer. Must: give up rather than wait long.
+    fn claim(&self, _key: CacheKey, _hold: Duration) -> impl Future<Output = bool> {
+        std::future::ready(true)
+    }
+
+    /// Gives up this instance's claim on `key` (after its answer was put).
+    fn release(&self, _key: CacheKey) -> impl Future<Output = ()> {
+        std::future::ready(())
+    }
+
+    /// Counts an id answered by another instance's read, which this one waited for.
+    fn joined(&self) {}
+
+    /// The state of the store, where it is one that replicas share and that can go away.
+    fn status(&self) -> Option<SharedStateHealth> {
+        None
+    }
 }
 
 /// No shared level (native adapters: the in-process cache is the only one).
@@ -283,6 +307,64 @@ impl TableStore for InProcessOnly {
 
     fn keeps(&self) -> bool {
         false
+    }
+}
+
+/// A slot of the deployment's shared budget, and what the store knew along with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedSlot {
+    /// `Ok(wait)`: held from now, usable `wait` from now; `Err(wait)`: none within the allowed
+    /// wait, the next frees up after this long.
+    pub slot: Result<Duration, Duration>,
+    /// How many requests the shared bucket holds now (every instance's), to pace by.
+    pub level: f64,
+    /// Methods every instance leaves alone for operating time, until when (Unix time).
+    pub pauses: Vec<(String, Duration)>,
+}
+
+/// The portal budget of the whole deployment, kept outside the process (a leaky bucket in
+/// Redis) with the limits it was made with. Must: update the bucket atomically on one clock
+/// (the store's), hand out no more slots than the limits, give up within its own deadline, and
+/// answer `Err(())` when it cannot be asked: the instance then spends its own share.
+pub trait SharedBudget {
+    /// A slot now or within `max_wait`.
+    fn take(&self, max_wait: Duration) -> impl Future<Output = Result<SharedSlot, ()>>;
+    /// Tells every instance that `method` rests until `until` (Unix time).
+    fn pause(&self, method: &'static str, until: Duration) -> impl Future<Output = ()>;
+    /// Whether the store is in use now (it answered last time it was asked, or is due to be
+    /// asked again): a synchronous look, for pacing.
+    fn in_use(&self) -> bool;
+}
+
+/// No shared budget: the instance spends its own share.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OwnShare;
+
+impl SharedBudget for OwnShare {
+    fn take(&self, _max_wait: Duration) -> impl Future<Output = Result<SharedSlot, ()>> {
+        std::future::ready(Err(()))
+    }
+
+    fn pause(&self, _method: &'static str, _until: Duration) -> impl Future<Output = ()> {
+        std::future::ready(())
+    }
+
+    fn in_use(&self) -> bool {
+        false
+    }
+}
+
+/// Which instance sweeps for a mirror (a lease in Redis). Must: let one holder at a time hold
+/// it, let another take it once it lapses, and answer `Err(())` when it cannot be asked.
+pub trait SweepLease {
+    /// Takes or renews the lease for `hold`: `Ok(true)` when this instance holds it.
+    fn hold(&self, hold: Duration) -> impl Future<Output = Result<bool, ()>>;
+}
+
+/// Every instance sweeps for itself (a lone server).
+impl SweepLease for () {
+    fn hold(&self, _hold: Duration) -> impl Future<Output = Result<bool, ()>> {
+        std::future::ready(Ok(true))
     }
 }
 

@@ -28,6 +28,7 @@ use crate::core::source::on_demand::PortalSource;
 use crate::core::source::unserved::Unserved;
 use crate::native::clock::SystemClock;
 use crate::native::entropy;
+use crate::native::shared::{SharedLink, SharedState};
 use s3_table::S3Table;
 
 pub use secret::SECRET_ARN_VAR;
@@ -37,7 +38,10 @@ pub use transport::LambdaPortal;
 /// S3, and never calls the portal: before the first table it answers 503.
 pub type MirrorReader = Mirror<Unserved, (), SystemClock, S3Table>;
 
-pub type LambdaSource = Configured<PortalSource<LambdaPortal, SystemClock>, MirrorReader>;
+/// On demand, sharing budget and cache with the other environments through
+/// `STOCK_SHARED_STATE` (nothing without it).
+pub type LambdaSource =
+    Configured<PortalSource<LambdaPortal, SystemClock, SharedState, SharedState>, MirrorReader>;
 
 pub type LambdaGateway = Gateway<LambdaSource, SystemClock>;
 
@@ -64,11 +68,16 @@ pub fn gateway_from_lookup(
     let settings = Settings::from_lookup(&lookup)?;
     let clock = SystemClock::default();
     let source = match settings.source {
-        SourceMode::OnDemand => Configured::OnDemand(PortalSource::over_portal(
-            &settings,
-            transport_from_lookup(&lookup)?,
-            clock,
-        )),
+        SourceMode::OnDemand => {
+            let link = SharedLink::from_lookup(&lookup)?;
+            let shared = SharedState::for_portal(&link, &settings, &portal_identity(&lookup));
+            Configured::OnDemand(PortalSource::over_shared_portal(
+                &settings,
+                transport_from_lookup(&lookup)?,
+                clock,
+                shared,
+            ))
+        }
         SourceMode::Mirror => {
             let unserved = Unserved {
                 retry_after: settings.mirror_interval,
@@ -99,6 +108,18 @@ pub fn sweeper_from_lookup(
         SystemClock::default(),
         store,
     ))
+}
+
+/// What names the portal in shared keys before its webhook is read: the secret's id, or the
+/// webhook's portal and user (never its code).
+fn portal_identity(lookup: impl Fn(&str) -> Option<String>) -> String {
+    if let Some(id) = lookup(SECRET_ARN_VAR).filter(|v| !v.trim().is_empty()) {
+        return format!("secret:{}", id.trim());
+    }
+    lookup(WEBHOOK_VAR)
+        .and_then(|v| webhook_from(WEBHOOK_VAR, Some(&v)).ok())
+        .map(|w| w.portal_identity())
+        .unwrap_or_default()
 }
 
 /// `B24_WEBHOOK_SECRET_ARN` (Secrets Manager, read at run time) wins over `B24_WEBHOOK_URL`

@@ -6,3 +6,4 @@ pub mod environment;
 pub mod logging;
 pub mod memory;
 pub mod portal_http;
+pub mod shared;

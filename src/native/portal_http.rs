@@ -140,6 +140,11 @@ impl WebhookPortal {
         }
     }
 
+    /// The webhook calls use now.
+    pub fn webhook(&self) -> Arc<WebhookUrl> {
+        lock(&self.webhook).clone()
+    }
+
     /// A handle that replaces the webhook for every call that starts afterwards.
     pub fn rotation(&self) -> WebhookRotation {
         WebhookRotation(self.webhook.clone())

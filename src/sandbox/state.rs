@@ -72,7 +72,7 @@ pub struct Stats {
 }
 
 /// How many batches `recent_batches` keeps.
-pub const RECENT_BATCHES: usize = 8;
+pub const RECENT_BATCHES: usize = 64;
 
 pub struct Inner {
     pub inventory: Inventory,

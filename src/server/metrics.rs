@@ -18,6 +18,7 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
 use super::InService;
+use crate::core::domain::shared_state::SharedStateHealth;
 use crate::core::metrics::{ExchangeOutcome, MirrorHealth, BATCH_BUCKETS};
 
 /// Reads the gateway's counters at each scrape.
@@ -102,6 +103,9 @@ impl Collector for GatewayCollector {
         if let Some(mirror) = &snapshot.mirror {
             encode_mirror(&mut encoder, mirror)?;
         }
+        if let Some(shared) = &snapshot.shared_state {
+            encode_shared_state(&mut encoder, shared)?;
+        }
         if let Some(level) = snapshot.budget_level {
             ConstGauge::new(level).encode(encoder.encode_descriptor(
                 "b24_gateway_portal_budget_level",
@@ -160,6 +164,42 @@ fn encode_mirror(encoder: &mut DescriptorEncoder, mirror: &MirrorHealth) -> fmt:
             "b24_gateway_mirror_sweep_failures",
             "Sweeps that failed since start (the last table stayed in service)",
             mirror.failures,
+        ),
+    ];
+    for (name, help, value) in counters {
+        ConstCounter::new(value).encode(encoder.encode_descriptor(
+            name,
+            help,
+            None,
+            MetricType::Counter,
+        )?)?;
+    }
+    Ok(())
+}
+
+/// The store replicas share (`STOCK_SHARED_STATE` only).
+fn encode_shared_state(encoder: &mut DescriptorEncoder, shared: &SharedStateHealth) -> fmt::Result {
+    ConstGauge::new(i64::from(shared.reachable)).encode(encoder.encode_descriptor(
+        "b24_gateway_shared_state_up",
+        "1 while the store replicas share answers; 0 while this instance runs on its own share and cache",
+        None,
+        MetricType::Gauge,
+    )?)?;
+    let counters = [
+        (
+            "b24_gateway_shared_budget_waits",
+            "Portal requests that waited for (or were refused) a slot of the shared budget",
+            shared.budget_waits,
+        ),
+        (
+            "b24_gateway_shared_flights_joined",
+            "Ids not read here because another replica was reading them",
+            shared.flights_joined,
+        ),
+        (
+            "b24_gateway_shared_state_fallbacks",
+            "Times this instance lost the shared store and fell back to its own share and cache",
+            shared.fallbacks,
         ),
     ];
     for (name, help, value) in counters {

@@ -27,20 +27,21 @@ use crate::core::api::request::{InboundBody, MAX_REQUEST_BODY_BYTES};
 use crate::core::config::{Settings, SourceMode};
 use crate::core::domain::caller::ClientIp;
 use crate::core::gateway::Gateway;
-use crate::core::ports::InProcessOnly;
 use crate::core::source::configured::Configured;
 use crate::core::source::mirror::PortalMirror;
 use crate::core::source::on_demand::PortalSource;
 use crate::native::clock::SystemClock;
 use crate::native::memory;
 use crate::native::portal_http::WebhookPortal;
+use crate::native::shared::SharedState;
 
 pub use settings::{ConnectionLimits, ServerSettings};
 
-/// The local server's source: on demand, or a mirror swept in this process (`STOCK_SOURCE`).
+/// The local server's source: on demand, or a mirror swept in this process (`STOCK_SOURCE`);
+/// either shares budget, cache and table with other replicas through `STOCK_SHARED_STATE`.
 pub type LocalSource = Configured<
-    PortalSource<WebhookPortal, SystemClock>,
-    PortalMirror<WebhookPortal, SystemClock, InProcessOnly>,
+    PortalSource<WebhookPortal, SystemClock, SharedState, SharedState>,
+    PortalMirror<WebhookPortal, SystemClock, SharedState, SharedState, SharedState>,
 >;
 
 pub type LocalGateway = Gateway<LocalSource, SystemClock>;
@@ -49,32 +50,45 @@ pub type LocalGateway = Gateway<LocalSource, SystemClock>;
 /// request keeps the gateway it started on until it is answered.
 pub type InService = Arc<ArcSwap<LocalGateway>>;
 
-/// The source `settings` ask for, over the portal behind `transport`.
-pub fn local_source(settings: &Settings, transport: WebhookPortal) -> LocalSource {
+/// The source `settings` ask for, over the portal behind `transport`, sharing what `shared`
+/// keeps with the other replicas (nothing, without `STOCK_SHARED_STATE`).
+pub fn local_source(
+    settings: &Settings,
+    transport: WebhookPortal,
+    shared: &SharedState,
+) -> LocalSource {
     let clock = SystemClock::default();
     match settings.source {
-        SourceMode::OnDemand => {
-            Configured::OnDemand(PortalSource::over_portal(settings, transport, clock))
-        }
-        SourceMode::Mirror => Configured::Mirror(PortalMirror::over_portal(
+        SourceMode::OnDemand => Configured::OnDemand(PortalSource::over_shared_portal(
             settings,
             transport,
             clock,
-            InProcessOnly,
+            shared.clone(),
+        )),
+        SourceMode::Mirror => Configured::Mirror(PortalMirror::over_shared_portal(
+            settings,
+            transport,
+            clock,
+            shared.clone(),
         )),
     }
 }
 
 /// In mirror mode, sweeps on the mirror's schedule until the task is aborted (a reload
-/// replaced the gateway) or the server stops.
-pub fn spawn_sweeps(gateway: &Arc<LocalGateway>) -> Option<tokio::task::JoinHandle<()>> {
+/// replaced the gateway) or the server stops: while it holds the replicas' sweeper lease in
+/// `shared`, or always when nothing is shared.
+pub fn spawn_sweeps(
+    gateway: &Arc<LocalGateway>,
+    shared: &SharedState,
+) -> Option<tokio::task::JoinHandle<()>> {
     let Configured::Mirror(_) = gateway.source() else {
         return None;
     };
     let gateway = gateway.clone();
+    let lease = shared.clone();
     Some(tokio::spawn(async move {
         if let Configured::Mirror(mirror) = gateway.source() {
-            mirror.sweep_forever(memory::release_free).await;
+            mirror.sweep_or_follow(&lease, memory::release_free).await;
         }
     }))
 }

@@ -18,6 +18,7 @@ use crate::core::gateway::Gateway;
 use crate::native::clock::SystemClock;
 use crate::native::entropy;
 use crate::native::portal_http::WebhookPortal;
+use crate::native::shared::{SharedLink, SharedState};
 
 use super::{local_source, spawn_sweeps, InService};
 
@@ -37,6 +38,8 @@ pub struct Reloader<R> {
     settings: String,
     bound_at_start: String,
     sweeps: Option<tokio::task::JoinHandle<()>>,
+    /// The store replicas share, read at start.
+    link: SharedLink,
 }
 
 impl<R> Reloader<R>
@@ -50,6 +53,7 @@ where
         transport: WebhookPortal,
         running: &Reading,
         sweeps: Option<tokio::task::JoinHandle<()>>,
+        link: SharedLink,
     ) -> Self {
         Self {
             read,
@@ -58,6 +62,7 @@ where
             settings: format!("{:?}", running.settings),
             bound_at_start: running.bound_at_start.clone(),
             sweeps,
+            link,
         }
     }
 
@@ -87,7 +92,8 @@ where
             tracing::info!("reloaded: webhook read again, settings unchanged, caches kept");
             return;
         }
-        let source = local_source(&reading.settings, self.transport.clone());
+        let shared = SharedState::new(&self.link, &reading.settings, &self.transport.webhook());
+        let source = local_source(&reading.settings, self.transport.clone(), &shared);
         let gateway = Arc::new(Gateway::new(
             reading.settings,
             source,
@@ -97,7 +103,7 @@ where
         if let Some(old) = self.sweeps.take() {
             old.abort();
         }
-        self.sweeps = spawn_sweeps(&gateway);
+        self.sweeps = spawn_sweeps(&gateway, &shared);
         self.in_service.store(gateway);
         self.settings = settings;
         tracing::info!("reloaded: new settings in service; caches and the budget start afresh");

@@ -3,6 +3,7 @@
 
 pub mod exchange;
 pub mod openapi;
+pub mod redis;
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -19,6 +20,11 @@ pub struct Process {
 }
 
 impl Process {
+    /// Owns `child` from now on.
+    pub fn adopt(child: Child) -> Self {
+        Self { child }
+    }
+
     /// The process id, to send the process a signal.
     #[allow(dead_code)]
     pub fn id(&self) -> u32 {

@@ -104,18 +104,38 @@ pub fn error(error: ApiError, style: ErrorStyle) -> Response<Bytes> {
 /// process still serves: 200 either way); a mirror adds where answers come from now and its
 /// table's state; `inventoryAccounting` once the portal said whether it keeps it.
 pub fn health(health: &Health) -> Response<Bytes> {
+    let shared_away = health.shared_state.is_some_and(|s| !s.reachable);
     let body = match (&health.mirror, health.problem, health.inventory_accounting) {
-        (None, None, None) => Bytes::from_static(br#"{"status":"ok"}"#),
+        (None, None, None) if health.shared_state.is_none() => {
+            Bytes::from_static(br#"{"status":"ok"}"#)
+        }
         (mirror, problem, inventory_accounting) => to_bytes(&HealthBody {
-            status: if problem.is_some() { "degraded" } else { "ok" },
+            status: if problem.is_some() || shared_away {
+                "degraded"
+            } else {
+                "ok"
+            },
             problem,
             inventory_accounting,
+            shared_state: health.shared_state.map(|s| SharedStateBody {
+                reachable: s.reachable,
+                fallbacks: s.fallbacks,
+            }),
             source: mirror.as_ref().map(|_| health.source),
             serving: mirror.as_ref().map(|_| health.serving),
             mirror: mirror.as_ref().map(MirrorBody::of),
         }),
     };
     json(StatusCode::OK, body, HeaderValue::from_static("no-store"))
+}
+
+/// The store replicas share: whether it answers, and how often this instance had to do
+/// without it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SharedStateBody {
+    reachable: bool,
+    fallbacks: u64,
 }
 
 #[derive(Serialize)]
@@ -126,6 +146,8 @@ struct HealthBody {
     problem: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     inventory_accounting: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shared_state: Option<SharedStateBody>,
     #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]

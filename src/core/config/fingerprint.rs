@@ -11,7 +11,13 @@ use crate::core::kit::digest::fnv1a;
 /// release may render differently), the policy (it shapes the bytes), both TTLs (an entry's
 /// life), and which portal and user answered ([`WebhookUrl::portal_identity`]; never the code).
 pub fn deployment_fingerprint(settings: &Settings, webhook: &WebhookUrl) -> String {
-    let portal = fnv1a(webhook.portal_identity().as_bytes());
+    fingerprint_of(settings, &webhook.portal_identity())
+}
+
+/// The same for a portal known by another name than its webhook (a Lambda function's secret,
+/// whose webhook is read at run time).
+pub fn fingerprint_of(settings: &Settings, portal_identity: &str) -> String {
+    let portal = fnv1a(portal_identity.as_bytes());
     let shape = format!(
         "{}|{:?}|ttl={}ms|negative={}ms|portal={portal:016x}",
         env!("CARGO_PKG_VERSION"),

@@ -36,6 +36,9 @@ pub struct Settings {
     pub upstream_timeout: Duration,
     /// This instance's share of the portal's request budget.
     pub budget: BudgetLimits,
+    /// The share of every instance together (`STOCK_PORTAL_BUDGET_SHARE` of the plan): what
+    /// they spend through a budget they share (`STOCK_SHARED_STATE`).
+    pub deployment_budget: BudgetLimits,
     /// Where the portal budget lives on the Worker: one Durable Object, or each isolate.
     pub coordinator: CoordinatorMode,
     /// What an isolate may spend on its own while the coordinator cannot be reached.
@@ -124,7 +127,7 @@ impl Settings {
         let low_stock_threshold = vars
             .number("STOCK_LOW_STOCK_THRESHOLD")?
             .unwrap_or(Policy::default().low_stock_threshold);
-        let (plan, share) = read_budget(&vars)?;
+        let (plan, share, instances) = read_budget(&vars)?;
         let fallback_share = vars
             .number("STOCK_PORTAL_FALLBACK_SHARE")?
             .unwrap_or(DEFAULT_FALLBACK_SHARE);
@@ -158,7 +161,8 @@ impl Settings {
             stale_if_error: secs("STOCK_STALE_IF_ERROR_SECS")?,
             cache_max_entries: vars.whole("STOCK_CACHE_MAX_ENTRIES")? as usize,
             upstream_timeout: millis("STOCK_UPSTREAM_TIMEOUT_MS")?,
-            budget: share_of(plan, share),
+            budget: share_of(plan, share / instances as f64),
+            deployment_budget: share_of(plan, share),
             coordinator,
             fallback_budget: share_of(plan, fallback_share),
             operating_limit_secs: vars.whole("STOCK_PORTAL_OPERATING_LIMIT_SECS")? as f64,
@@ -203,7 +207,7 @@ fn share_of(plan: BudgetLimits, share: f64) -> BudgetLimits {
 /// this instance's share: `STOCK_PORTAL_BUDGET_SHARE` split evenly over `STOCK_PORTAL_INSTANCES`.
 fn read_budget<F: Fn(&str) -> Option<String>>(
     vars: &Vars<F>,
-) -> Result<(BudgetLimits, f64), ConfigError> {
+) -> Result<(BudgetLimits, f64, u64), ConfigError> {
     let mut plan = match vars.choice("STOCK_PORTAL_PLAN")? {
         Some("enterprise") => ENTERPRISE_PLAN,
         _ => STANDARD_PLAN,
@@ -228,7 +232,7 @@ fn read_budget<F: Fn(&str) -> Option<String>>(
             format!("must be at most {most} for this plan and share (a burst of 1 each)"),
         ));
     }
-    Ok((plan, share / instances as f64))
+    Ok((plan, share, instances))
 }
 
 /// How many instances (processes, Lambda execution environments) spend the share at once.

@@ -32,6 +32,8 @@ pub enum Reader {
     LocalServer,
     Worker,
     Lambda,
+    /// The local server and the Lambda function.
+    Native,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -129,6 +131,12 @@ pub const VARIABLES: &[Variable] = &[
         None,
     ),
     number("STOCK_PORTAL_FALLBACK_SHARE", 0.0, false, Some(0.5)),
+    // State shared by replicas (Redis or Valkey).
+    text("STOCK_SHARED_STATE", Reader::Native),
+    by(
+        Reader::Native,
+        whole("STOCK_SHARED_STATE_TIMEOUT_MS", 5, 5_000, 100),
+    ),
     // Where answers come from.
     choice("STOCK_SOURCE", &["on_demand", "mirror"], Some("on_demand")),
     whole("STOCK_MIRROR_INTERVAL_SECS", 5, 86_400, 60),

@@ -115,6 +115,7 @@ impl WireHealth {
                 .as_deref()
                 .and_then(|p| PROBLEM_CODES.iter().find(|code| **code == p).copied()),
             inventory_accounting: self.inventory_accounting,
+            shared_state: None,
         }
     }
 }

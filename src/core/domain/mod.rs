@@ -1,6 +1,6 @@
 //! Floor 1: what the gateway is about, with no HTTP and no wire format: ids, the stock record,
 //! figures and product totals under the operator's publishing policy, the error kinds, the
-//! reads the portal answers, callers, and the webhook credential.
+//! reads the portal answers, callers, the webhook credential, and the state replicas share.
 
 pub mod caller;
 pub mod error;
@@ -11,6 +11,7 @@ pub mod product;
 pub mod reads;
 pub mod record;
 pub mod sellable;
+pub mod shared_state;
 pub mod stores;
 pub mod variations;
 pub mod webhook;

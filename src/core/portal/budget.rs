@@ -99,6 +99,15 @@ impl PortalBudget {
         level.count = level.count.max(self.limits.burst);
     }
 
+    /// The deployment's shared bucket holds `level` requests (every instance's): pace by
+    /// that when it is more than this instance counted.
+    pub fn align(&self, now: Duration, level: f64) {
+        let mut own = self.level(now);
+        if level.is_finite() {
+            own.count = own.count.max(level.min(self.limits.burst * 2.0));
+        }
+    }
+
     /// Waits for a slot inside `max_wait` (a retry: the burst may be spent), or answers 503
     /// with an honest Retry-After.
     pub async fn acquire<C: Clock>(&self, clock: &C, max_wait: Duration) -> Result<(), ApiError> {

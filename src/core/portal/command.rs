@@ -44,6 +44,23 @@ pub struct StoreFilter {
     pub stores: Vec<i64>,
 }
 
+/// Every method the gateway calls, for names read back from elsewhere (another instance's
+/// operating-time pauses).
+const METHODS: [&str; 7] = [
+    GET_METHOD,
+    LIST_METHOD,
+    PRODUCT_METHOD,
+    MODE_METHOD,
+    CATALOGS_METHOD,
+    OFFERS_METHOD,
+    PRODUCT_LIST_METHOD,
+];
+
+/// The method called `name`, if the gateway calls it.
+pub fn known_method(name: &str) -> Option<&'static str> {
+    METHODS.into_iter().find(|m| *m == name)
+}
+
 /// The REST method that runs `command`.
 pub fn method(command: Command) -> &'static str {
     match command {

@@ -11,7 +11,9 @@ use bytes::Bytes;
 use super::batch_answer::{read_batch, Slot};
 use super::budget::{Admission, PortalBudget, MAX_QUEUE_WAIT};
 use super::catalogs::{read_catalogs, read_offers};
-use super::command::{batch_body, batch_key, json_body, method, StoreFilter, BATCH_METHOD};
+use super::command::{
+    batch_body, batch_key, json_body, known_method, method, StoreFilter, BATCH_METHOD,
+};
 use super::envelope::{open, OperatingTime};
 use super::operating_time::OperatingGuard;
 use super::page::{read_ids, read_page, read_range};
@@ -23,7 +25,8 @@ use crate::core::domain::error::ApiError;
 use crate::core::domain::reads::{Command, Read, Urgency};
 use crate::core::kit::lock::lock;
 use crate::core::ports::{
-    Clock, Executed, Executor, Pace, PortalAccess, PortalTransport, TransportError,
+    Clock, Executed, Executor, OwnShare, Pace, PortalAccess, PortalTransport, SharedBudget,
+    SharedSlot, TransportError,
 };
 
 /// First pause after `QUERY_LIMIT_EXCEEDED`; doubled for each further try. The portal drains
@@ -49,10 +52,18 @@ struct AccessState {
     logged: Vec<(Refusal, Duration)>,
 }
 
-/// The portal behind a transport, with the instance's share of its budget.
-pub struct PortalExecutor<T> {
+/// The portal behind a transport, with the instance's share of its budget, or the budget of
+/// the whole deployment where one is shared (`B`, kept in Redis).
+///
+/// With a shared budget every portal request takes a slot of the shared bucket first; this
+/// instance paces its batches by a local copy of the whole budget (`whole`), brought up to the
+/// shared bucket's level at every take. While the store cannot be asked, the instance spends
+/// its own share (`budget`) as if it were alone with that share.
+pub struct PortalExecutor<T, B = OwnShare> {
     transport: T,
     budget: PortalBudget,
+    whole: Option<PortalBudget>,
+    shared: B,
     operating: OperatingGuard,
     filter: StoreFilter,
     access: Mutex<AccessState>,
@@ -80,21 +91,114 @@ impl<T: PortalTransport> PortalExecutor<T> {
         Self {
             transport,
             budget,
+            whole: None,
+            shared: OwnShare,
             operating,
             filter,
             access: Mutex::new(AccessState::default()),
         }
     }
+}
 
+impl<T, B> PortalExecutor<T, B> {
+    /// Spends `shared`, a budget of `whole` limits for the whole deployment, while it answers;
+    /// the share this executor was made with otherwise.
+    pub fn with_shared_budget<B2: SharedBudget>(
+        self,
+        shared: B2,
+        whole: BudgetLimits,
+    ) -> PortalExecutor<T, B2> {
+        PortalExecutor {
+            transport: self.transport,
+            budget: self.budget,
+            whole: Some(PortalBudget::new(whole)),
+            shared,
+            operating: self.operating,
+            filter: self.filter,
+            access: self.access,
+        }
+    }
+}
+
+impl<T: PortalTransport, B: SharedBudget> PortalExecutor<T, B> {
+    /// The local bucket to pace by: the whole budget's copy while the shared one is in use.
+    fn local(&self) -> &PortalBudget {
+        match &self.whole {
+            Some(whole) if self.shared.in_use() => whole,
+            _ => &self.budget,
+        }
+    }
+
+    /// The slot for one portal request: the shared bucket's while its store answers, else
+    /// this instance's share (where the batcher took the first request's slot already).
+    async fn slot<C: Clock>(
+        &self,
+        clock: &C,
+        max_wait: Duration,
+        reserved: bool,
+    ) -> Result<(), ApiError> {
+        if self.shared.in_use() {
+            if let Ok(SharedSlot {
+                slot,
+                level,
+                pauses,
+            }) = self.shared.take(max_wait).await
+            {
+                if let Some(whole) = &self.whole {
+                    whole.align(clock.monotonic(), level);
+                }
+                let now = clock.unix_time();
+                for (name, until) in pauses {
+                    if let Some(method) = known_method(&name) {
+                        self.operating.adopt(method, until, now);
+                    }
+                }
+                return match slot {
+                    Ok(wait) => {
+                        clock.sleep(wait).await;
+                        Ok(())
+                    }
+                    Err(wait) => Err(ApiError::UpstreamBusy {
+                        retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+                    }),
+                };
+            }
+            // The store failed just now: this instance's own share, as when it is away.
+            return self.budget.acquire(clock, max_wait).await;
+        }
+        if reserved {
+            return Ok(());
+        }
+        self.local().acquire(clock, max_wait).await
+    }
+
+    /// Learns `command`'s operating time from an answer; a pause it began is owed to the
+    /// other instances.
     fn observe<C: Clock>(
         &self,
         clock: &C,
         command: Command,
         operating: OperatingTime,
         blocked: bool,
+        owed: &mut Vec<(&'static str, Duration)>,
     ) {
-        self.operating
-            .observe(method(command), operating, blocked, clock.unix_time());
+        let method = method(command);
+        if let Some(until) = self
+            .operating
+            .observe(method, operating, blocked, clock.unix_time())
+        {
+            owed.push((method, until));
+        }
+    }
+
+    /// Tells the other instances of pauses this exchange began.
+    async fn share_pauses(&self, owed: Vec<(&'static str, Duration)>) {
+        if !self.shared.in_use() {
+            return;
+        }
+        for (method, until) in owed {
+            self.shared.pause(method, until).await;
+        }
     }
 
     /// One log line per kind of refusal in an exchange (never the portal's text; a problem
@@ -177,14 +281,14 @@ impl<T: PortalTransport> PortalExecutor<T> {
     }
 }
 
-impl<T: PortalTransport> Executor for PortalExecutor<T> {
+impl<T: PortalTransport, B: SharedBudget> Executor for PortalExecutor<T, B> {
     fn reserve<C: Clock>(
         &self,
         clock: &C,
         max_wait: Duration,
         pace: Pace,
     ) -> Result<Duration, Duration> {
-        match self.budget.admit(clock.monotonic(), max_wait, pace) {
+        match self.local().admit(clock.monotonic(), max_wait, pace) {
             Admission::Go => Ok(Duration::ZERO),
             Admission::After(wait) => Ok(wait),
             Admission::Refused(wait) => Err(wait),
@@ -236,10 +340,13 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
                 Urgency::Caller if retrying => remaining / 2,
                 Urgency::Caller => MAX_QUEUE_WAIT.min(remaining / 2),
             };
-            if !std::mem::take(&mut reserved) {
-                if let Err(busy) = self.budget.acquire(clock, max_wait).await {
-                    return all(busy, calls);
-                }
+            let first = std::mem::take(&mut reserved);
+            if let Err(busy) = self.slot(clock, max_wait, first).await {
+                return all(busy, calls);
+            }
+            // Another instance may have paused a method meanwhile.
+            if let Some(retry_after_secs) = commands.iter().find_map(|c| self.paused(clock, *c)) {
+                return all(ApiError::UpstreamBusy { retry_after_secs }, calls);
             }
             let remaining = deadline.saturating_sub(clock.monotonic());
             calls += 1;
@@ -268,7 +375,7 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
             let (slots, times) = match read_reply(commands, reply.status, &reply.body) {
                 Ok(read) => read,
                 Err((Classified::Refused(Refusal::QueryLimit), operating)) => {
-                    self.budget.saturate(clock.monotonic());
+                    self.local().saturate(clock.monotonic());
                     let left = deadline.saturating_sub(clock.monotonic());
                     // Retry only if the pause still leaves time for the call itself.
                     if urgency == Urgency::Caller && left > backoff * 2 {
@@ -281,9 +388,11 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
                         retrying = true;
                         continue;
                     }
+                    let mut owed = Vec::new();
                     for command in commands {
-                        self.observe(clock, *command, operating, false);
+                        self.observe(clock, *command, operating, false, &mut owed);
                     }
+                    self.share_pauses(owed).await;
                     tracing::warn!(problem = Refusal::QueryLimit.as_str(), "portal busy");
                     return all(
                         ApiError::UpstreamBusy {
@@ -304,10 +413,12 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
             };
             // The portal counts operating time per method: each command's reading pauses its
             // own method only.
+            let mut owed = Vec::new();
             for ((command, slot), time) in commands.iter().zip(&slots).zip(&times) {
                 let blocked = *slot == Err(Refusal::OperationTimeLimit);
-                self.observe(clock, *command, *time, blocked);
+                self.observe(clock, *command, *time, blocked, &mut owed);
             }
+            self.share_pauses(owed).await;
             self.report(&slots, clock.monotonic());
             let outcomes = slots
                 .into_iter()
@@ -319,7 +430,7 @@ impl<T: PortalTransport> Executor for PortalExecutor<T> {
     }
 
     fn budget_level(&self, now: Duration) -> Option<f64> {
-        Some(self.budget.fill(now))
+        Some(self.local().fill(now))
     }
 
     fn access(&self) -> PortalAccess {

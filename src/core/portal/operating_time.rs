@@ -49,15 +49,27 @@ impl OperatingGuard {
         }
     }
 
+    /// Pauses `method` until `until` (Unix time), as another instance learnt it; never longer
+    /// than the portal's block.
+    pub fn adopt(&self, method: &'static str, until: Duration, unix_now: Duration) {
+        let until = until.min(unix_now + BLOCK_WITHOUT_RESET);
+        if until <= unix_now {
+            return;
+        }
+        let mut paused = lock(&self.paused_until);
+        let entry = paused.entry(method).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+
     /// Learns from an answer of `method`. `blocked` is true when the portal answered
-    /// `OPERATION_TIME_LIMIT`.
+    /// `OPERATION_TIME_LIMIT`. Answers the end of a pause it began or lengthened.
     pub fn observe(
         &self,
         method: &'static str,
         time: OperatingTime,
         blocked: bool,
         unix_now: Duration,
-    ) {
+    ) -> Option<Duration> {
         // The portal's block lasts about ten minutes: a reset time further out (a bogus value,
         // or one in milliseconds) must not pause the gateway longer than that.
         let reset_at = time
@@ -74,19 +86,20 @@ impl OperatingGuard {
         } else if near_limit {
             reset_at.unwrap_or(unix_now + PAUSE_WITHOUT_RESET)
         } else {
-            return;
+            return None;
         };
         let mut paused = lock(&self.paused_until);
-        let already = paused.get(method).is_some_and(|p| *p >= until);
-        if !already {
-            tracing::warn!(
-                method,
-                operating_secs = time.operating_secs,
-                pause_secs = (until - unix_now).as_secs(),
-                "portal operating-time limit near: pausing this method until the reset time"
-            );
-            paused.insert(method, until);
+        if paused.get(method).is_some_and(|p| *p >= until) {
+            return None;
         }
+        tracing::warn!(
+            method,
+            operating_secs = time.operating_secs,
+            pause_secs = (until - unix_now).as_secs(),
+            "portal operating-time limit near: pausing this method until the reset time"
+        );
+        paused.insert(method, until);
+        Some(until)
     }
 }
 

@@ -31,6 +31,7 @@ use crate::core::domain::caller::CallerKey;
 use crate::core::domain::error::ApiError;
 use crate::core::domain::freshness::CacheStatus;
 use crate::core::domain::id::{ProductId, RecordId};
+use crate::core::domain::shared_state::SharedStateHealth;
 use crate::core::metrics::{MirrorHealth, Snapshot};
 use crate::core::publish::cached::Cached;
 
@@ -67,6 +68,8 @@ pub struct Health {
     /// Whether the portal keeps inventory accounting (`catalog.document.mode.status`), as last
     /// read along with products' flags; `None` until then, or when it would not say.
     pub inventory_accounting: Option<bool>,
+    /// The store replicas share, when one is configured.
+    pub shared_state: Option<SharedStateHealth>,
 }
 
 impl Health {
@@ -77,6 +80,7 @@ impl Health {
         mirror: None,
         problem: None,
         inventory_accounting: None,
+        shared_state: None,
     };
 }
 

@@ -16,6 +16,13 @@
 //!
 //! A request that goes away drops its leads: their flights are abandoned and followers take
 //! over, as they also do when a flight outlives its deadline (a Worker may never run drop code).
+//!
+//! Where instances share a cache that keeps claims (Redis), one flight per id spans them all:
+//! a leader first claims its ids there. Ids another instance has claimed are not read here; the
+//! leader looks for that instance's answer in the shared cache every [`SHARED_POLL`] until its
+//! deadline, and reads an id itself only if the claim lapses or is given up without an answer
+//! (the other read failed). Claims are given up once the answers are shared; a request that
+//! goes away leaves its claims to lapse.
 
 use std::time::Duration;
 
@@ -36,11 +43,25 @@ use crate::core::kit::join::join_all;
 use crate::core::metrics::Snapshot;
 use crate::core::portal::command::MAX_BATCH_COMMANDS;
 use crate::core::portal::exchange::PortalExecutor;
-use crate::core::ports::{CacheKey, Clock, NoSharedCache, PortalTransport, SharedCache};
+use crate::core::ports::{
+    CacheKey, Clock, NoSharedCache, OwnShare, PortalTransport, SharedBudget, SharedCache,
+};
 use crate::core::publish::cached::Cached;
 
 /// Past this share of their life, records go along with another record's refresh.
 const ALONG_AT: f64 = 0.5;
+/// How often a leader waiting for another instance's read looks for its answer.
+pub const SHARED_POLL: Duration = Duration::from_millis(20);
+
+/// What became of an id another instance was reading.
+enum Elsewhere {
+    /// Its answer, from the shared cache.
+    Answered(Aged),
+    /// Its claim lapsed or was given up without an answer: this instance now holds it.
+    Claimed,
+    /// Neither before the deadline.
+    TimedOut,
+}
 
 /// The on-demand source over `U`, on clock `C`, with shared cache `S`.
 pub struct OnDemand<U, C, S = NoSharedCache> {
@@ -73,8 +94,10 @@ impl Lifetimes {
     }
 }
 
-/// The source most deployments run: the portal behind `T`, on this instance's budget share.
-pub type PortalSource<T, C, S = NoSharedCache> = OnDemand<PortalUpstream<PortalExecutor<T>>, C, S>;
+/// The source most deployments run: the portal behind `T`, on this instance's budget share,
+/// or on budget `B` and cache `S` shared with other replicas.
+pub type PortalSource<T, C, S = NoSharedCache, B = OwnShare> =
+    OnDemand<PortalUpstream<PortalExecutor<T, B>>, C, S>;
 
 impl<T: PortalTransport, C: Clock> PortalSource<T, C> {
     /// Reads the portal through `transport` with the settings' budget share; waiters are woken
@@ -83,6 +106,17 @@ impl<T: PortalTransport, C: Clock> PortalSource<T, C> {
         let executor = PortalExecutor::from_settings(settings, transport, settings.budget);
         let upstream = PortalUpstream::new(settings, executor, Waiting::Woken);
         OnDemand::new(settings, upstream, clock, Waiting::Woken)
+    }
+}
+
+impl<T: PortalTransport, C: Clock, S: SharedCache + SharedBudget + Clone> PortalSource<T, C, S, S> {
+    /// Reads the portal through `transport` on the budget and the cache every replica shares
+    /// (`shared`, Redis), and on this instance's own share and cache while it cannot be asked.
+    pub fn over_shared_portal(settings: &Settings, transport: T, clock: C, shared: S) -> Self {
+        let executor = PortalExecutor::from_settings(settings, transport, settings.budget)
+            .with_shared_budget(shared.clone(), settings.deployment_budget);
+        let upstream = PortalUpstream::new(settings, executor, Waiting::Woken);
+        OnDemand::new(settings, upstream, clock, Waiting::Woken).with_shared_cache(shared)
     }
 }
 
@@ -261,6 +295,7 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
         let mut results: Vec<Option<Fetched>> = vec![None; keys.len()];
         let mut wanted: Vec<usize> = (0..keys.len()).collect();
         let mut owed: Vec<(CacheKey, Bytes, Duration)> = Vec::new();
+        let mut claimed: Vec<CacheKey> = Vec::new();
         while !wanted.is_empty() && self.clock.monotonic() < deadline {
             let now = self.clock.monotonic();
             let mut leads: Vec<(usize, Lead<CacheKey, Fetched>)> = Vec::new();
@@ -286,6 +321,48 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
                 }
             }
             if !leads.is_empty() {
+                let hold = deadline.saturating_sub(now) + FLIGHT_MARGIN;
+                let claims = leads
+                    .iter()
+                    .map(|(_, lead)| self.shared.claim(*lead.key(), hold))
+                    .collect();
+                let mut elsewhere = Vec::new();
+                for (lead, mine) in std::mem::take(&mut leads)
+                    .into_iter()
+                    .zip(join_all(claims).await)
+                {
+                    if mine {
+                        claimed.push(*lead.1.key());
+                        leads.push(lead);
+                    } else {
+                        elsewhere.push(lead);
+                    }
+                }
+                // Another instance's answers first: they may be there before this read is.
+                let waits = elsewhere
+                    .iter()
+                    .map(|(_, lead)| self.answered_elsewhere(*lead.key(), hold, deadline))
+                    .collect();
+                for ((index, lead), outcome) in elsewhere.into_iter().zip(join_all(waits).await) {
+                    match outcome {
+                        Elsewhere::Answered(aged) => {
+                            self.shared.joined();
+                            let _ = self.keep(keys[index], &aged);
+                            lead.land(Ok(aged.clone()));
+                            results[index] = Some(Ok(aged));
+                        }
+                        Elsewhere::Claimed => {
+                            claimed.push(*lead.key());
+                            leads.push((index, lead));
+                        }
+                        Elsewhere::TimedOut => {
+                            lead.land(Err(ApiError::UpstreamTimeout));
+                            results[index] = Some(Err(ApiError::UpstreamTimeout));
+                        }
+                    }
+                }
+            }
+            if !leads.is_empty() {
                 let asked: Vec<CacheKey> = leads.iter().map(|(_, lead)| *lead.key()).collect();
                 let answers = self.ask(&asked, demand, deadline).await;
                 for ((index, lead), result) in leads.into_iter().zip(answers) {
@@ -306,10 +383,42 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
             wanted = unsettled;
         }
         self.share(owed).await;
+        join_all(
+            claimed
+                .into_iter()
+                .map(|key| self.shared.release(key))
+                .collect(),
+        )
+        .await;
         results
             .into_iter()
             .map(|r| r.unwrap_or(Err(ApiError::UpstreamTimeout)))
             .collect()
+    }
+
+    /// Waits for the answer of the instance that claimed `key`, in the shared cache, until
+    /// `deadline`; takes the claim over when it is gone.
+    async fn answered_elsewhere(
+        &self,
+        key: CacheKey,
+        hold: Duration,
+        deadline: Duration,
+    ) -> Elsewhere {
+        loop {
+            if let Some((bytes, age)) = self.shared.get(key).await {
+                if let Some(value) = Cached::from_bytes(&bytes) {
+                    return Elsewhere::Answered(Aged::new(value, age));
+                }
+            }
+            if self.shared.claim(key, hold).await {
+                return Elsewhere::Claimed;
+            }
+            let left = deadline.saturating_sub(self.clock.monotonic());
+            if left.is_zero() {
+                return Elsewhere::TimedOut;
+            }
+            self.clock.sleep(SHARED_POLL.min(left)).await;
+        }
     }
 
     /// The cached answer for `key`, when one arrived since this request looked.
@@ -455,12 +564,14 @@ impl<U: Upstream, C: Clock, S: SharedCache> StockSource for OnDemand<U, C, S> {
         health.inventory_accounting = health
             .inventory_accounting
             .or(self.upstream.inventory_accounting());
+        health.shared_state = self.shared.status();
         health
     }
 
     fn report(&self, snapshot: &mut Snapshot) {
         self.upstream.report(snapshot, self.clock.monotonic());
         snapshot.cache_entries = (self.records.len() + self.products.len()) as u64;
+        snapshot.shared_state = self.shared.status();
     }
 }
 

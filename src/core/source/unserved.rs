@@ -50,6 +50,7 @@ impl StockSource for Unserved {
             mirror: None,
             problem: None,
             inventory_accounting: None,
+            shared_state: None,
         }
     }
 }

@@ -38,14 +38,22 @@ use crate::core::domain::product::product_stock;
 use crate::core::kit::lock::lock;
 use crate::core::metrics::{MirrorHealth, Snapshot};
 use crate::core::portal::exchange::PortalExecutor;
-use crate::core::ports::{Clock, Executor, PortalTransport, TableStore};
+use crate::core::ports::{
+    Clock, Executor, NoSharedCache, OwnShare, PortalTransport, SharedBudget, SharedCache,
+    SweepLease, TableStore,
+};
 use crate::core::publish::cached::Cached;
 use crate::core::publish::render::{render_parent, render_product, render_record};
 
 /// The mirror most deployments run: the portal behind `T` for sweeps and, until the first table,
-/// on demand, both spending one budget share; its table kept in `S`.
-pub type PortalMirror<T, C, S> =
-    Mirror<OnDemand<PortalUpstream<Arc<PortalExecutor<T>>>, C>, Arc<PortalExecutor<T>>, C, S>;
+/// on demand, both spending one budget share (or budget `B`, shared with other replicas, with
+/// their cache `SC`); its table kept in `S`.
+pub type PortalMirror<T, C, S, B = OwnShare, SC = NoSharedCache> = Mirror<
+    OnDemand<PortalUpstream<Arc<PortalExecutor<T, B>>>, C, SC>,
+    Arc<PortalExecutor<T, B>>,
+    C,
+    S,
+>;
 
 impl<T: PortalTransport, C: Clock + Clone, S: TableStore> PortalMirror<T, C, S> {
     pub fn over_portal(settings: &Settings, transport: T, clock: C, store: S) -> Self {
@@ -57,6 +65,26 @@ impl<T: PortalTransport, C: Clock + Clone, S: TableStore> PortalMirror<T, C, S> 
         let upstream = PortalUpstream::new(settings, executor.clone(), Waiting::Woken);
         let fallback = OnDemand::new(settings, upstream, clock.clone(), Waiting::Woken);
         Mirror::sweeping(settings, fallback, executor, clock, store)
+    }
+}
+
+impl<T, C, S> PortalMirror<T, C, S, S, S>
+where
+    T: PortalTransport,
+    C: Clock + Clone,
+    S: TableStore + SharedBudget + SharedCache + Clone,
+{
+    /// The mirror of one replica among several sharing `shared` (Redis): the budget, the
+    /// on-demand cache until the first table, and the table itself.
+    pub fn over_shared_portal(settings: &Settings, transport: T, clock: C, shared: S) -> Self {
+        let executor = Arc::new(
+            PortalExecutor::from_settings(settings, transport, settings.budget)
+                .with_shared_budget(shared.clone(), settings.deployment_budget),
+        );
+        let upstream = PortalUpstream::new(settings, executor.clone(), Waiting::Woken);
+        let fallback = OnDemand::new(settings, upstream, clock.clone(), Waiting::Woken)
+            .with_shared_cache(shared.clone());
+        Mirror::sweeping(settings, fallback, executor, clock, shared)
     }
 }
 
@@ -413,6 +441,32 @@ impl<F, X: Executor, C: Clock, T: TableStore> Mirror<F, X, C, T> {
         }
     }
 
+    /// Sweeps every interval while this instance holds the deployment's sweeper `lease`, and
+    /// takes the holder's tables from the store otherwise, looking every tenth of the interval
+    /// (1 to 5 s); an instance whose holder went away takes the lease over once it lapses (an
+    /// interval and the slack after its last renewal) and sweeps at once. When the lease
+    /// cannot be asked, it sweeps on its own, as a lone mirror does.
+    pub async fn sweep_or_follow<L: SweepLease>(&self, lease: &L, after_each: impl Fn()) {
+        let hold = self.interval + slack(self.interval);
+        let look_every = (self.interval / 10).clamp(Duration::from_secs(1), Duration::from_secs(5));
+        loop {
+            let started = self.clock.monotonic();
+            let next = if lease.hold(hold).await != Ok(false) {
+                let _ = self.sweep().await;
+                // Renewed after a long sweep too, so that nobody takes over mid-interval.
+                let _ = lease.hold(hold).await;
+                after_each();
+                started + self.interval
+            } else {
+                self.load().await;
+                started + look_every
+            };
+            self.clock
+                .sleep(next.saturating_sub(self.clock.monotonic()))
+                .await;
+        }
+    }
+
     /// How long until the next sweep is due, counted from the last one's start (for alarms).
     pub fn next_sweep_in(&self) -> Duration {
         let stats = lock(&self.stats);
@@ -472,6 +526,7 @@ impl<F: StockSource, X, C: Clock, T: TableStore> StockSource for Mirror<F, X, C,
                 .as_ref()
                 .and_then(|s| s.inventory_accounting())
                 .or(fallback.inventory_accounting),
+            shared_state: fallback.shared_state,
         }
     }
 }
