@@ -10,8 +10,6 @@
 //! Each test waits until the function has as many polls open as it should, then queues every
 //! event at once, so the polls are served together.
 
-#![recursion_limit = "256"]
-
 mod lambda_common;
 mod support;
 

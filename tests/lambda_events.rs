@@ -2,8 +2,6 @@
 //! Function URL) from `tests/fixtures/lambda/` through `lambda_http`'s own parsing and the
 //! adapter, against the embedded sandbox portal on a loopback port.
 
-#![recursion_limit = "256"]
-
 mod lambda_common;
 
 use std::collections::HashMap;

@@ -3,8 +3,6 @@
 //! the table in the bucket; an execution environment answers 503 until there is one, then only
 //! from it, never calling the portal, and picks up the next one by its ETag.
 
-#![recursion_limit = "256"]
-
 mod support;
 
 use std::collections::HashMap;

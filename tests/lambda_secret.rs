@@ -6,8 +6,6 @@
 //! endless answer is cut off at the cap while it streams in; a non-loopback extension host is
 //! refused before anything is sent.
 
-#![recursion_limit = "256"]
-
 mod lambda_common;
 
 use std::collections::HashMap;

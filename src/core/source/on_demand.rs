@@ -194,7 +194,10 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
         if !missed.is_empty() {
             let misses: Vec<CacheKey> = missed.iter().map(|&i| keys[i]).collect();
             let started = self.clock.monotonic();
-            let fetched = self.fetch(&misses, trace.caller).await;
+            // Boxed, only on a miss: the read's future is deep (flights, claims, batcher,
+            // executor), and inline it would pass the compiler's layout depth limit in every
+            // runtime's request future.
+            let fetched = Box::pin(self.fetch(&misses, trace.caller)).await;
             trace.upstream = Some(self.clock.monotonic().saturating_sub(started));
             for (&index, result) in missed.iter().zip(fetched) {
                 looked[index] = Some(match result {
@@ -549,7 +552,8 @@ impl<U: Upstream, C: Clock, S: SharedCache> StockSource for OnDemand<U, C, S> {
         let products = work.products.iter().map(|id| CacheKey::Product(*id));
         for keys in [records.collect::<Vec<_>>(), products.collect()] {
             if !keys.is_empty() {
-                let _ = self.reread(&keys).await;
+                // Boxed like a miss's read (see `look`).
+                let _ = Box::pin(self.reread(&keys)).await;
             }
         }
     }
