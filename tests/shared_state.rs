@@ -223,3 +223,40 @@ fn a_url_that_is_not_redis_is_refused_without_quoting_it() {
     assert!(!unset.is_configured());
     assert!(!format!("{unset:?}").contains("redis"));
 }
+
+/// ElastiCache Serverless runs in cluster mode: every script's keys must share a slot.
+#[tokio::test]
+async fn every_port_works_against_a_store_in_cluster_mode() {
+    let redis = RedisServer::start_cluster();
+    let (a, b) = (replica(&redis, "2", "10"), replica(&redis, "2", "10"));
+    let slot = a
+        .take(Duration::ZERO)
+        .await
+        .expect("the budget's keys in one slot");
+    assert_eq!(slot.slot, Ok(Duration::ZERO));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock");
+    a.pause("catalog.storeproduct.get", now + Duration::from_secs(60))
+        .await;
+    assert_eq!(b.take(Duration::ZERO).await.expect("slot").pauses.len(), 1);
+    let key = CacheKey::Record(RecordId::parse("13").expect("an id"));
+    assert!(a.claim(key, Duration::from_secs(5)).await);
+    assert!(
+        !b.claim(key, Duration::from_secs(5)).await,
+        "claimed, not refused"
+    );
+    a.put(key, Bytes::from_static(b"{}"), Duration::from_secs(30))
+        .await;
+    a.release(key).await;
+    assert!(b.get(key).await.is_some());
+    assert_eq!(a.hold(Duration::from_secs(5)).await, Ok(true));
+    a.save(Bytes::from_static(b"table"))
+        .await
+        .expect("the table's keys in one slot");
+    assert!(b.load(None).await.expect("loaded").is_some());
+    assert!(
+        b.status().expect("configured").reachable,
+        "no refusal on the way"
+    );
+}

@@ -22,10 +22,43 @@ impl RedisServer {
 
     /// On `port` (a restart takes the port of the one that went away).
     pub fn start_on(port: u16) -> Self {
+        Self::spawn(port, "")
+    }
+
+    /// One node in cluster mode holding every slot, as ElastiCache Serverless presents
+    /// itself: a script whose keys are in different slots is refused (`CROSSSLOT`).
+    pub fn start_cluster() -> Self {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("redis-cluster-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("cluster dir");
+        let options = format!(
+            "--cluster-enabled yes --cluster-config-file '{}'",
+            dir.join("nodes.conf").display()
+        );
+        let server = Self::spawn(port, &options);
+        assert_eq!(
+            server.command("CLUSTER ADDSLOTSRANGE 0 16383").as_deref(),
+            Some("+OK")
+        );
+        let started = Instant::now();
+        while !server
+            .command("CLUSTER INFO")
+            .is_some_and(|info| info.contains("cluster_state:ok"))
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "cluster not ok"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn spawn(port: u16, options: &str) -> Self {
         let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
         let script = format!(
             "'{binary}' --port {port} --bind 127.0.0.1 --save '' --appendonly no \
-             --enable-debug-command yes --loglevel warning >/dev/null 2>&1 & \
+             --enable-debug-command yes --loglevel warning {options} >/dev/null 2>&1 & \
              pid=$!; echo $pid; cat >/dev/null; kill -9 $pid"
         );
         let mut child = Command::new("sh")
@@ -104,5 +137,12 @@ fn command_on(port: u16, line: &str, wait: Duration) -> Option<String> {
         }
         answer.push(byte[0]);
     }
-    Some(String::from_utf8_lossy(&answer).trim_end().to_string())
+    let line = String::from_utf8_lossy(&answer).trim_end().to_string();
+    // A bulk string: its length, then that many bytes and a line end.
+    if let Some(len) = line.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) {
+        let mut bulk = vec![0u8; len + 2];
+        stream.read_exact(&mut bulk).ok()?;
+        return Some(String::from_utf8_lossy(&bulk[..len]).into_owned());
+    }
+    Some(line)
 }

@@ -6,7 +6,8 @@
 //! Keys: the budget and the operating-time pauses belong to the portal (every deployment in
 //! front of one portal spends one bucket); answers, claims, the lease and the table belong to
 //! the deployment (`core::config::fingerprint`: release, policy, TTLs, portal and user). No
-//! key and no value holds the webhook.
+//! key and no value holds the webhook. The keys one script touches share a hash tag (`{…}`),
+//! so a store in cluster mode (ElastiCache Serverless) keeps them in one slot.
 //!
 //! The `redis` crate: the most used Rust client, with a connection manager that keeps one
 //! multiplexed connection and reconnects on its own, scripts sent by hash, and TLS through
@@ -75,7 +76,7 @@ struct Store {
     link: Arc<Link>,
     /// Names this instance's claims, lease and table versions.
     instance: String,
-    /// Key prefixes: the deployment's, the portal's.
+    /// The deployment's and the portal's names in keys.
     deployment: String,
     portal: String,
     limits: BudgetLimits,
@@ -106,8 +107,8 @@ impl SharedState {
         Self(Some(Arc::new(Store {
             link: link.clone(),
             instance,
-            deployment: format!("b24sg:{}:", fingerprint_of(settings, portal_identity)),
-            portal: format!("b24sg:portal:{portal:016x}:"),
+            deployment: fingerprint_of(settings, portal_identity),
+            portal: format!("{portal:016x}"),
             limits: settings.deployment_budget,
             saves: AtomicU64::new(0),
             take: Script::new(scripts::TAKE),
@@ -140,8 +141,14 @@ fn open(url: &SecretString) -> Result<redis::Client, ConfigError> {
 }
 
 impl Store {
+    /// The deployment's key `name` (its table, its lease).
     fn key(&self, name: &str) -> String {
-        format!("{}{name}", self.deployment)
+        format!("b24sg:{{{}}}:{name}", self.deployment)
+    }
+
+    /// The key `name` of what is known about one id (its answer, its claim): both in one slot.
+    fn id_key(&self, key: CacheKey, name: &str) -> String {
+        format!("b24sg:{{{}:{key}}}:{name}", self.deployment)
     }
 }
 
@@ -151,7 +158,7 @@ const LIFE_BYTES: usize = 8;
 impl SharedCache for SharedState {
     async fn get(&self, key: CacheKey) -> Option<(Bytes, Duration)> {
         let store = self.0.as_ref()?;
-        let name = store.key(&format!("answer:{key}"));
+        let name = store.id_key(key, "answer");
         let (value, left): (Option<Vec<u8>>, i64) = store
             .link
             .ask(false, |mut c| async move {
@@ -177,7 +184,7 @@ impl SharedCache for SharedState {
         let mut stored = Vec::with_capacity(LIFE_BYTES + value.len());
         stored.extend_from_slice(&life.to_le_bytes());
         stored.extend_from_slice(&value);
-        let name = store.key(&format!("answer:{key}"));
+        let name = store.id_key(key, "answer");
         let _ = store
             .link
             .ask(false, |mut c| async move {
@@ -194,10 +201,7 @@ impl SharedCache for SharedState {
 
     async fn claim(&self, key: CacheKey, hold: Duration) -> bool {
         let Some(store) = &self.0 else { return true };
-        let keys = [
-            store.key(&format!("flight:{key}")),
-            store.key(&format!("answer:{key}")),
-        ];
+        let keys = [store.id_key(key, "flight"), store.id_key(key, "answer")];
         let hold_ms = hold.as_millis().max(1) as u64;
         let claimed = store
             .link
@@ -224,7 +228,7 @@ impl SharedCache for SharedState {
 
     async fn release(&self, key: CacheKey) {
         let Some(store) = &self.0 else { return };
-        let name = store.key(&format!("flight:{key}"));
+        let name = store.id_key(key, "flight");
         let _ = store
             .link
             .ask(false, |mut c| async move {
@@ -309,8 +313,9 @@ impl SharedBudget for SharedState {
 }
 
 impl Store {
+    /// The portal's key `name` (its budget, its pauses).
     fn portal_key(&self, name: &str) -> String {
-        format!("{}{name}", self.portal)
+        format!("b24sg:{{portal:{}}}:{name}", self.portal)
     }
 }
 
