@@ -6,8 +6,6 @@
 //! (`LAMBDA_BOOTSTRAP`, default `target/release/bootstrap`); `scripts/test-lambda.sh` provides
 //! both and sets `LAMBDA_E2E_REQUIRED=1`, so there the test fails instead of skipping.
 
-#![recursion_limit = "256"]
-
 mod lambda_common;
 #[path = "lambda_common/s3_server.rs"]
 mod s3_server;
@@ -426,4 +424,61 @@ async fn the_release_bootstrap_sweeps_into_s3_and_serves_from_the_table() {
         !log.contains(&sandbox.webhook()),
         "a log line holds the webhook"
     );
+}
+
+#[tokio::test]
+async fn two_environments_share_one_redis() {
+    let Some((rie, bootstrap)) = tools() else {
+        return;
+    };
+    let sandbox = spawn_sandbox(2.0, 50.0);
+    let redis = support::redis::RedisServer::start();
+    let env = [
+        ("B24_WEBHOOK_URL", sandbox.webhook()),
+        ("STOCK_SHARED_STATE", redis.url()),
+        ("STOCK_PORTAL_INSTANCES", "2".to_string()),
+    ];
+    let (first, second) = (
+        start_emulator(&rie, &bootstrap, &env),
+        start_emulator(&rie, &bootstrap, &env),
+    );
+    let read = |emulator| async move {
+        invoke(
+            emulator,
+            &event(Kind::HttpV2, &Call::get("/v1/store-products/13")),
+        )
+        .await
+    };
+    let cold = read(&first).await;
+    assert_eq!(cold["statusCode"], 200, "{cold}");
+    assert_eq!(header(&cold, "x-cache"), Some("MISS"));
+    // The other environment has never read it: the first one's answer, from Redis.
+    let shared = read(&second).await;
+    assert_eq!(shared["statusCode"], 200, "{shared}");
+    assert_eq!(shared["body"], RECORD_13);
+    assert_eq!(header(&shared, "x-cache"), Some("HIT"));
+    assert_eq!(
+        sandbox.get_calls(13).await,
+        1,
+        "read once for both environments"
+    );
+
+    let health = invoke(&second, &event(Kind::HttpV2, &Call::get("/healthz"))).await;
+    let body: Value =
+        serde_json::from_str(health["body"].as_str().unwrap_or_default()).expect("healthz JSON");
+    assert_eq!(body["sharedState"]["reachable"], true, "{body}");
+
+    // Redis goes away: the environments answer on their own share and cache.
+    drop(redis);
+    let alone = invoke(
+        &second,
+        &event(Kind::HttpV2, &Call::get("/v1/store-products/14")),
+    )
+    .await;
+    assert_eq!(alone["statusCode"], 200, "{alone}");
+    let health = invoke(&second, &event(Kind::HttpV2, &Call::get("/healthz"))).await;
+    let body: Value =
+        serde_json::from_str(health["body"].as_str().unwrap_or_default()).expect("healthz JSON");
+    assert_eq!(body["status"], "degraded", "{body}");
+    assert_eq!(body["sharedState"]["reachable"], false, "{body}");
 }
