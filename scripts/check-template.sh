@@ -8,11 +8,13 @@
 #   5. the Secrets extension layer parameter: its AllowedPattern takes the default and AWS's own
 #      layers, and refuses another account's layer (or AWS's account in another region)
 #   6. each deployment the switches allow (EnableManagedInstances x EnableCloudFront x
-#      StockSource), resolved from the transformed template (scripts/check_template_scenarios.py):
-#      STOCK_PORTAL_INSTANCES wired to the parameter that bounds the execution environments; the
-#      Function URL open, or locked to the distribution; CloudFront's origin access control and
-#      cache key; the mirror's one sweeper, private bucket and least S3 rights. Broken copies of
-#      the template must fail the same checks.
+#      StockSource x SharedState off/elasticache), resolved from the transformed template
+#      (scripts/check_template_scenarios.py): STOCK_PORTAL_INSTANCES wired to the parameter that
+#      bounds the execution environments; the Function URL open, or locked to the distribution;
+#      CloudFront's origin access control and cache key; the mirror's one sweeper, private
+#      bucket and least S3 rights; with SharedState, one Valkey cache that the function reaches
+#      over TLS from the cache's subnets (and may make network interfaces there), without it no
+#      cache, no VPC and no such rights. Broken copies of the template must fail the same checks.
 #
 # 1 and 2 do not look inside AWS::Serverless::Function properties closely enough to catch e.g. a
 # bad Runtime or Architectures value; the lint of the generated CloudFormation (4) does.
@@ -190,7 +192,7 @@ fi
 
 check "layer ARN pattern: AWS's accounts only" layer_arn_pattern
 if [ -f "$OUT" ]; then
-  check "scenarios: budget wiring; URL lock; CloudFront; mirror" \
+  check "scenarios: budget wiring; URL lock; CloudFront; mirror; shared state" \
     "$SAM_PYTHON" "$ROOT/scripts/check_template_scenarios.py" "$OUT"
 else
   log "== scenarios: skipped, no transformed template"

@@ -2,9 +2,9 @@
 
 Usage: python3 check_template_scenarios.py TEMPLATE.cfn.json
 
-For every combination of EnableManagedInstances, EnableCloudFront and StockSource, the
-conditions are evaluated, every Fn::If resolved and every resource whose condition is false
-dropped; then:
+For every combination of EnableManagedInstances, EnableCloudFront, StockSource and SharedState
+(off, or elasticache), the conditions are evaluated, every Fn::If resolved and every resource
+whose condition is false dropped; then:
 
 - budget wiring: the function's STOCK_PORTAL_INSTANCES is a Ref to the same parameter that bounds
   its execution environments (ReservedConcurrentExecutions on classic Lambda,
@@ -18,12 +18,19 @@ dropped; then:
 - the mirror: with StockSource=mirror, one sweeper (STOCK_LAMBDA_ROLE=sweep) that never runs
   twice at once, holds the whole budget share (STOCK_PORTAL_INSTANCES "1") and is started by a
   schedule; a bucket that blocks every kind of public access; the HTTP function may only read
-  the table's object and the sweeper only write it. On demand: no sweeper, no bucket.
+  the table's object and the sweeper only write it. On demand: no sweeper, no bucket;
+- the shared state: with SharedState=elasticache, one ElastiCache Serverless cache in the
+  SharedState network, the HTTP function's STOCK_SHARED_STATE a rediss:// address of that cache,
+  none for the sweeper; on classic Lambda the function in the same subnets and security groups
+  (VpcConfig) and its role allowed to make network interfaces. Off: no cache, no
+  STOCK_SHARED_STATE, no VpcConfig and no network-interface rights. STOCK_PORTAL_INSTANCES stays
+  wired either way: it is the fallback share while the store is away.
 
 Then the same checks run on broken copies (wiring removed, wired to another parameter, URL left
 open behind CloudFront, Origin out of the key, two sweepers at once, a public bucket, an HTTP
-function that may write the table) and must fail: a check that passes anything is
-no check.
+function that may write the table, the cache not wired to the function, the function outside
+the cache's network, the cache reached without TLS) and must fail: a check that passes anything
+is no check.
 """
 
 import copy
@@ -35,11 +42,17 @@ SWITCHES = {
     "EnableManagedInstances": ("false", "true"),
     "EnableCloudFront": ("false", "true"),
     "StockSource": ("on_demand", "mirror"),
+    "SharedState": ("off", "elasticache"),
 }
 # What an operator must pass with managed instances (the template's rule asks for them).
 NETWORK = {
     "ManagedInstancesSubnetIds": ["subnet-0123456789abcdef0"],
     "ManagedInstancesSecurityGroupIds": ["sg-0123456789abcdef0"],
+}
+# And with a shared state (the template's rule asks for them too).
+SHARED_NETWORK = {
+    "SharedStateSubnetIds": ["subnet-0fedcba9876543210", "subnet-00112233445566778"],
+    "SharedStateSecurityGroupIds": ["sg-0fedcba9876543210"],
 }
 NO_VALUE = object()
 
@@ -54,6 +67,8 @@ def parameter_values(cfn, switches):
     values.update(switches)
     if switches.get("EnableManagedInstances") == "true":
         values.update(NETWORK)
+    if switches.get("SharedState", "off") != "off":
+        values.update(SHARED_NETWORK)
     return values
 
 
@@ -139,9 +154,13 @@ def variables(function):
     return function["Properties"].get("Environment", {}).get("Variables", {})
 
 
+def role_of(resources, function):
+    return resources.get(function["Properties"].get("Role", {}).get("Fn::GetAtt", [None])[0], {})
+
+
 def s3_actions(resources, function):
     """The S3 actions the function's role allows, and on what."""
-    role = resources.get(function["Properties"].get("Role", {}).get("Fn::GetAtt", [None])[0], {})
+    role = role_of(resources, function)
     allowed = []
     for policy in role.get("Properties", {}).get("Policies", []):
         for statement in policy["PolicyDocument"]["Statement"]:
@@ -186,6 +205,50 @@ def mirror_problems(resources, fn, sweepers, mirror):
     return found
 
 
+def shared_state_problems(resources, fn_id, fn, sweepers, shared, managed):
+    caches = {k: v for k, v in resources.items()
+              if v["Type"] == "AWS::ElastiCache::ServerlessCache"}
+    address = variables(fn).get("STOCK_SHARED_STATE")
+    vpc = fn["Properties"].get("VpcConfig")
+    eni_rights = "AWSLambdaVPCAccessExecutionRole" in json.dumps(
+        role_of(resources, fn).get("Properties", {}).get("ManagedPolicyArns", []))
+    if not shared:
+        found = []
+        if caches or address is not None:
+            found.append("SharedState=off, yet a cache or STOCK_SHARED_STATE is deployed")
+        if not managed and (vpc is not None or eni_rights):
+            found.append(f"SharedState=off, yet {fn_id} has a VpcConfig or rights to make "
+                         "network interfaces")
+        return found
+    if len(caches) != 1:
+        return [f"{len(caches)} ServerlessCaches, expected one"]
+    (cache_id, cache), = caches.items()
+    found = []
+    network = {"SubnetIds": "SharedStateSubnetIds",
+               "SecurityGroupIds": "SharedStateSecurityGroupIds"}
+    for key, parameter in network.items():
+        if cache["Properties"].get(key) != {"Ref": parameter}:
+            found.append(f"{cache_id}: {key} is not the parameter {parameter}")
+    sub = address.get("Fn::Sub") if isinstance(address, dict) else None
+    if not (isinstance(sub, str) and sub.startswith("rediss://") and refers_to(address, cache_id)):
+        found.append(f"{fn_id}: STOCK_SHARED_STATE is {address}, "
+                     f"not a rediss:// address of {cache_id}")
+    for sweeper_id, sweeper in sweepers.items():
+        if "STOCK_SHARED_STATE" in variables(sweeper):
+            found.append(f"{sweeper_id}: the sweeper is given the shared store's address")
+    if managed:
+        return found  # in the capacity provider's VPC; SAM refuses a VpcConfig beside it
+    if not isinstance(vpc, dict):
+        found.append(f"{fn_id}: no VpcConfig, so it cannot reach {cache_id}")
+    else:
+        for key, parameter in network.items():
+            if not refers_to(vpc.get(key), parameter):
+                found.append(f"{fn_id}: VpcConfig.{key} is not the parameter {parameter}")
+    if not eni_rights:
+        found.append(f"{fn_id}: in a VPC, but its role may not make network interfaces")
+    return found
+
+
 def problems_in(cfn, switches):
     found = []
     resources = deployed(cfn, switches)
@@ -200,6 +263,8 @@ def problems_in(cfn, switches):
     found += mirror_problems(resources, fn, sweepers, switches["StockSource"] == "mirror")
     props = fn["Properties"]
     managed = switches["EnableManagedInstances"] == "true"
+    found += shared_state_problems(resources, fn_id, fn, sweepers,
+                                   switches["SharedState"] != "off", managed)
 
     # Budget wiring.
     instances = props.get("Environment", {}).get("Variables", {}).get("STOCK_PORTAL_INSTANCES")
@@ -333,6 +398,16 @@ def broken_copies(cfn):
                 policy["PolicyDocument"]["Statement"].append(
                     {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"})
     yield "the HTTP function may write the table", writer
+    unshared = copy.deepcopy(cfn)
+    for variables in env(unshared):
+        variables.pop("STOCK_SHARED_STATE", None)
+    yield "the shared cache not wired to the function", unshared
+    outside = copy.deepcopy(cfn)
+    for f in functions(outside):
+        f["Properties"].pop("VpcConfig", None)
+    yield "the classic function outside the shared cache's network", outside
+    plain = json.loads(json.dumps(cfn).replace('"rediss://', '"redis://'))
+    yield "the shared cache reached without TLS", plain
 
 
 def main():
