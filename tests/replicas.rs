@@ -325,3 +325,21 @@ async fn a_slow_redis_costs_callers_no_more_than_its_deadline() {
     assert_eq!(health["sharedState"]["reachable"], false, "{health}");
     asleep.join().expect("DEBUG SLEEP");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hot_id_is_read_once_a_lifetime_for_all_replicas() {
+    let sandbox = spawn_sandbox(2.0, 50.0);
+    let redis = RedisServer::start();
+    let gateways = replicas(&sandbox, &redis, &[("STOCK_CACHE_TTL_SECS", "4")]);
+    // Shoppers on every replica, all the time: each replica's copy nears its end and asks
+    // for a refresh, but one refresh serves them all.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(12) {
+        let answers = read_all(&gateways, in_turn([20, 20, 20], 0)).await;
+        assert!(answers.iter().all(|(status, _)| *status == 200));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reads = sandbox.get_calls(20).await;
+    println!("record 20 read {reads} times in 12 s by 3 replicas (4 s lifetime)");
+    assert!((3..=5).contains(&reads), "{reads} reads");
+}

@@ -213,6 +213,13 @@ pub trait SharedCache {
         std::future::ready(())
     }
 
+    /// Claims the refresh of `key` for `hold`: `true` when this instance refreshes it (also when
+    /// the claims cannot be asked), `false` when another instance does. Not given up: within
+    /// `hold` one refresh serves every instance.
+    fn claim_refresh(&self, _key: CacheKey, _hold: Duration) -> impl Future<Output = bool> {
+        std::future::ready(true)
+    }
+
     /// Counts an id answered by another instance's read, which this one waited for.
     fn joined(&self) {}
 

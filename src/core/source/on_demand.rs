@@ -439,18 +439,64 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
     /// reads of the same ids go apart, at their own urgency), and keeps what comes back. It
     /// may wait for a slot, gathering other refreshes, while the cached answers still stand:
     /// for a fifth of an answer's life, the part left when a refresh is asked for.
+    ///
+    /// Where instances share a cache, an id another instance refreshed already is taken from
+    /// there, and one another instance is refreshing is left to it (its answer is: the others
+    /// take it when theirs runs out), so an id is read once a lifetime for all of them.
     pub async fn reread(&self, keys: &[CacheKey]) -> Vec<Fetched> {
         let deadline = self.clock.monotonic() + self.lifetimes.found / 5;
-        let answers = self.ask(keys, Demand::BACKGROUND, deadline).await;
-        let owed: Vec<_> = keys
+        let mut results: Vec<Option<Fetched>> = vec![None; keys.len()];
+        let mut here = Vec::new();
+        let hold = self.lifetimes.found / 5 + FLIGHT_MARGIN;
+        let elsewhere = keys
             .iter()
-            .zip(&answers)
-            .filter_map(|(key, answer)| {
-                self.keep(*key, answer.as_ref().ok().filter(|aged| !aged.stale)?)
-            })
+            .map(|key| self.refreshed_elsewhere(*key, hold))
             .collect();
+        for (index, found) in join_all(elsewhere).await.into_iter().enumerate() {
+            match found {
+                Some(result) => results[index] = Some(result),
+                None => here.push(index),
+            }
+        }
+        let asked: Vec<CacheKey> = here.iter().map(|&i| keys[i]).collect();
+        let answers = if asked.is_empty() {
+            Vec::new()
+        } else {
+            self.ask(&asked, Demand::BACKGROUND, deadline).await
+        };
+        let mut owed = Vec::new();
+        for (&index, answer) in here.iter().zip(answers) {
+            if let Some(aged) = answer.as_ref().ok().filter(|aged| !aged.stale) {
+                owed.extend(self.keep(keys[index], aged));
+            }
+            results[index] = Some(answer);
+        }
         self.share(owed).await;
-        answers
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(ApiError::UpstreamError)))
+            .collect()
+    }
+
+    /// `None` when this instance should refresh `key`; otherwise what another instance did: a
+    /// newer answer in the shared cache (kept here), or a refresh under way there.
+    async fn refreshed_elsewhere(&self, key: CacheKey, hold: Duration) -> Option<Fetched> {
+        if let Some((bytes, age)) = self.shared.get(key).await {
+            let ours = self.fresh(key, self.clock.monotonic()).map(|hit| hit.age);
+            // Newer by more than clock noise: the same answer read back is not a refresh.
+            let newer = ours.is_none_or(|ours| age + self.lifetimes.found / 10 < ours);
+            if let Some(value) = Cached::from_bytes(&bytes).filter(|_| newer) {
+                let aged = Aged::new(value, age);
+                let _ = self.keep(key, &aged);
+                return Some(Ok(aged));
+            }
+        }
+        if self.shared.claim_refresh(key, hold).await {
+            return None;
+        }
+        Some(Err(ApiError::UpstreamBusy {
+            retry_after_secs: 1,
+        }))
     }
 
     /// The shared cache's copies, owed by whoever fetched them.

@@ -220,6 +220,26 @@ impl SharedCache for SharedState {
         claimed != Ok(0)
     }
 
+    async fn claim_refresh(&self, key: CacheKey, hold: Duration) -> bool {
+        let Some(store) = &self.0 else { return true };
+        let name = store.id_key(key, "refresh");
+        let hold_ms = hold.as_millis().max(1) as u64;
+        let claimed = store
+            .link
+            .ask(false, |mut c| async move {
+                redis::cmd("SET")
+                    .arg(&name)
+                    .arg(&store.instance)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(hold_ms)
+                    .query_async::<Option<String>>(&mut c)
+                    .await
+            })
+            .await;
+        !matches!(claimed, Ok(None))
+    }
+
     fn joined(&self) {
         if let Some(store) = &self.0 {
             store.link.count_flight_joined();
