@@ -132,6 +132,12 @@ pub fn emf_lines(delta: &Snapshot, timestamp_ms: u64) -> Vec<String> {
     if let Some(level) = delta.budget_level {
         put("PortalBudgetLevel", "None", json!(level));
     }
+    if let Some(shared) = delta.shared_state {
+        put("SharedStateUp", "None", json!(u8::from(shared.reachable)));
+        put("SharedBudgetWaits", "Count", json!(shared.budget_waits));
+        put("SharedFlightsJoined", "Count", json!(shared.flights_joined));
+        put("SharedStateFallbacks", "Count", json!(shared.fallbacks));
+    }
     lines.push(document(json!([[]]), &metrics, values));
     lines
 }
@@ -139,6 +145,7 @@ pub fn emf_lines(delta: &Snapshot, timestamp_ms: u64) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::domain::shared_state::SharedStateHealth;
 
     #[test]
     fn lines_follow_the_embedded_metric_format() {
@@ -183,5 +190,26 @@ mod tests {
         }
         assert_eq!(rest["CacheHits"], 2);
         assert_eq!(rest["PortalBudgetLevel"], 0.02);
+        assert!(
+            rest.get("SharedStateUp").is_none(),
+            "only with a shared state"
+        );
+
+        delta.shared_state = Some(SharedStateHealth {
+            reachable: false,
+            budget_waits: 4,
+            flights_joined: 7,
+            fallbacks: 1,
+        });
+        let rest: Value = serde_json::from_str(&emf_lines(&delta, 1)[1]).unwrap();
+        assert_eq!(
+            (
+                &rest["SharedStateUp"],
+                &rest["SharedBudgetWaits"],
+                &rest["SharedFlightsJoined"],
+                &rest["SharedStateFallbacks"]
+            ),
+            (&json!(0), &json!(4), &json!(7), &json!(1))
+        );
     }
 }
