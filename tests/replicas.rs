@@ -343,3 +343,31 @@ async fn a_hot_id_is_read_once_a_lifetime_for_all_replicas() {
     println!("record 20 read {reads} times in 12 s by 3 replicas (4 s lifetime)");
     assert!((3..=5).contains(&reads), "{reads} reads");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replica_that_never_read_an_id_stands_in_with_anothers_answer_while_the_portal_fails() {
+    let sandbox = spawn_sandbox(2.0, 50.0);
+    let redis = RedisServer::start();
+    let gateways = replicas(&sandbox, &redis, &[("STOCK_CACHE_TTL_SECS", "1")]);
+    let first = read_all(&gateways, vec![(0, "/v1/store-products/25".into())]).await;
+    assert_eq!(first[0].0, 200);
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    sandbox
+        .control(serde_json::json!({"fault": "internal_error"}))
+        .await;
+    // Past its life, the portal failing: the replica that never read it serves the first
+    // one's answer, as stale, inside the stale window.
+    let reply = client()
+        .get(format!("{}/v1/store-products/25", gateways[1].base))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(reply.status(), 200);
+    assert_eq!(
+        reply.headers().get("x-cache").and_then(|v| v.to_str().ok()),
+        Some("STALE")
+    );
+    let body: Value = reply.json().await.expect("JSON");
+    assert_eq!(body["id"], 25);
+    sandbox.control(serde_json::json!({"fault": null})).await;
+}

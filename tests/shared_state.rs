@@ -22,6 +22,7 @@ fn replica(redis: &RedisServer, rate: &str, burst: &str) -> SharedState {
         ("STOCK_PORTAL_RATE_PER_SEC", rate),
         ("STOCK_PORTAL_BURST", burst),
         ("STOCK_PORTAL_BUDGET_SHARE", "1"),
+        ("STOCK_STALE_IF_ERROR_SECS", "1"),
     ];
     let lookup = |name: &str| {
         vars.iter()
@@ -139,6 +140,17 @@ async fn answers_are_kept_for_their_life_and_say_their_age() {
     );
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(b.get(key).await.is_none(), "past its life");
+    // Kept for the stale window (1 s here): a stand-in while the portal fails, which does not
+    // keep anyone from reading it again.
+    let (bytes, age) = b.get_stale(key).await.expect("inside the stale window");
+    assert_eq!(&bytes[..], b"seven");
+    assert!(age >= Duration::from_millis(500), "{age:?}");
+    assert!(
+        b.claim(key, Duration::from_secs(1)).await,
+        "a stale answer is no answer"
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(b.get_stale(key).await.is_none(), "past the stale window");
 }
 
 #[tokio::test]

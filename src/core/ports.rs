@@ -200,6 +200,12 @@ pub trait SharedCache {
     fn get(&self, key: CacheKey) -> impl Future<Output = Option<(Bytes, Duration)>>;
     fn put(&self, key: CacheKey, value: Bytes, ttl: Duration) -> impl Future<Output = ()>;
 
+    /// The entry and its age past its `ttl` too, while inside the stale window the store
+    /// keeps it for: another instance's last good answer, for when the portal fails.
+    fn get_stale(&self, _key: CacheKey) -> impl Future<Output = Option<(Bytes, Duration)>> {
+        std::future::ready(None)
+    }
+
     /// Claims the portal read of `key` for this instance, for at most `hold`, where instances
     /// keep one flight per key between them (Redis). `true`: this instance reads it (also when
     /// the claims cannot be asked); `false`: another instance is reading it and will

@@ -221,6 +221,7 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
                     Err(error) => self.stale(keys[index], error),
                 });
             }
+            self.stale_elsewhere(keys, &missed, &mut looked).await;
         }
         looked
             .into_iter()
@@ -252,6 +253,34 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
         match stale {
             Some((value, age)) => Ok(found(value, CacheStatus::Stale, Some(age))),
             None => Err(error),
+        }
+    }
+
+    /// For reads the portal failed and no answer of this instance stands in for: another
+    /// instance's last good answer in the shared cache, inside the same stale window.
+    async fn stale_elsewhere(
+        &self,
+        keys: &[CacheKey],
+        missed: &[usize],
+        looked: &mut [Option<Looked>],
+    ) {
+        let failed: Vec<usize> = missed
+            .iter()
+            .copied()
+            .filter(|&i| matches!(&looked[i], Some(Err(e)) if e.is_upstream_failure()))
+            .collect();
+        if failed.is_empty() {
+            return;
+        }
+        let gets = failed
+            .iter()
+            .map(|&i| self.shared.get_stale(keys[i]))
+            .collect();
+        for (index, entry) in failed.into_iter().zip(join_all(gets).await) {
+            let Some((bytes, age)) = entry else { continue };
+            if let Some(value) = Cached::from_bytes(&bytes) {
+                looked[index] = Some(Ok(found(value, CacheStatus::Stale, Some(age))));
+            }
         }
     }
 

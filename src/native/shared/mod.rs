@@ -80,6 +80,8 @@ struct Store {
     deployment: String,
     portal: String,
     limits: BudgetLimits,
+    /// How long past its life an answer is kept, to stand in while the portal fails.
+    stale_for: Duration,
     saves: AtomicU64,
     take: Script,
     pause: Script,
@@ -110,6 +112,7 @@ impl SharedState {
             deployment: fingerprint_of(settings, portal_identity),
             portal: format!("{portal:016x}"),
             limits: settings.deployment_budget,
+            stale_for: settings.stale_if_error,
             saves: AtomicU64::new(0),
             take: Script::new(scripts::TAKE),
             pause: Script::new(scripts::PAUSE),
@@ -155,8 +158,9 @@ impl Store {
 /// An answer's stored form: its life (ms, little-endian u64), then the core's bytes.
 const LIFE_BYTES: usize = 8;
 
-impl SharedCache for SharedState {
-    async fn get(&self, key: CacheKey) -> Option<(Bytes, Duration)> {
+impl SharedState {
+    /// An answer, how old, and whether still inside its life.
+    async fn answer(&self, key: CacheKey) -> Option<(Bytes, Duration, bool)> {
         let store = self.0.as_ref()?;
         let name = store.id_key(key, "answer");
         let (value, left): (Option<Vec<u8>>, i64) = store
@@ -173,9 +177,24 @@ impl SharedCache for SharedState {
             .ok()?;
         let value = value?;
         let life = u64::from_le_bytes(value.get(..LIFE_BYTES)?.try_into().ok()?);
-        let left = u64::try_from(left).ok().filter(|l| *l > 0 && *l <= life)?;
-        let age = Duration::from_millis(life - left);
-        Some((Bytes::copy_from_slice(&value[LIFE_BYTES..]), age))
+        // Kept for its life and the stale window: what is left of both.
+        let kept = life.saturating_add(store.stale_for.as_millis() as u64);
+        let left = u64::try_from(left).ok().filter(|l| *l > 0 && *l <= kept)?;
+        let age = Duration::from_millis(kept - left);
+        let fresh = kept - left < life;
+        Some((Bytes::copy_from_slice(&value[LIFE_BYTES..]), age, fresh))
+    }
+}
+
+impl SharedCache for SharedState {
+    async fn get(&self, key: CacheKey) -> Option<(Bytes, Duration)> {
+        let (bytes, age, fresh) = self.answer(key).await?;
+        fresh.then_some((bytes, age))
+    }
+
+    async fn get_stale(&self, key: CacheKey) -> Option<(Bytes, Duration)> {
+        let (bytes, age, _) = self.answer(key).await?;
+        Some((bytes, age))
     }
 
     async fn put(&self, key: CacheKey, value: Bytes, ttl: Duration) {
@@ -185,6 +204,7 @@ impl SharedCache for SharedState {
         stored.extend_from_slice(&life.to_le_bytes());
         stored.extend_from_slice(&value);
         let name = store.id_key(key, "answer");
+        let kept = life.saturating_add(store.stale_for.as_millis() as u64);
         let _ = store
             .link
             .ask(false, |mut c| async move {
@@ -192,7 +212,7 @@ impl SharedCache for SharedState {
                     .arg(&name)
                     .arg(stored)
                     .arg("PX")
-                    .arg(life)
+                    .arg(kept)
                     .query_async::<()>(&mut c)
                     .await
             })
@@ -212,6 +232,7 @@ impl SharedCache for SharedState {
                     .key(&keys[1])
                     .arg(&store.instance)
                     .arg(hold_ms)
+                    .arg(store.stale_for.as_millis() as u64)
                     .invoke_async::<i64>(&mut c)
                     .await
             })

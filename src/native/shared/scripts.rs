@@ -54,11 +54,11 @@ redis.call('EXPIRE', KEYS[1], 900)
 return 1
 ";
 
-/// KEYS: a claim, its answer. ARGV: this instance, hold (ms). 1 when this instance now holds
-/// the claim; 0 when another does, or the answer is there already (it landed after the
-/// instance looked for it).
+/// KEYS: a claim, its answer. ARGV: this instance, hold (ms), the stale window (ms). 1 when
+/// this instance now holds the claim; 0 when another does, or a fresh answer is there already
+/// (it landed after the instance looked for it: more of it is left than the stale window).
 pub const CLAIM: &str = r"
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('PTTL', KEYS[2]) > tonumber(ARGV[3]) then return 0 end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
 return 0
 ";
