@@ -400,8 +400,13 @@ impl<V: Clone> Batcher<V> {
                         request,
                     };
                     let seen = lock(&self.state).queues[own].len;
-                    clock.sleep(at.saturating_sub(clock.monotonic())).await;
-                    self.gather_while_arriving(clock, own, seen, deadline).await;
+                    // A sender that waits for its slot gathers meanwhile; one that only waits
+                    // the window may go on gathering while misses keep arriving.
+                    let pause = at.saturating_sub(clock.monotonic());
+                    clock.sleep(pause).await;
+                    if pause <= self.window {
+                        self.gather_while_arriving(clock, own, seen, deadline).await;
+                    }
                     let (batch, paused) = {
                         let mut state = lock(&self.state);
                         state.pending[own] = None;
