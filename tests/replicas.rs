@@ -372,3 +372,25 @@ async fn a_replica_that_never_read_an_id_stands_in_with_anothers_answer_while_th
     assert_eq!(body["id"], 25);
     sandbox.control(serde_json::json!({"fault": null})).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_password_is_reported_and_never_logged() {
+    let sandbox = spawn_sandbox(2.0, 50.0);
+    let redis = RedisServer::start_with("--requirepass right-one");
+    let url = format!("redis://:wrong-one@127.0.0.1:{}", redis.port);
+    let gateway = spawn_gateway(&sandbox.webhook(), &[("STOCK_SHARED_STATE", url.as_str())]);
+    let answers = read_all(std::slice::from_ref(&gateway), in_turn([13], 0)).await;
+    assert_eq!(answers[0].0, 200, "served alone");
+    let health = health(&gateway).await;
+    assert_eq!(health["sharedState"]["reachable"], false, "{health}");
+    let log = std::fs::read_to_string(&gateway.log).unwrap_or_default();
+    let warning = log
+        .lines()
+        .find(|l| l.contains("shared state unreachable"))
+        .unwrap_or_else(|| panic!("no warning:\n{log}"));
+    assert!(
+        warning.contains(r#""problem":"authentication""#),
+        "{warning}"
+    );
+    assert!(!log.contains("wrong-one"), "the password is never logged");
+}

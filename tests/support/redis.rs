@@ -25,6 +25,11 @@ impl RedisServer {
         Self::spawn(port, "")
     }
 
+    /// With more of redis-server's options (`--requirepass …`).
+    pub fn start_with(options: &str) -> Self {
+        Self::spawn(free_port(), options)
+    }
+
     /// One node in cluster mode holding every slot, as ElastiCache Serverless presents
     /// itself: a script whose keys are in different slots is refused (`CROSSSLOT`).
     pub fn start_cluster() -> Self {
@@ -79,7 +84,11 @@ impl RedisServer {
             _guard: Process::adopt(child),
         };
         let started = Instant::now();
-        while server.command("PING").as_deref() != Some("+PONG") {
+        // `-NOAUTH`: alive, and asking for its password.
+        while !server
+            .command("PING")
+            .is_some_and(|a| a == "+PONG" || a.starts_with("-NOAUTH"))
+        {
             assert!(
                 started.elapsed() < Duration::from_secs(10),
                 "redis-server did not answer on port {port} within 10 s (is it installed? \

@@ -127,6 +127,8 @@ impl Link {
             Ok(Err(error)) => {
                 self.failed(if error.is_timeout() {
                     "timeout"
+                } else if error.kind() == redis::ErrorKind::AuthenticationFailed {
+                    "authentication"
                 } else if error.is_connection_dropped() || error.is_connection_refusal() {
                     "connection"
                 } else {
@@ -148,7 +150,9 @@ impl Link {
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(deadline)
                     .set_response_timeout(deadline.max(Duration::from_secs(5)))
-                    .set_number_of_retries(2)
+                    // One try each time: the link's own probes ask again, and a refused
+                    // password shows as such rather than as retries running out of time.
+                    .set_number_of_retries(0)
                     .set_max_delay(200);
                 ConnectionManager::new_with_config(self.client.clone(), config)
             })
