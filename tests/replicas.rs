@@ -394,3 +394,28 @@ async fn a_wrong_password_is_reported_and_never_logged() {
     );
     assert!(!log.contains("wrong-one"), "the password is never logged");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_caller_that_goes_away_mid_read_leaves_no_claim_behind() {
+    let sandbox = spawn_sandbox(2.0, 50.0);
+    let redis = RedisServer::start();
+    let gateways = replicas(&sandbox, &redis, &[]);
+    sandbox
+        .control(serde_json::json!({"answerDelayMs": 1000}))
+        .await;
+    // A caller on the first replica gives up while its read is under way: the replica drops
+    // the request, and with it its claim on the id.
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .expect("client");
+    let gone = impatient
+        .get(format!("{}/v1/store-products/40", gateways[0].base))
+        .send()
+        .await;
+    assert!(gone.is_err(), "gave up");
+    // Another replica asked now reads the id itself, within its deadline (3 s), instead of
+    // waiting for a claim nobody will answer (504 when the claim is left to lapse).
+    let answers = read_all(&gateways, vec![(1, "/v1/store-products/40".into())]).await;
+    assert_eq!(answers[0].0, 200, "{:?}", answers[0].1);
+}

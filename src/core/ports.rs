@@ -226,6 +226,10 @@ pub trait SharedCache {
         std::future::ready(true)
     }
 
+    /// Gives up the claim on `key` without waiting (from drop code: a request that went away);
+    /// a platform may do it in the background, or leave the claim to lapse.
+    fn release_soon(&self, _key: CacheKey) {}
+
     /// Counts an id answered by another instance's read, which this one waited for.
     fn joined(&self) {}
 

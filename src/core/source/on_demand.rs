@@ -327,7 +327,11 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
         let mut results: Vec<Option<Fetched>> = vec![None; keys.len()];
         let mut wanted: Vec<usize> = (0..keys.len()).collect();
         let mut owed: Vec<(CacheKey, Bytes, Duration)> = Vec::new();
-        let mut claimed: Vec<CacheKey> = Vec::new();
+        // Given up in the end; given up in the background if this request goes away first.
+        let mut claimed = Claims {
+            shared: &self.shared,
+            keys: Vec::new(),
+        };
         while !wanted.is_empty() && self.clock.monotonic() < deadline {
             let now = self.clock.monotonic();
             let mut leads: Vec<(usize, Lead<CacheKey, Fetched>)> = Vec::new();
@@ -364,7 +368,7 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
                     .zip(join_all(claims).await)
                 {
                     if mine {
-                        claimed.push(*lead.1.key());
+                        claimed.keys.push(*lead.1.key());
                         leads.push(lead);
                     } else {
                         elsewhere.push(lead);
@@ -384,7 +388,7 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
                             results[index] = Some(Ok(aged));
                         }
                         Elsewhere::Claimed => {
-                            claimed.push(*lead.key());
+                            claimed.keys.push(*lead.key());
                             leads.push((index, lead));
                         }
                         Elsewhere::TimedOut => {
@@ -415,9 +419,9 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
             wanted = unsettled;
         }
         self.share(owed).await;
+        let keys = std::mem::take(&mut claimed.keys);
         join_all(
-            claimed
-                .into_iter()
+            keys.into_iter()
                 .map(|key| self.shared.release(key))
                 .collect(),
         )
@@ -651,6 +655,22 @@ impl<U: Upstream, C: Clock, S: SharedCache> StockSource for OnDemand<U, C, S> {
         self.upstream.report(snapshot, self.clock.monotonic());
         snapshot.cache_entries = (self.records.len() + self.products.len()) as u64;
         snapshot.shared_state = self.shared.status();
+    }
+}
+
+/// Claims on ids in the shared cache this request holds: a request that goes away mid-read
+/// gives them up in the background, so that other instances read the ids at once rather than
+/// waiting for the claims to lapse.
+struct Claims<'a, S: SharedCache> {
+    shared: &'a S,
+    keys: Vec<CacheKey>,
+}
+
+impl<S: SharedCache> Drop for Claims<'_, S> {
+    fn drop(&mut self) {
+        for key in self.keys.drain(..) {
+            self.shared.release_soon(key);
+        }
     }
 }
 

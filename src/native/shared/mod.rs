@@ -261,6 +261,14 @@ impl SharedCache for SharedState {
         !matches!(claimed, Ok(None))
     }
 
+    fn release_soon(&self, key: CacheKey) {
+        let (Some(_), Ok(runtime)) = (&self.0, tokio::runtime::Handle::try_current()) else {
+            return;
+        };
+        let shared = self.clone();
+        runtime.spawn(async move { shared.release(key).await });
+    }
+
     fn joined(&self) {
         if let Some(store) = &self.0 {
             store.link.count_flight_joined();
