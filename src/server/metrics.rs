@@ -166,8 +166,13 @@ fn encode_mirror(encoder: &mut DescriptorEncoder, mirror: &MirrorHealth) -> fmt:
             mirror.failures,
         ),
     ];
+    encode_counters(encoder, &counters)
+}
+
+/// Counters without labels: `(name, help, value)`.
+fn encode_counters(encoder: &mut DescriptorEncoder, counters: &[(&str, &str, u64)]) -> fmt::Result {
     for (name, help, value) in counters {
-        ConstCounter::new(value).encode(encoder.encode_descriptor(
+        ConstCounter::new(*value).encode(encoder.encode_descriptor(
             name,
             help,
             None,
@@ -202,15 +207,7 @@ fn encode_shared_state(encoder: &mut DescriptorEncoder, shared: &SharedStateHeal
             shared.fallbacks,
         ),
     ];
-    for (name, help, value) in counters {
-        ConstCounter::new(value).encode(encoder.encode_descriptor(
-            name,
-            help,
-            None,
-            MetricType::Counter,
-        )?)?;
-    }
-    Ok(())
+    encode_counters(encoder, &counters)
 }
 
 async fn scrape(State(registry): State<Arc<Registry>>) -> impl IntoResponse {

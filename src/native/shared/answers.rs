@@ -57,61 +57,37 @@ impl SharedCache for SharedState {
         let mut stored = Vec::with_capacity(LIFE_BYTES + value.len());
         stored.extend_from_slice(&life.to_le_bytes());
         stored.extend_from_slice(&value);
-        let name = store.id_key(key, "answer");
         let kept = life.saturating_add(store.stale_for.as_millis() as u64);
-        let _ = store
-            .link
-            .ask(false, |mut c| async move {
-                redis::cmd("SET")
-                    .arg(&name)
-                    .arg(stored)
-                    .arg("PX")
-                    .arg(kept)
-                    .query_async::<()>(&mut c)
-                    .await
-            })
-            .await;
+        let mut set = redis::cmd("SET");
+        set.arg(store.id_key(key, "answer"))
+            .arg(stored)
+            .arg("PX")
+            .arg(kept);
+        let _ = store.query::<()>(set).await;
     }
 
     async fn claim(&self, key: CacheKey, hold: Duration) -> bool {
         let Some(store) = &self.0 else { return true };
-        let keys = [store.id_key(key, "flight"), store.id_key(key, "answer")];
-        let hold_ms = hold.as_millis().max(1) as u64;
-        let claimed = store
-            .link
-            .ask(false, |mut c| async move {
-                store
-                    .claim
-                    .key(&keys[0])
-                    .key(&keys[1])
-                    .arg(&store.instance)
-                    .arg(hold_ms)
-                    .arg(store.stale_for.as_millis() as u64)
-                    .invoke_async::<i64>(&mut c)
-                    .await
-            })
-            .await;
+        let mut call = store.claim.prepare_invoke();
+        call.key(store.id_key(key, "flight"))
+            .key(store.id_key(key, "answer"))
+            .arg(&store.instance)
+            .arg(hold.as_millis().max(1) as u64)
+            .arg(store.stale_for.as_millis() as u64);
+        let claimed = store.invoke::<i64>(false, call).await;
         // Claimed, or the store cannot say: read it here.
         claimed != Ok(0)
     }
 
     async fn claim_refresh(&self, key: CacheKey, hold: Duration) -> bool {
         let Some(store) = &self.0 else { return true };
-        let name = store.id_key(key, "refresh");
-        let hold_ms = hold.as_millis().max(1) as u64;
-        let claimed = store
-            .link
-            .ask(false, |mut c| async move {
-                redis::cmd("SET")
-                    .arg(&name)
-                    .arg(&store.instance)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(hold_ms)
-                    .query_async::<Option<String>>(&mut c)
-                    .await
-            })
-            .await;
+        let mut set = redis::cmd("SET");
+        set.arg(store.id_key(key, "refresh"))
+            .arg(&store.instance)
+            .arg("NX")
+            .arg("PX")
+            .arg(hold.as_millis().max(1) as u64);
+        let claimed = store.query::<Option<String>>(set).await;
         !matches!(claimed, Ok(None))
     }
 
@@ -131,18 +107,9 @@ impl SharedCache for SharedState {
 
     async fn release(&self, key: CacheKey) {
         let Some(store) = &self.0 else { return };
-        let name = store.id_key(key, "flight");
-        let _ = store
-            .link
-            .ask(false, |mut c| async move {
-                store
-                    .release
-                    .key(name)
-                    .arg(&store.instance)
-                    .invoke_async::<i64>(&mut c)
-                    .await
-            })
-            .await;
+        let mut call = store.release.prepare_invoke();
+        call.key(store.id_key(key, "flight")).arg(&store.instance);
+        let _ = store.invoke::<i64>(false, call).await;
     }
 
     fn status(&self) -> Option<SharedStateHealth> {

@@ -9,22 +9,13 @@ use crate::core::ports::{SharedBudget, SharedSlot};
 impl SharedBudget for SharedState {
     async fn take(&self, max_wait: Duration) -> Result<SharedSlot, ()> {
         let store = self.0.as_ref().ok_or(())?;
-        let keys = [store.portal_key("budget"), store.portal_key("pauses")];
-        let limits = store.limits;
-        let answer: Vec<String> = store
-            .link
-            .ask(false, |mut c| async move {
-                store
-                    .take
-                    .key(&keys[0])
-                    .key(&keys[1])
-                    .arg(limits.drain_per_sec)
-                    .arg(limits.burst)
-                    .arg(max_wait.as_millis() as u64)
-                    .invoke_async(&mut c)
-                    .await
-            })
-            .await?;
+        let mut call = store.take.prepare_invoke();
+        call.key(store.portal_key("budget"))
+            .key(store.portal_key("pauses"))
+            .arg(store.limits.drain_per_sec)
+            .arg(store.limits.burst)
+            .arg(max_wait.as_millis() as u64);
+        let answer: Vec<String> = store.invoke(false, call).await?;
         let mut fields = answer.iter();
         let wait_ms: i64 = fields.next().and_then(|w| w.parse().ok()).ok_or(())?;
         let level: f64 = fields.next().and_then(|l| l.parse().ok()).ok_or(())?;
@@ -51,19 +42,11 @@ impl SharedBudget for SharedState {
 
     async fn pause(&self, method: &'static str, until: Duration) {
         let Some(store) = &self.0 else { return };
-        let key = store.portal_key("pauses");
-        let _ = store
-            .link
-            .ask(false, |mut c| async move {
-                store
-                    .pause
-                    .key(key)
-                    .arg(method)
-                    .arg(until.as_secs())
-                    .invoke_async::<i64>(&mut c)
-                    .await
-            })
-            .await;
+        let mut call = store.pause.prepare_invoke();
+        call.key(store.portal_key("pauses"))
+            .arg(method)
+            .arg(until.as_secs());
+        let _ = store.invoke::<i64>(false, call).await;
     }
 
     fn in_use(&self) -> bool {

@@ -13,20 +13,11 @@ impl TableStore for SharedState {
         let Some(store) = &self.0 else {
             return Ok(None);
         };
-        let keys = [store.key("table"), store.key("table:version")];
-        let known = known.unwrap_or("").to_string();
-        let mut answer: Vec<Vec<u8>> = store
-            .link
-            .ask(true, |mut c| async move {
-                store
-                    .load_table
-                    .key(&keys[0])
-                    .key(&keys[1])
-                    .arg(known)
-                    .invoke_async(&mut c)
-                    .await
-            })
-            .await?;
+        let mut call = store.load_table.prepare_invoke();
+        call.key(store.key("table"))
+            .key(store.key("table:version"))
+            .arg(known.unwrap_or(""));
+        let mut answer: Vec<Vec<u8>> = store.invoke(true, call).await?;
         if answer.len() < 2 {
             return Ok(None);
         }
@@ -37,23 +28,13 @@ impl TableStore for SharedState {
 
     async fn save(&self, table: Bytes) -> Result<(), ()> {
         let Some(store) = &self.0 else { return Ok(()) };
-        let keys = [store.key("table"), store.key("table:version")];
         let n = store.saves.fetch_add(1, Ordering::Relaxed);
-        let version = format!("{}-{n}", store.instance);
-        store
-            .link
-            .ask(true, |mut c| async move {
-                store
-                    .save_table
-                    .key(&keys[0])
-                    .key(&keys[1])
-                    .arg(table.as_ref())
-                    .arg(version)
-                    .invoke_async::<i64>(&mut c)
-                    .await
-            })
-            .await
-            .map(|_| ())
+        let mut call = store.save_table.prepare_invoke();
+        call.key(store.key("table"))
+            .key(store.key("table:version"))
+            .arg(table.as_ref())
+            .arg(format!("{}-{n}", store.instance));
+        store.invoke::<i64>(true, call).await.map(|_| ())
     }
 
     fn keeps(&self) -> bool {
@@ -66,19 +47,11 @@ impl SweepLease for SharedState {
         let Some(store) = &self.0 else {
             return Ok(true);
         };
-        let key = store.key("lease");
-        let held: i64 = store
-            .link
-            .ask(false, |mut c| async move {
-                store
-                    .hold
-                    .key(key)
-                    .arg(&store.instance)
-                    .arg(hold.as_millis() as u64)
-                    .invoke_async(&mut c)
-                    .await
-            })
-            .await?;
+        let mut call = store.hold.prepare_invoke();
+        call.key(store.key("lease"))
+            .arg(&store.instance)
+            .arg(hold.as_millis() as u64);
+        let held: i64 = store.invoke(false, call).await?;
         Ok(held == 1)
     }
 }

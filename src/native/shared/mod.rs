@@ -24,7 +24,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::Script;
+use redis::{Cmd, FromRedisValue, Script, ScriptInvocation};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::core::config::fingerprint::fingerprint_of;
@@ -158,5 +158,30 @@ impl Store {
     /// The portal's key `name` (its budget, its pauses).
     fn portal_key(&self, name: &str) -> String {
         format!("b24sg:{{portal:{}}}:{name}", self.portal)
+    }
+
+    /// Runs a script with its keys and arguments set, within the deadline (`longer`: a
+    /// table's).
+    async fn invoke<T: FromRedisValue>(
+        &self,
+        longer: bool,
+        call: ScriptInvocation<'_>,
+    ) -> Result<T, ()> {
+        self.link
+            .ask(
+                longer,
+                |mut c| async move { call.invoke_async(&mut c).await },
+            )
+            .await
+    }
+
+    /// Sends one command, within the deadline.
+    async fn query<T: FromRedisValue>(&self, command: Cmd) -> Result<T, ()> {
+        self.link
+            .ask(
+                false,
+                |mut c| async move { command.query_async(&mut c).await },
+            )
+            .await
     }
 }
