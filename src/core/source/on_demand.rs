@@ -22,7 +22,7 @@
 //! leader looks for that instance's answer in the shared cache every [`SHARED_POLL`] until its
 //! deadline, and reads an id itself only if the claim lapses or is given up without an answer
 //! (the other read failed). Claims are given up once the answers are shared; a request that
-//! goes away leaves its claims to lapse.
+//! goes away gives them up in the background where the platform can, or leaves them to lapse.
 
 use std::time::Duration;
 
@@ -39,7 +39,7 @@ use crate::core::domain::caller::CallerKey;
 use crate::core::domain::error::ApiError;
 use crate::core::domain::freshness::CacheStatus;
 use crate::core::domain::id::{ProductId, RecordId};
-use crate::core::kit::join::join_all;
+use crate::core::kit::join::{join, join_all};
 use crate::core::metrics::Snapshot;
 use crate::core::portal::command::MAX_BATCH_COMMANDS;
 use crate::core::portal::exchange::PortalExecutor;
@@ -362,24 +362,26 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
                     .iter()
                     .map(|(_, lead)| self.shared.claim(*lead.key(), hold))
                     .collect();
-                let mut elsewhere = Vec::new();
-                for (lead, mine) in std::mem::take(&mut leads)
-                    .into_iter()
-                    .zip(join_all(claims).await)
-                {
-                    if mine {
+                let (mut mine, mut elsewhere) = (Vec::new(), Vec::new());
+                for (lead, claimed_here) in leads.into_iter().zip(join_all(claims).await) {
+                    if claimed_here {
                         claimed.keys.push(*lead.1.key());
-                        leads.push(lead);
+                        mine.push(lead);
                     } else {
                         elsewhere.push(lead);
                     }
                 }
-                // Another instance's answers first: they may be there before this read is.
+                // This instance's reads and the waits for another instance's go on together.
+                let asked: Vec<CacheKey> = mine.iter().map(|(_, lead)| *lead.key()).collect();
                 let waits = elsewhere
                     .iter()
                     .map(|(_, lead)| self.answered_elsewhere(*lead.key(), hold, deadline))
                     .collect();
-                for ((index, lead), outcome) in elsewhere.into_iter().zip(join_all(waits).await) {
+                let (answers, outcomes) =
+                    join(self.ask(&asked, demand, deadline), join_all(waits)).await;
+                self.land(mine, answers, keys, &mut results, &mut owed);
+                let mut taken = Vec::new();
+                for ((index, lead), outcome) in elsewhere.into_iter().zip(outcomes) {
                     match outcome {
                         Elsewhere::Answered(aged) => {
                             self.shared.joined();
@@ -389,7 +391,7 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
                         }
                         Elsewhere::Claimed => {
                             claimed.keys.push(*lead.key());
-                            leads.push((index, lead));
+                            taken.push((index, lead));
                         }
                         Elsewhere::TimedOut => {
                             lead.land(Err(ApiError::UpstreamTimeout));
@@ -397,16 +399,10 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
                         }
                     }
                 }
-            }
-            if !leads.is_empty() {
-                let asked: Vec<CacheKey> = leads.iter().map(|(_, lead)| *lead.key()).collect();
-                let answers = self.ask(&asked, demand, deadline).await;
-                for ((index, lead), result) in leads.into_iter().zip(answers) {
-                    if let Some(aged) = result.as_ref().ok().filter(|aged| !aged.stale) {
-                        owed.extend(self.keep(keys[index], aged));
-                    }
-                    lead.land(result.clone());
-                    results[index] = Some(result);
+                if !taken.is_empty() {
+                    let asked: Vec<CacheKey> = taken.iter().map(|(_, lead)| *lead.key()).collect();
+                    let answers = self.ask(&asked, demand, deadline).await;
+                    self.land(taken, answers, keys, &mut results, &mut owed);
                 }
             }
             let mut unsettled = Vec::new();
@@ -430,6 +426,25 @@ impl<U: Upstream, C: Clock, S: SharedCache> OnDemand<U, C, S> {
             .into_iter()
             .map(|r| r.unwrap_or(Err(ApiError::UpstreamTimeout)))
             .collect()
+    }
+
+    /// Lands what this request read for `leads`: each answer kept (and, with a life left, owed
+    /// to the shared cache), then given to its flight's followers.
+    fn land(
+        &self,
+        leads: Vec<(usize, Lead<CacheKey, Fetched>)>,
+        answers: Vec<Fetched>,
+        keys: &[CacheKey],
+        results: &mut [Option<Fetched>],
+        owed: &mut Vec<(CacheKey, Bytes, Duration)>,
+    ) {
+        for ((index, lead), result) in leads.into_iter().zip(answers) {
+            if let Some(aged) = result.as_ref().ok().filter(|aged| !aged.stale) {
+                owed.extend(self.keep(keys[index], aged));
+            }
+            lead.land(result.clone());
+            results[index] = Some(result);
+        }
     }
 
     /// Waits for the answer of the instance that claimed `key`, in the shared cache, until
