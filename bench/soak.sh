@@ -46,7 +46,10 @@
 #        SOAK_CONNECTIONS (80), SOAK_PAUSE_MS (30), SOAK_SAMPLE_SECS (10),
 #        SOAK_MAX_GROWTH (0.1: the RSS and fd growth allowed after warm-up),
 #        SOAK_FAULT_MS (3000: how long each fault is on, and off after it; the warm-up is made
-#        long enough for every fault once).
+#        long enough for every fault once),
+#        SOAK_FEATURES (cargo features of the build: `mimalloc` or `jemalloc` for another
+#        allocator than the system's), SOAK_MALLOC_ARENA_MAX (glibc's arena count, passed to
+#        the gateway as MALLOC_ARENA_MAX), SOAK_OUT (output directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,16 +77,23 @@ BLOCKING=$(( DURATION / 10 < 5 ? 5 : DURATION / 10 ))
   exit 2
 }
 PHASE1=$(( DURATION - BLOCKING ))
-OUT=bench-results/soak
+OUT=${SOAK_OUT:-bench-results/soak}
+FEATURES=${SOAK_FEATURES:-}
+ARENAS=()
+[ -z "${SOAK_MALLOC_ARENA_MAX:-}" ] || ARENAS=("MALLOC_ARENA_MAX=$SOAK_MALLOC_ARENA_MAX")
 rm -rf "$OUT" && mkdir -p "$OUT"
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+# Another allocator builds into its own target directory, so the runs can alternate.
+TARGET=target${FEATURES:+/alloc-$FEATURES}
 if [ "$PROFILE" = release ]; then
-  timeout 1200 cargo build --release --quiet --locked --bin b24-stock-gateway
+  timeout 1200 cargo build --release --quiet --locked --bin b24-stock-gateway \
+    ${FEATURES:+--features "$FEATURES" --target-dir "$TARGET"}
 else
-  timeout 1200 cargo build --quiet --locked --bin b24-stock-gateway
+  timeout 1200 cargo build --quiet --locked --bin b24-stock-gateway \
+    ${FEATURES:+--features "$FEATURES" --target-dir "$TARGET"}
 fi
-BIN=target/$PROFILE/b24-stock-gateway
+BIN=$TARGET/$PROFILE/b24-stock-gateway
 
 pids=()
 cleanup() {
@@ -112,7 +122,7 @@ MP=$(free_port)
 GATEWAY=http://127.0.0.1:$GP
 # The metrics listener gives the recorder the caches' entry count. The load is one caller:
 # no per-caller limits.
-env -i PATH="$PATH" RUST_LOG=info STOCK_RATE_LIMIT_PER_MIN=0 STOCK_CALLER_PORTAL_WORK_PER_MIN=0 \
+env -i PATH="$PATH" "${ARENAS[@]}" RUST_LOG=info STOCK_RATE_LIMIT_PER_MIN=0 STOCK_CALLER_PORTAL_WORK_PER_MIN=0 \
   STOCK_PORTAL_RATE_PER_SEC=500 STOCK_PORTAL_BURST=500 \
   B24_WEBHOOK_URL="http://127.0.0.1:$SP/rest/1/$CODE/" \
   "$BIN" serve --listen "127.0.0.1:$GP" --json-logs --metrics-listen "127.0.0.1:$MP" \
@@ -123,6 +133,7 @@ wait_up "$GATEWAY/healthz"
 
 echo "soak: ${DURATION} s ($PROFILE build), warm-up ${WARMUP} s, last ${BLOCKING} s with ten-minute" \
   "operating-time faults; wrk -t2 -c$CONNECTIONS, ~${PAUSE_MS} ms between requests per connection"
+echo "allocator: ${FEATURES:-system (glibc)}${SOAK_MALLOC_ARENA_MAX:+, MALLOC_ARENA_MAX=$SOAK_MALLOC_ARENA_MAX}"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 

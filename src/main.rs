@@ -21,6 +21,15 @@ use b24_stock_gateway::server::reload::{Reading, Reloader};
 use b24_stock_gateway::server::{local_source, spawn_sweeps, Served, ServerSettings};
 use clap::{Parser, Subcommand};
 
+// The allocator, when a feature asks for another than the system's: bench/soak.sh compares them
+// by memory over time and throughput (docs/benchmarks.md, "Soak").
+#[cfg(all(feature = "mimalloc", not(feature = "jemalloc")))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     version,
