@@ -89,8 +89,10 @@ fn with_peer(
 > + Clone {
     let served = served.clone();
     hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-        let served = served.clone();
-        async move { Ok::<_, Infallible>(handle(served, peer, request).await) }
+        // Boxed: the request's future is a few KB, and hyper moves what it is given; a box
+        // moves as a pointer.
+        let answer = Box::pin(handle(served.clone(), peer, request));
+        async move { Ok::<_, Infallible>(answer.await) }
     })
 }
 

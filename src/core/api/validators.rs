@@ -7,7 +7,9 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use http::{Response, StatusCode};
 
+use crate::core::domain::id::RecordId;
 use crate::core::kit::digest::fnv1a;
+use crate::core::publish::render::{RecordHeaders, RenderedRecord};
 
 /// Cloudflare's purge-by-tag header (comma-separated).
 const CACHE_TAG: HeaderName = HeaderName::from_static("cache-tag");
@@ -32,22 +34,64 @@ pub fn if_none_match(request: &HeaderMap, matches: impl Fn(&str) -> bool) -> boo
     })
 }
 
-/// Gives a 200 answer its `ETag`, and turns it into a 304 without a body when the request's
+/// A body's strong entity tag, quoted: `"da1b2c5dcaf0f5fe"`.
+fn entity_tag(body: &[u8]) -> HeaderValue {
+    let mut quoted = [b'"'; 18];
+    let hex = format!("{:016x}", fnv1a(body));
+    quoted[1..17].copy_from_slice(hex.as_bytes());
+    HeaderValue::from_bytes(&quoted).expect("hex digits and quotes are a valid header value")
+}
+
+/// Gives a 200 answer its `ETag` (unless it came with one made from its body:
+/// [`record_headers`]), and turns it into a 304 without a body when the request's
 /// `If-None-Match` names it. Other headers (`Cache-Control`, tags) stay, as RFC 9110 15.4.5
 /// asks.
 pub fn tag_and_revalidate(answer: &mut Response<Bytes>, request: &HeaderMap) {
     if answer.status() != StatusCode::OK {
         return;
     }
-    let tag = format!("{:016x}", fnv1a(answer.body()));
-    if let Ok(value) = HeaderValue::from_str(&format!("\"{tag}\"")) {
-        answer.headers_mut().insert(ETAG, value);
-    }
-    if if_none_match(request, |named| named == tag) {
+    let etag = match answer.headers().get(ETAG) {
+        Some(made) => made.clone(),
+        None => {
+            let made = entity_tag(answer.body());
+            answer.headers_mut().insert(ETAG, made.clone());
+            made
+        }
+    };
+    if request.contains_key(IF_NONE_MATCH)
+        && if_none_match(request, |named| {
+            etag.as_bytes().get(1..etag.len() - 1) == Some(named.as_bytes())
+        })
+    {
         *answer.status_mut() = StatusCode::NOT_MODIFIED;
         *answer.body_mut() = Bytes::new();
         answer.headers_mut().remove(CONTENT_TYPE);
     }
+}
+
+/// A record's v1 answer headers, made once per cached copy: its `ETag` and purge tags.
+pub fn record_headers(id: RecordId, record: &RenderedRecord) -> RecordHeaders {
+    let tags = [
+        purge_tag("record", id),
+        purge_tag("product", record.product_id),
+        purge_tag("store", record.store_id),
+    ];
+    let value = |text: String| {
+        HeaderValue::from_str(&text).expect("purge tags are ASCII letters, digits and '-'")
+    };
+    RecordHeaders {
+        etag: entity_tag(&record.v1),
+        cache_tag: value(tags.join(",")),
+        surrogate_key: value(tags.join(" ")),
+    }
+}
+
+/// Gives an answer a record's headers (from [`record_headers`]).
+pub fn set_record_headers(answer: &mut Response<Bytes>, made: &RecordHeaders) {
+    let headers = answer.headers_mut();
+    headers.insert(ETAG, made.etag.clone());
+    headers.insert(CACHE_TAG, made.cache_tag.clone());
+    headers.insert(SURROGATE_KEY, made.surrogate_key.clone());
 }
 
 /// One purge tag: `record-13`, `product-6973`, `store-11`.

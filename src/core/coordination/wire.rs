@@ -308,6 +308,7 @@ impl WireAnswer {
                     bitrix: bitrix.clone().into(),
                     product_id: *product_id,
                     store_id: *store_id,
+                    hit_headers: Default::default(),
                 }),
                 time,
             ),
@@ -355,6 +356,7 @@ mod tests {
             bitrix: r#"{"storeProduct":{"id":13}}"#.into(),
             product_id: 6973,
             store_id: 11,
+            hit_headers: Default::default(),
         }));
         let product = aged(Cached::Product(r#"{"productId":6973}"#.into()));
         let from_a_mirror = Ok(Aged {

@@ -16,7 +16,7 @@ use crate::core::api::product_view::{Format, View};
 use crate::core::api::render::render_id_lists;
 use crate::core::api::response::{self, fresh_for, ErrorStyle};
 use crate::core::api::summary;
-use crate::core::api::validators::{purge_tag, set_purge_tags};
+use crate::core::api::validators::{purge_tag, record_headers, set_purge_tags, set_record_headers};
 
 const TEXT: &str = "text/plain; charset=utf-8";
 use crate::core::domain::error::ApiError;
@@ -49,7 +49,10 @@ impl<Src: StockSource, C: Clock, L> Gateway<Src, C, L> {
                     record.v1.clone(),
                     self.cache_control(&found),
                 );
-                set_purge_tags(&mut answer, &record_tags(id, record));
+                let made = record
+                    .hit_headers
+                    .get_or_init(|| record_headers(id, record));
+                set_record_headers(&mut answer, made);
                 Ok(answer)
             }
             _ => self.not_found(&found),

@@ -5,4 +5,5 @@ pub mod gcra;
 pub mod http_url;
 pub mod join;
 pub mod lock;
+pub mod memo;
 pub mod request_id;

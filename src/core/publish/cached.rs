@@ -72,6 +72,7 @@ impl Cached {
                     bitrix: bytes.slice(v1_end..),
                     product_id,
                     store_id,
+                    hit_headers: Default::default(),
                 }))
             }
             _ => None,
@@ -95,6 +96,7 @@ mod tests {
                 bitrix: Bytes::from_static(b"{\"storeProduct\":{}}"),
                 product_id: 6973,
                 store_id: -2,
+                hit_headers: Default::default(),
             }),
         ] {
             assert_eq!(Cached::from_bytes(&value.to_bytes()), Some(value));

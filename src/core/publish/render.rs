@@ -3,7 +3,10 @@
 //! are made when an answer enters a cache; every hit serves these bytes.
 
 use bytes::Bytes;
+use http::HeaderValue;
 use serde::{Serialize, Serializer};
+
+use crate::core::kit::memo::Memo;
 
 use crate::core::domain::policy::{Exposure, Figures, Policy};
 use crate::core::domain::product::ProductStock;
@@ -110,6 +113,17 @@ pub struct RenderedRecord {
     /// The ids an answer is tagged with for CDN purges (`Cache-Tag`, `Surrogate-Key`).
     pub product_id: u32,
     pub store_id: i64,
+    /// The v1 answer's validator and purge tags, made on the first hit and shared by every
+    /// copy taken from the cache.
+    pub hit_headers: Memo<RecordHeaders>,
+}
+
+/// The headers a record's v1 answer carries besides its type and lifetime.
+#[derive(Debug)]
+pub struct RecordHeaders {
+    pub etag: HeaderValue,
+    pub cache_tag: HeaderValue,
+    pub surrogate_key: HeaderValue,
 }
 
 /// What may be sold of `available` under the policy's threshold.
@@ -150,6 +164,7 @@ pub fn render_record(
             }),
             product_id,
             store_id,
+            hit_headers: Memo::new(),
         },
         Exposure::Level => {
             let level = LevelView {
@@ -167,6 +182,7 @@ pub fn render_record(
                 }),
                 product_id,
                 store_id,
+                hit_headers: Memo::new(),
             }
         }
         Exposure::Capped(cap) => {
@@ -189,6 +205,7 @@ pub fn render_record(
                 }),
                 product_id,
                 store_id,
+                hit_headers: Memo::new(),
             }
         }
     }
