@@ -4,10 +4,14 @@
 #  2. the latency a cache miss adds over calling the sandbox portal directly (p50/p99);
 #  3. portal calls per 1,000 caller requests under a mixed workload against the sandbox's
 #     real leaky bucket (2/s, burst 50).
-# Loopback only; every load run is bounded by wrk's duration. Usage: bench/protection.sh [secs]
+# Loopback only; every load run is bounded by wrk's duration.
+# Usage: bench/protection.sh [secs] — hits and hello alternate PROTECTION_ROUNDS times (default
+# 3); the goals (hits >= 0.9x hello by the median of the rounds, a miss adding <= 1 ms at p99)
+# are printed as met or missed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
+ROUNDS=${PROTECTION_ROUNDS:-3}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 cargo build --release --quiet --locked --bin b24-stock-gateway --example hello_hyper
 BIN=target/release/b24-stock-gateway
@@ -49,8 +53,12 @@ curl -fs -X POST -H 'content-type: application/json' -d '{"operatingCostSecs": 0
   "http://127.0.0.1:$SP/_sandbox/control" >/dev/null
 GP=$(free_port); start_gateway "$GP" "$SP" STOCK_RATE_LIMIT_PER_MIN=0 STOCK_CACHE_TTL_SECS=3600 STOCK_PORTAL_RATE_PER_SEC=10000 STOCK_PORTAL_BURST=1000000
 curl -fs "http://127.0.0.1:$GP/v1/store-products/13" >/dev/null
-hello=$(wrk -t2 -c64 -d"${DURATION}s" --latency "http://127.0.0.1:$HP/" | summary)
-hits=$(wrk -t2 -c64 -d"${DURATION}s" --latency "http://127.0.0.1:$GP/v1/store-products/13" | summary)
+hellos=() hit_runs=()
+for _ in $(seq "$ROUNDS"); do
+  hellos+=("$(wrk -t2 -c64 -d"${DURATION}s" --latency "http://127.0.0.1:$HP/" | summary)")
+  hit_runs+=("$(wrk -t2 -c64 -d"${DURATION}s" --latency "http://127.0.0.1:$GP/v1/store-products/13" | summary)")
+done
+rounds=$(python3 -c 'import json, sys; n = len(sys.argv) // 2; print(json.dumps([[json.loads(a), json.loads(b)] for a, b in zip(sys.argv[1:n + 1], sys.argv[n + 1:])]))' "${hellos[@]}" "${hit_runs[@]}")
 
 # 2. Miss latency: every request a portal call (TTL 0), one connection, vs the sandbox directly.
 # The gateway's own budget is set to its maximum, 10,000/s with a burst of 1,000,000: at ~10,000
@@ -67,20 +75,25 @@ XP=$(free_port); start_gateway "$XP" "$RP" STOCK_RATE_LIMIT_PER_MIN=0
 mixed=$(wrk -t2 -c32 -d"${DURATION}s" --latency -s bench/mixed.lua "http://127.0.0.1:$XP" | summary)
 stats=$(curl -fs "http://127.0.0.1:$RP/_sandbox/stats")
 
-python3 - "$hello" "$hits" "$direct" "$miss" "$mixed" "$stats" <<'PY'
-import json, sys
-hello, hits, direct, miss, mixed, stats = (json.loads(a) for a in sys.argv[1:])
+python3 - "$rounds" "$direct" "$miss" "$mixed" "$stats" <<'PY'
+import json, statistics, sys
+rounds, direct, miss, mixed, stats = (json.loads(a) for a in sys.argv[1:])
+ratios = [h["rps"] / o["rps"] for o, h in rounds]
+p99s = [h["p99"] / o["p99"] for o, h in rounds]
+# The round whose ratio is the median stands for the rest in the table.
+hello, hits = rounds[sorted(range(len(ratios)), key=ratios.__getitem__)[len(ratios) // 2]]
 calls = stats["requests"]  # what the portal's bucket counted: a batch is one request
 print()
 print("| measure | value |")
 print("|---|---|")
 print(f"| bare hyper hello: requests/s, p50, p99 | {hello['rps']:.0f}, {hello['p50']:.3f} ms, {hello['p99']:.3f} ms |")
 print(f"| gateway cache hit: requests/s, p50, p99 | {hits['rps']:.0f}, {hits['p50']:.3f} ms, {hits['p99']:.3f} ms |")
-print(f"| **cache-hit throughput / hello (goal >= 0.8)** | **{hits['rps'] / hello['rps']:.2f}** |")
-print(f"| **cache-hit p99 / hello p99 (goal <= 1)** | **{hits['p99'] / hello['p99']:.2f}** |")
+print(f"| cache-hit throughput / hello, each round (hello first) | {', '.join(f'{r:.2f}' for r in ratios)} |")
+print(f"| **cache-hit throughput / hello, median of {len(ratios)} (goal >= 0.9)** | **{statistics.median(ratios):.2f}** |")
+print(f"| cache-hit p99 / hello p99, median | {statistics.median(p99s):.2f} |")
 print(f"| sandbox portal called directly: p50, p99 | {direct['p50']:.3f} ms, {direct['p99']:.3f} ms |")
 print(f"| gateway miss (portal call every request): p50, p99 | {miss['p50']:.3f} ms, {miss['p99']:.3f} ms |")
-for name, run in (("hello", hello), ("hits", hits), ("direct", direct), ("miss", miss)):
+for name, run in [("hello", o) for o, _ in rounds] + [("hits", h) for _, h in rounds] + [("direct", direct), ("miss", miss)]:
     assert run.get("non2xx", 0) == 0, f"{name}: {run['non2xx']} answers were not 2xx: the run measured errors"
 print(f"| **latency a miss adds: p50, p99 (goal <= 1 ms at p99)** | **{miss['p50'] - direct['p50']:.3f} ms, {miss['p99'] - direct['p99']:.3f} ms** |")
 total = mixed.get("requests", 0)
@@ -90,4 +103,8 @@ answered = sum(v for k, v in mixed["statuses"].items() if k in ("200", "404"))
 print(f"| **mixed workload: answered 200/404 (goal >= 99 %)** | **{100 * answered / max(total, 1):.2f} %** |")
 print(f"| **portal calls per 1,000 caller requests** | **{1000 * calls / max(total, 1):.3f}** ({calls} calls) |")
 print(f"| portal QUERY_LIMIT_EXCEEDED answers | {stats['queryLimitExceeded']} |")
+print()
+added_p99 = miss["p99"] - direct["p99"]
+print(f"goal: cache hits >= 0.9x bare hyper (median of {len(ratios)}): {'met' if statistics.median(ratios) >= 0.9 else 'MISSED'} ({statistics.median(ratios):.2f}x)")
+print(f"goal: a miss adds <= 1 ms at p99: {'met' if added_p99 <= 1.0 else 'MISSED'} ({added_p99:.3f} ms)")
 PY

@@ -107,6 +107,8 @@ PY
   echo "ratio, wasm gz (as deployed):      $(ratio "$gw_gz" "$hello_gz")x"
   echo "ratio, wasm + glue gz:             $(ratio $((gw_gz + gw_js_gz)) $((hello_gz + hello_js_gz)))x"
   echo "name section stripped, gz:         gateway $(kb "$gw_s_gz"), hello $(kb "$hello_s_gz"), ratio $(ratio "$gw_s_gz" "$hello_s_gz")x"
+  total=$((gw_gz + gw_js_gz))
+  echo "goal: wasm + glue <= 160 KB gzipped: $([ "$total" -le 160000 ] && echo met || echo MISSED) ($(kb "$total"))"
   echo
   echo "# wrangler dev (local mode, workerd), loopback sandbox portal, one keep-alive client"
   echo "wrangler dev start to \"Ready\" (loads and compiles the wasm): ${ready_s} s"
