@@ -393,12 +393,9 @@ async fn without_the_variable_one_invocation_at_a_time() {
         .count();
     assert_eq!(misses, 1, "only the first read waits for the portal");
 
-    // Each id alone: its record, then its product's flags.
+    // Each id alone: its record and its product's flags in one batch.
     let requests = portal_requests_for_cold_ids(&api, &sandbox, 101..109).await;
-    assert_eq!(
-        requests, 16,
-        "two portal requests per id, one after another"
-    );
+    assert_eq!(requests, 8, "one portal request per id, one after another");
     let log = check_log(&function, &sandbox);
     assert!(!log.contains("invocations at once"));
 }

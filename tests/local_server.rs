@@ -122,16 +122,13 @@ async fn only_the_validated_id_reaches_the_portal() {
         .json()
         .await
         .unwrap();
-    // The record, then its product's flags (the product id came from the portal's answer) and
-    // whether the portal keeps inventory accounting, in one batch.
+    // The record, its product's flags (the product id taken by the portal from the record's
+    // answer) and whether the portal keeps inventory accounting, in one batch.
     assert_eq!(
         stats["lastBody"],
-        r#"{"halt":0,"cmd":{"c0":"catalog.product.get?id=6973","c1":"catalog.document.mode.status"}}"#
+        r#"{"halt":0,"cmd":{"c0":"catalog.storeproduct.get?id=13","c1":"catalog.product.get?id=$result[c0][storeProduct][productId]","c2":"catalog.document.mode.status"}}"#
     );
-    assert_eq!(
-        stats["calls"],
-        serde_json::json!({"catalog.storeproduct.get": 1, "batch": 1})
-    );
+    assert_eq!(stats["calls"], serde_json::json!({"batch": 1}));
 }
 
 fn start_and_wait(envs: &[(&str, &str)]) -> (Option<i32>, String) {
@@ -544,8 +541,8 @@ async fn a_known_record_s_flags_ride_with_it() {
     assert_eq!(read().await, 200);
     let first = requests().await - before;
     assert_eq!(
-        first, 2,
-        "the first read: the record, then its product's flags"
+        first, 1,
+        "the first read: the record and its product's flags, in one batch"
     );
     tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
     let before = requests().await;
@@ -558,5 +555,38 @@ async fn a_known_record_s_flags_ride_with_it() {
             "catalog.storeproduct.get?id=13",
             "catalog.product.get?id=6973"
         ])
+    );
+}
+
+/// A portal that resolves no `$result[…]` references: a cold record's chained flags read
+/// nothing, and its product's flags are read on their own; the answer is the same.
+#[tokio::test]
+async fn without_references_a_record_s_flags_are_read_on_their_own() {
+    let http = client();
+    let mut answers = Vec::new();
+    for references in [true, false] {
+        let sandbox = spawn_sandbox(1000.0, 10_000.0);
+        sandbox
+            .control(serde_json::json!({"batchReferences": references}))
+            .await;
+        let gateway = spawn_gateway(&sandbox.webhook(), &[]);
+        let before = sandbox.stats().await["requests"].as_u64().unwrap();
+        // 2101's product lets it be ordered while none is in stock: its flags decide.
+        let answer = http
+            .get(format!("{}/v1/store-products/2101", gateway.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(body["availability"], "backorder", "{body}");
+        let spent = sandbox.stats().await["requests"].as_u64().unwrap() - before;
+        answers.push((body, spent));
+    }
+    assert_eq!(answers[0].0, answers[1].0, "the same answer either way");
+    assert_eq!(
+        (answers[0].1, answers[1].1),
+        (1, 2),
+        "one exchange with references, two without"
     );
 }

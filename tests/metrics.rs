@@ -68,21 +68,23 @@ async fn counters_on_a_private_listener() {
     );
     assert_eq!(value(r#"b24_gateway_cache_total{result="hit"}"#), 1.0);
     assert_eq!(value(r#"b24_gateway_cache_total{result="miss"}"#), 3.0);
-    // Each read of records is followed by one of their products' flags: 13 (1 command), then
-    // product 6973's flags and the inventory mode (2); 14, 15 and 99999 (3), then 7001's and
-    // 7002's flags (2); 990019 (1, failed: no flags asked).
+    // Each read of cold records carries their products' flags in its own batch: 13 (with its
+    // product's flags and the inventory mode); 14, 15 and 99999 (with 7001's and 7002's
+    // flags); 990019 (failed).
     assert_eq!(
         value(r#"b24_gateway_portal_exchanges_total{outcome="ok"}"#),
-        4.0
+        2.0
     );
     assert_eq!(
         value(r#"b24_gateway_portal_exchanges_total{outcome="error"}"#),
         1.0
     );
-    assert_eq!(value("b24_gateway_portal_requests_total"), 5.0);
-    assert_eq!(value("b24_gateway_batch_commands_count"), 5.0);
-    assert_eq!(value("b24_gateway_batch_commands_sum"), 9.0);
-    assert_eq!(value(r#"b24_gateway_batch_commands_bucket{le="1.0"}"#), 2.0);
+    // Commands: 13, its flags and the mode (3); 14, 15, 99999 and their flags (6); 990019 and
+    // its flags (2).
+    assert_eq!(value("b24_gateway_portal_requests_total"), 3.0);
+    assert_eq!(value("b24_gateway_batch_commands_count"), 3.0);
+    assert_eq!(value("b24_gateway_batch_commands_sum"), 11.0);
+    assert_eq!(value(r#"b24_gateway_batch_commands_bucket{le="1.0"}"#), 0.0);
     // 13, 14 and 15, and 99999's "not found"; the portal error for 990019 is not kept.
     assert_eq!(value("b24_gateway_cache_entries"), 4.0);
     let level = value("b24_gateway_portal_budget_level");

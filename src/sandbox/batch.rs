@@ -2,8 +2,10 @@
 //! one slot of the leaky bucket; each command is charged its own operating time and gets its own
 //! result or error. The answer is PHP-shaped (see `php_array`).
 //!
-//! Not imitated: `$result[key][field]` references to earlier results (such a command is refused
-//! with a per-command error), and nested batches (refused, as on current portals).
+//! A command may name a value of an earlier command's result as `$result[key][field]…`: the
+//! reference is replaced by that value (a number or a string; anything else, or nothing there,
+//! by an empty string) before the command runs, as the portal does. Nested batches are refused,
+//! as on current portals.
 
 use std::fmt;
 
@@ -92,7 +94,7 @@ pub async fn run(
     let mut played_reset = None;
     for (key, command) in commands.iter() {
         let command_started = unix_now();
-        let failure = match prepare(state, command) {
+        let failure = match prepare(state, command, &results.result) {
             Err(failure) => Some(failure),
             Ok(call) => {
                 *state
@@ -159,8 +161,13 @@ fn batch_time(state: &SandboxState, started: std::time::Duration, reset: Option<
     time
 }
 
-/// One command, `method?query`, checked and ready to run, or its per-command error.
-fn prepare(state: &SandboxState, command: &Value) -> Result<Call, Failure> {
+/// One command, `method?query`, its references to earlier results resolved, checked and
+/// ready to run, or its per-command error.
+fn prepare(
+    state: &SandboxState,
+    command: &Value,
+    earlier: &PhpArray<Value>,
+) -> Result<Call, Failure> {
     let refuse = |status, code: &str, description| Failure {
         status,
         code: json!(code),
@@ -171,7 +178,12 @@ fn prepare(state: &SandboxState, command: &Value) -> Result<Call, Failure> {
     let Some(command) = command.as_str() else {
         return Err(not_found);
     };
-    let (name, query) = command.split_once('?').unwrap_or((command, ""));
+    let command = if state.lock().batch_references {
+        resolve_references(command, earlier)
+    } else {
+        command.to_string()
+    };
+    let (name, query) = command.split_once('?').unwrap_or((&command, ""));
     if name.strip_suffix(".json").unwrap_or(name) == "batch" {
         return Err(refuse(
             400,
@@ -183,17 +195,41 @@ fn prepare(state: &SandboxState, command: &Value) -> Result<Call, Failure> {
         return Err(not_found);
     };
     let params = php_query::parse(query.as_bytes());
-    let references = params
-        .iter()
-        .any(|(_, v)| v.strings().iter().any(|s| s.contains("$result[")));
-    if references {
-        return Err(refuse(
-            400,
-            "ERROR_BATCH_REFERENCE_UNSUPPORTED",
-            "The sandbox does not evaluate $result[...] references",
-        ));
-    }
     Ok(Call::new(state, method, php_query::params(&params)))
+}
+
+/// `text` with every `$result[key][field]…` replaced by that value of the earlier results.
+fn resolve_references(text: &str, earlier: &PhpArray<Value>) -> String {
+    const MARK: &str = "$result";
+    let mut resolved = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(MARK) {
+        resolved.push_str(&rest[..at]);
+        rest = &rest[at + MARK.len()..];
+        let mut path = Vec::new();
+        while let Some(inner) = rest.strip_prefix('[') {
+            let Some(end) = inner.find(']') else { break };
+            path.push(&inner[..end]);
+            rest = &inner[end + 1..];
+        }
+        let value = path.split_first().and_then(|(key, fields)| {
+            fields
+                .iter()
+                .try_fold(earlier.get(key)?, |value, field| match value {
+                    Value::Object(map) => map.get(*field),
+                    Value::Array(list) => list.get(field.parse::<usize>().ok()?),
+                    _ => None,
+                })
+        });
+        match value {
+            Some(Value::String(text)) => resolved.push_str(text),
+            Some(Value::Number(number)) => resolved.push_str(&number.to_string()),
+            Some(Value::Bool(true)) => resolved.push('1'),
+            _ => {}
+        }
+    }
+    resolved.push_str(rest);
+    resolved
 }
 
 /// A command as the stats show it: the string, or the JSON of whatever else was sent.
@@ -362,5 +398,33 @@ mod tests {
         for no in [json!(0), json!("0"), json!(""), json!(false), json!(null)] {
             assert!(!php_truthy(&no), "{no}");
         }
+    }
+
+    #[test]
+    fn references_take_earlier_values() {
+        let mut earlier = PhpArray::new();
+        earlier.insert(
+            "c0".into(),
+            json!({"storeProduct": {"productId": 6973, "code": "x7"}, "rows": [4, 5]}),
+        );
+        let resolve = |text| resolve_references(text, &earlier);
+        assert_eq!(
+            resolve("catalog.product.get?id=$result[c0][storeProduct][productId]"),
+            "catalog.product.get?id=6973"
+        );
+        assert_eq!(
+            resolve("m?a=$result[c0][storeProduct][code]&b=$result[c0][rows][1]"),
+            "m?a=x7&b=5"
+        );
+        assert_eq!(
+            resolve("m?id=$result[c9][storeProduct][productId]"),
+            "m?id="
+        );
+        assert_eq!(
+            resolve("m?id=$result[c0][storeProduct]"),
+            "m?id=",
+            "not a value"
+        );
+        assert_eq!(resolve("m?id=13"), "m?id=13");
     }
 }

@@ -12,7 +12,8 @@
 //! batches by method, `getCallsById` direct or batched, `queryLimitExceeded`,
 //! `operationTimeLimit`, `rejectedCredentials`, `lastBody`, `lastBatchCommands`),
 //! `POST /_sandbox/control` with `{"fault": "busy"|…|null, "operatingCostSecs": f,
-//! "operatingLimitSecs": f, "answerDelayMs": n}`, `POST /_sandbox/reset`.
+//! "operatingLimitSecs": f, "answerDelayMs": n, "batchReferences": bool}`,
+//! `POST /_sandbox/reset`.
 
 mod batch;
 mod bucket;

@@ -25,14 +25,6 @@ impl PhpValue {
             PhpValue::Array(array) => array.to_json(PhpValue::to_json),
         }
     }
-
-    /// Every string inside, depth first.
-    pub fn strings(&self) -> Vec<&str> {
-        match self {
-            PhpValue::Str(s) => vec![s.as_str()],
-            PhpValue::Array(array) => array.iter().flat_map(|(_, v)| v.strings()).collect(),
-        }
-    }
 }
 
 /// Decodes `a=1&b[x][]=2`, keeping the order names came in. Later names overwrite earlier ones.

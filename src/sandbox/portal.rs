@@ -59,6 +59,9 @@ async fn control(State(state): State<Shared>, Json(control): Json<Map<String, Va
     if let Some(limit) = control.get("operatingLimitSecs").and_then(Value::as_f64) {
         inner.operating_limit_secs = limit;
     }
+    if let Some(on) = control.get("batchReferences").and_then(Value::as_bool) {
+        inner.batch_references = on;
+    }
     if let Some(ms) = control.get("answerDelayMs").and_then(Value::as_u64) {
         inner.answer_delay = std::time::Duration::from_millis(ms.min(10_000));
     }

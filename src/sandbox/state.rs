@@ -87,6 +87,9 @@ pub struct Inner {
     /// Every authenticated call waits this long before it is handled (tests that need a
     /// portal call to stay in flight while others arrive).
     pub answer_delay: Duration,
+    /// Whether `batch` resolves `$result[…]` references (off: passed on as written, as a
+    /// portal that does not resolve them would).
+    pub batch_references: bool,
 }
 
 pub struct SandboxState {
@@ -113,6 +116,7 @@ impl SandboxState {
             operating_cost_secs: config.operating_cost_secs,
             operating_limit_secs: config.operating_limit_secs,
             answer_delay: Duration::ZERO,
+            batch_references: true,
         };
         Self {
             config,

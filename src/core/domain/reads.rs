@@ -23,6 +23,10 @@ pub enum Command {
     NextId { from: RecordId },
     /// `catalog.product.get?id=N`: the product's flags (what may be sold).
     Flags(ProductId),
+    /// The flags of the product record `N` belongs to, read in the record's own batch right
+    /// behind [`Command::Record`] (`catalog.product.get?id=$result[…][storeProduct][productId]`),
+    /// so a cold record costs one exchange. Never sent without its record.
+    FlagsOfRecord(RecordId),
     /// The flags of the products of catalog `iblock` with ids from `from` to
     /// `from + RANGE_IDS - 1` (a sweep's piece; never more than one page).
     FlagsRange { iblock: u32, from: ProductId },
@@ -66,6 +70,10 @@ pub enum Read {
     /// A product's flags; `None` when the portal has no such product or will not show it to
     /// the webhook (answers then carry the state the stock alone shows).
     Flags(Option<ProductFlags>),
+    /// What a [`Command::FlagsOfRecord`] read: the product it named and its flags; `None` when
+    /// it read nothing usable (the portal resolved no reference, or refused): the product's
+    /// flags are then read on their own.
+    RecordFlags(Option<(ProductId, ProductFlags)>),
     /// The products a [`Command::FlagsRange`] found, with their flags, in id order.
     FlagRows(Vec<(ProductId, ProductFlags)>),
     /// Whether inventory accounting is on; `None` when the portal would not say.

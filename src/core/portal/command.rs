@@ -65,7 +65,7 @@ pub fn known_method(name: &str) -> Option<&'static str> {
 pub fn method(command: Command) -> &'static str {
     match command {
         Command::Record(_) => GET_METHOD,
-        Command::Flags(_) => PRODUCT_METHOD,
+        Command::Flags(_) | Command::FlagsOfRecord(_) => PRODUCT_METHOD,
         Command::FlagsRange { .. } => PRODUCT_LIST_METHOD,
         Command::InventoryMode => MODE_METHOD,
         Command::Catalogs => CATALOGS_METHOD,
@@ -126,6 +126,8 @@ pub fn json_body(command: Command, filter: &StoreFilter) -> String {
     match command {
         Command::Record(id) => format!("{{\"id\":{id}}}"),
         Command::Flags(product) => format!("{{\"id\":{product}}}"),
+        // Never sent alone: without its record it is settled unsent (`exchange.rs`).
+        Command::FlagsOfRecord(_) => "{\"id\":0}".to_string(),
         Command::InventoryMode => "{}".to_string(),
         Command::Catalogs => {
             "{\"select\":[\"id\",\"iblockId\",\"productIblockId\"],\"start\":-1}".to_string()
@@ -182,6 +184,8 @@ pub fn batch_text(command: Command, filter: &StoreFilter) -> String {
     match command {
         Command::Record(id) => format!("{GET_METHOD}?id={id}"),
         Command::Flags(product) => format!("{PRODUCT_METHOD}?id={product}"),
+        // Written by `batch_body`, which knows where its record is.
+        Command::FlagsOfRecord(_) => format!("{PRODUCT_METHOD}?id=0"),
         Command::InventoryMode => MODE_METHOD.to_string(),
         Command::Catalogs => format!(
             "{CATALOGS_METHOD}?select[]=id&select[]=iblockId&select[]=productIblockId&start=-1"
@@ -235,6 +239,17 @@ pub fn batch_key(index: usize) -> String {
     format!("c{index}")
 }
 
+/// Where the record a [`Command::FlagsOfRecord`] at `index` names is read, earlier in the same
+/// batch; `None`: it is not (the flags cannot be sent).
+pub fn record_before(commands: &[Command], index: usize) -> Option<usize> {
+    let Command::FlagsOfRecord(id) = commands.get(index)? else {
+        return None;
+    };
+    commands[..index]
+        .iter()
+        .position(|c| *c == Command::Record(*id))
+}
+
 /// The body of a `batch` call running `commands` (at most [`MAX_BATCH_COMMANDS`]).
 pub fn batch_body(commands: &[Command], filter: &StoreFilter) -> String {
     let mut body = String::from("{\"halt\":0,\"cmd\":{");
@@ -242,13 +257,15 @@ pub fn batch_body(commands: &[Command], filter: &StoreFilter) -> String {
         if i > 0 {
             body.push(',');
         }
-        // The texts hold only ASCII letters, digits and `?=&[]@.`: nothing JSON must escape.
-        let _ = write!(
-            body,
-            "\"{}\":\"{}\"",
-            batch_key(i),
-            batch_text(*command, filter)
-        );
+        // The texts hold only ASCII letters, digits and `?=&[]@.$`: nothing JSON must escape.
+        let text = match record_before(commands, i) {
+            Some(record) => format!(
+                "{PRODUCT_METHOD}?id=$result[{}][storeProduct][productId]",
+                batch_key(record)
+            ),
+            None => batch_text(*command, filter),
+        };
+        let _ = write!(body, "\"{}\":\"{text}\"", batch_key(i));
     }
     body.push_str("}}");
     body
@@ -289,6 +306,43 @@ mod tests {
         let open: serde_json::Value =
             serde_json::from_str(&json_body(product_page(0), &StoreFilter::default())).unwrap();
         assert_eq!(open["filter"], serde_json::json!({"productId": 6973}));
+    }
+
+    #[test]
+    fn chained_flags_name_their_record_in_the_same_batch() {
+        let record = |n| Command::Record(RecordId::from_u64(n).unwrap());
+        let chained = |n| Command::FlagsOfRecord(RecordId::from_u64(n).unwrap());
+        let commands = [
+            record(13),
+            record(14),
+            chained(14),
+            chained(13),
+            chained(15),
+        ];
+        assert_eq!(record_before(&commands, 2), Some(1));
+        assert_eq!(record_before(&commands, 3), Some(0));
+        assert_eq!(
+            record_before(&commands, 4),
+            None,
+            "its record is not in this batch"
+        );
+        assert_eq!(record_before(&commands, 0), None, "a record names nothing");
+        assert_eq!(
+            record_before(&[chained(13), record(13)], 0),
+            None,
+            "only earlier ones"
+        );
+        let body = batch_body(&commands[..4], &StoreFilter::default());
+        let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            parsed["cmd"]["c2"],
+            "catalog.product.get?id=$result[c1][storeProduct][productId]"
+        );
+        assert_eq!(
+            parsed["cmd"]["c3"],
+            "catalog.product.get?id=$result[c0][storeProduct][productId]"
+        );
+        assert_eq!(method(chained(13)), PRODUCT_METHOD);
     }
 
     #[test]

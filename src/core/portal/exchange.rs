@@ -12,12 +12,13 @@ use super::batch_answer::{read_batch, Slot};
 use super::budget::{Admission, PortalBudget, MAX_QUEUE_WAIT};
 use super::catalogs::{read_catalogs, read_offers};
 use super::command::{
-    batch_body, batch_key, json_body, known_method, method, StoreFilter, BATCH_METHOD,
+    batch_body, batch_key, json_body, known_method, method, record_before, StoreFilter,
+    BATCH_METHOD,
 };
 use super::envelope::{open, OperatingTime};
 use super::operating_time::OperatingGuard;
 use super::page::{read_ids, read_page, read_range};
-use super::product_flags::{read_flag_rows, read_flags, yes_no};
+use super::product_flags::{read_flag_rows, read_flags, read_named_flags, yes_no};
 use super::record::read_get_result;
 use super::refusal::{Classified, Refusal};
 use crate::core::config::{BudgetLimits, ListStoreFilter, Settings};
@@ -279,29 +280,9 @@ impl<T: PortalTransport, B: SharedBudget> PortalExecutor<T, B> {
         };
         ApiError::UpstreamBusy { retry_after_secs }
     }
-}
 
-impl<T: PortalTransport, B: SharedBudget> Executor for PortalExecutor<T, B> {
-    fn reserve<C: Clock>(
-        &self,
-        clock: &C,
-        max_wait: Duration,
-        pace: Pace,
-    ) -> Result<Duration, Duration> {
-        match self.local().admit(clock.monotonic(), max_wait, pace) {
-            Admission::Go => Ok(Duration::ZERO),
-            Admission::After(wait) => Ok(wait),
-            Admission::Refused(wait) => Err(wait),
-        }
-    }
-
-    fn paused<C: Clock>(&self, clock: &C, command: Command) -> Option<u64> {
-        self.operating
-            .check(method(command), clock.unix_time())
-            .err()
-    }
-
-    async fn execute<C: Clock>(
+    /// Sends `commands` as one exchange (a plain call for one, a `batch` for several).
+    async fn send<C: Clock>(
         &self,
         clock: &C,
         commands: &[Command],
@@ -428,6 +409,68 @@ impl<T: PortalTransport, B: SharedBudget> Executor for PortalExecutor<T, B> {
             return Executed::fresh(outcomes, calls);
         }
     }
+}
+
+impl<T: PortalTransport, B: SharedBudget> Executor for PortalExecutor<T, B> {
+    fn reserve<C: Clock>(
+        &self,
+        clock: &C,
+        max_wait: Duration,
+        pace: Pace,
+    ) -> Result<Duration, Duration> {
+        match self.local().admit(clock.monotonic(), max_wait, pace) {
+            Admission::Go => Ok(Duration::ZERO),
+            Admission::After(wait) => Ok(wait),
+            Admission::Refused(wait) => Err(wait),
+        }
+    }
+
+    fn paused<C: Clock>(&self, clock: &C, command: Command) -> Option<u64> {
+        self.operating
+            .check(method(command), clock.unix_time())
+            .err()
+    }
+
+    /// Runs `commands`; a record's chained flags whose record is not in this exchange (the
+    /// batcher split them) are answered "not read" unsent, and their product's flags are read
+    /// on their own.
+    async fn execute<C: Clock>(
+        &self,
+        clock: &C,
+        commands: &[Command],
+        urgency: Urgency,
+        deadline: Duration,
+    ) -> Executed {
+        let orphan = |i: usize| {
+            matches!(commands[i], Command::FlagsOfRecord(_)) && record_before(commands, i).is_none()
+        };
+        if !(0..commands.len()).any(orphan) {
+            return self.send(clock, commands, urgency, deadline).await;
+        }
+        let sent: Vec<Command> = (0..commands.len())
+            .filter(|i| !orphan(*i))
+            .map(|i| commands[i])
+            .collect();
+        let ran = if sent.is_empty() {
+            Executed::fresh(Vec::new(), 0)
+        } else {
+            Box::pin(self.send(clock, &sent, urgency, deadline)).await
+        };
+        let mut outcomes = ran.outcomes.into_iter().zip(ran.ages);
+        let (outcomes, ages) = (0..commands.len())
+            .map(|i| match orphan(i) {
+                true => (Ok(Read::RecordFlags(None)), Duration::ZERO),
+                false => outcomes
+                    .next()
+                    .unwrap_or((Err(ApiError::UpstreamError), Duration::ZERO)),
+            })
+            .unzip();
+        Executed {
+            outcomes,
+            ages,
+            calls: ran.calls,
+        }
+    }
 
     fn budget_level(&self, now: Duration) -> Option<f64> {
         Some(self.local().fill(now))
@@ -533,6 +576,12 @@ fn withheld(command: Command, classified: Classified) -> bool {
 
 fn read_slot(command: Command, slot: Slot) -> Result<Read, Refusal> {
     match (command, slot) {
+        // Whatever else it met (a portal that resolves no reference, a refusal) only means the
+        // flags are read on their own: it never fails the exchange.
+        (Command::FlagsOfRecord(_), Slot::Result { result, .. }) => {
+            Ok(Read::RecordFlags(read_named_flags(&result)))
+        }
+        (Command::FlagsOfRecord(_), _) => Ok(Read::RecordFlags(None)),
         (Command::Flags(id), Slot::Result { result, .. }) => read_flags(&result, id)
             .map(|flags| Read::Flags(Some(flags)))
             .ok_or(Refusal::BadAnswer),
@@ -696,6 +745,27 @@ mod tests {
             (200, "[1,2]"),
         ] {
             assert_eq!(single(status, body), Err(Refusal::BadAnswer), "{body}");
+        }
+    }
+
+    #[test]
+    fn chained_flags_never_fail_the_exchange() {
+        let chained = |n| Command::FlagsOfRecord(RecordId::from_u64(n).unwrap());
+        let commands = [get(13), chained(13), get(14), chained(14), chained(15)];
+        let body = r#"{"result":{
+            "result":{"c0":{"storeProduct":{"amount":"2","id":"13","productId":"6973","storeId":"11"}},
+                      "c1":{"product":{"id":"6973","iblockId":"23","canBuyZero":"Y","quantityTrace":"N","type":"1"}},
+                      "c4":{"product":"odd"}},
+            "result_error":{"c2":{"error":"-","error_description":"Entity is not exists"},
+                            "c3":{"error":"OPERATION_TIME_LIMIT","error_description":"blocked"}},
+            "result_total":[],"result_next":[],"result_time":[]}}"#;
+        let (slots, _) = read_many(&commands, 200, body.as_bytes()).unwrap();
+        let Ok(Read::RecordFlags(Some((product, flags)))) = &slots[1] else {
+            panic!("{:?}", slots[1])
+        };
+        assert_eq!((product.get(), flags.iblock), (6973, 23));
+        for i in [3, 4] {
+            assert_eq!(slots[i], Ok(Read::RecordFlags(None)), "slot {i}");
         }
     }
 

@@ -19,6 +19,14 @@ pub fn read_flags(result: &Value, expected: ProductId) -> Option<ProductFlags> {
     Some(flags_of(product))
 }
 
+/// A `catalog.product.get` answer for a product named by reference: the product it is, and
+/// its flags.
+pub fn read_named_flags(result: &Value) -> Option<(ProductId, ProductFlags)> {
+    let product = result.get("product")?.as_object()?;
+    let id = ProductId::from_u64(positive_id(product.get("id")?)?.into()).ok()?;
+    Some((id, flags_of(product)))
+}
+
 /// The products of a `catalog.product.list` page for ids `from..from + RANGE_IDS` of catalog
 /// `iblock`; `None` when a row is outside what was asked (another catalog, another range, an
 /// id twice), or the page is not one.

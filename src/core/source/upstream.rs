@@ -22,7 +22,7 @@ use crate::core::domain::sellable::{ProductFlags, PARENT};
 use crate::core::domain::variations::MAX_VARIATIONS;
 use crate::core::kit::lock::lock;
 use crate::core::metrics::Snapshot;
-use crate::core::portal::command::LIST_PAGE_ROWS;
+use crate::core::portal::command::{LIST_PAGE_ROWS, MAX_BATCH_COMMANDS};
 use crate::core::ports::{Clock, Executor, PortalAccess};
 use crate::core::publish::cached::Cached;
 use crate::core::publish::render::{render_parent, render_product, render_record};
@@ -115,6 +115,7 @@ enum Settled {
     Record(Option<StoreProduct>, Duration),
     Page(Arc<Page>, Duration),
     Flags(Option<ProductFlags>),
+    RecordFlags(Option<(ProductId, ProductFlags)>),
     Mode(Option<bool>),
     Catalogs(Option<Vec<Catalog>>),
     Offers(Option<Vec<ProductId>>),
@@ -358,6 +359,20 @@ impl<X: Executor> PortalUpstream<X> {
             }
         }
         commands.extend(riding.iter().map(|p| Command::Flags(*p)));
+        // Records read the first time: their product's flags follow each of them in the same
+        // batch, named by reference, while one batch has room for all (a cold record then
+        // costs one exchange, not two). The inventory mode rides along when due.
+        let chained: Vec<RecordId> = if ids.len() * 2 + riding.len() < MAX_BATCH_COMMANDS {
+            ids.iter()
+                .filter(|id| self.owners.fresh(**id, now).is_none())
+                .copied()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        commands.extend(chained.iter().map(|id| Command::FlagsOfRecord(*id)));
+        let mode = self.mode_due(now).filter(|_| !chained.is_empty());
+        commands.extend(mode);
         let mut read = self
             .read(clock, &commands, demand, deadline)
             .await
@@ -373,9 +388,28 @@ impl<X: Executor> PortalUpstream<X> {
         let now = clock.monotonic();
         let mut flags: Vec<(ProductId, Option<ProductFlags>)> = riding
             .iter()
-            .zip(read)
+            .zip(read.by_ref())
             .map(|(product, settled)| (*product, self.settle_flags(*product, settled, now)))
             .collect();
+        // Chained flags count only for the product their record turned out to have; the
+        // others' are read on their own below.
+        for (id, settled) in chained.iter().zip(read.by_ref()) {
+            let Ok(Settled::RecordFlags(Some((product, named)))) = settled else {
+                continue;
+            };
+            let owner = rows.iter().flatten().find_map(|(row, _)| {
+                row.as_ref()
+                    .filter(|record| record.id == *id)
+                    .map(|record| record.product_id)
+            });
+            if owner == Some(product) && !flags.iter().any(|(p, _)| *p == product) {
+                self.flags.store(product, Some(named), now, self.flags_life);
+                flags.push((product, Some(named)));
+            }
+        }
+        if mode.is_some() {
+            self.keep_mode(read.next(), now);
+        }
         // The others' (a record read the first time, or that changed product) after.
         let mut products: Vec<ProductId> = Vec::new();
         for (row, _) in rows.iter().flatten() {
@@ -662,6 +696,7 @@ fn settle(
         (Command::Record(_), Read::Record(_)) => Settled::Record(None, age),
         (Command::ProductPage { .. }, Read::Page(page)) => Settled::Page(page.into(), age),
         (Command::Flags(_), Read::Flags(flags)) => Settled::Flags(flags),
+        (Command::FlagsOfRecord(_), Read::RecordFlags(named)) => Settled::RecordFlags(named),
         (Command::InventoryMode, Read::Mode(mode)) => Settled::Mode(mode),
         (Command::Catalogs, Read::Catalogs(catalogs)) => Settled::Catalogs(catalogs),
         (Command::Offers { .. }, Read::Offers(offers)) => Settled::Offers(offers),
