@@ -13,13 +13,17 @@ function error(status, code, message, cacheControl = "no-store") {
   });
 }
 
-function trimmed(record) {
+function trimmed(record, env) {
   const amount = Number(record.amount);
   const reserved = record.quantityReserved == null ? 0 : Number(record.quantityReserved);
   const available = Math.round(Math.max(amount - reserved, 0) * 1e6) / 1e6;
+  // What may be sold, from the stock alone (the gateway's answer for a product whose flags are
+  // the catalog's defaults): at or below the low-stock threshold is "low_stock".
+  const threshold = Number(env.STOCK_LOW_STOCK_THRESHOLD || 5);
+  const availability = available <= 0 ? "out_of_stock" : available <= threshold ? "low_stock" : "in_stock";
   return JSON.stringify({
     id: Number(record.id), productId: Number(record.productId), storeId: Number(record.storeId),
-    amount, reserved, available, inStock: available > 0,
+    amount, reserved, available, inStock: available > 0, availability, sellable: available > 0,
   });
 }
 
@@ -74,7 +78,7 @@ export default {
     if (!record || String(record.id) !== text) {
       return withCommonHeaders(error(502, "upstream_error", "the stock service could not read the inventory"), request, env, "MISS");
     }
-    const body = trimmed(record);
+    const body = trimmed(record, env);
     cache.set(text, { body, at: now });
     const response = new Response(body, {
       headers: { "content-type": JSON_TYPE, "cache-control": `public, max-age=${ttl / 1000}` },
