@@ -248,9 +248,10 @@ async fn inbound(mut request: worker::Request) -> http::Request<InboundBody> {
     if let Ok(uri) = target.parse::<http::Uri>() {
         builder = builder.uri(uri);
     }
-    let headers = request.headers().clone();
+    // Read in place (a copy of the Headers object would be one more for every request), and
+    // only what the core reads: each header is a call into JavaScript.
+    let headers = request.headers();
     if let Some(map) = builder.headers_mut() {
-        // Only what the core reads: each header copied is a call into JavaScript.
         for name in HEADERS_READ {
             let value = headers.get(name.as_str()).ok().flatten();
             if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
@@ -258,19 +259,20 @@ async fn inbound(mut request: worker::Request) -> http::Request<InboundBody> {
             }
         }
     }
-    let body = if method == http::Method::GET || method == http::Method::HEAD {
-        InboundBody::Empty
-    } else {
-        read_body(&mut request, &headers).await
-    };
-    let mut inbound = builder
-        .body(body)
-        .unwrap_or_else(|_| http::Request::new(InboundBody::Empty));
     let client = headers
         .get("cf-connecting-ip")
         .ok()
         .flatten()
         .and_then(|ip| ip.trim().parse::<IpAddr>().ok());
+    let body = if method == http::Method::GET || method == http::Method::HEAD {
+        InboundBody::Empty
+    } else {
+        let declared = headers.get("content-length").ok().flatten();
+        read_body(&mut request, declared).await
+    };
+    let mut inbound = builder
+        .body(body)
+        .unwrap_or_else(|_| http::Request::new(InboundBody::Empty));
     if let Some(ip) = client {
         inbound.extensions_mut().insert(ClientIp(ip));
     }
@@ -278,12 +280,8 @@ async fn inbound(mut request: worker::Request) -> http::Request<InboundBody> {
 }
 
 /// Reads at most one byte past the limit, so a huge body is never buffered.
-async fn read_body(request: &mut worker::Request, headers: &worker::Headers) -> InboundBody {
-    let declared = headers
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<u64>().ok());
+async fn read_body(request: &mut worker::Request, declared: Option<String>) -> InboundBody {
+    let declared = declared.and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|len| len > MAX_REQUEST_BODY_BYTES as u64) {
         return InboundBody::TooLarge;
     }
