@@ -15,7 +15,7 @@ use b24_stock_gateway::native::clock::SystemClock;
 use b24_stock_gateway::native::logging::{self, LogFormat, LogSettings};
 use b24_stock_gateway::native::portal_http::WebhookPortal;
 use b24_stock_gateway::native::shared::{SharedLink, SharedState};
-use b24_stock_gateway::native::{entropy, environment};
+use b24_stock_gateway::native::{entropy, environment, memory};
 use b24_stock_gateway::sandbox::{self, SandboxConfig};
 use b24_stock_gateway::server::reload::{Reading, Reloader};
 use b24_stock_gateway::server::{local_source, spawn_sweeps, Served, ServerSettings};
@@ -365,6 +365,7 @@ async fn serve(
         entropy::seed(),
     ));
     let sweeps = spawn_sweeps(&gateway, &shared);
+    tokio::spawn(memory::keep_trimmed(memory::TRIM_EVERY));
     let served = Served {
         gateway: Arc::new(ArcSwap::new(gateway)),
         trusted_proxy_header: server.trusted_proxy_header.clone(),
