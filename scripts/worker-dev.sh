@@ -88,13 +88,14 @@ dev_contract_settings() {
   done <"$ROOT/tests/contract.env"
 }
 
-# Knobs: DEV_SANDBOX_DRAIN, DEV_SANDBOX_BURST (the portal's bucket; default: never full).
+# Knobs: DEV_SANDBOX_DRAIN, DEV_SANDBOX_BURST (the portal's bucket; default: never full),
+# DEV_SANDBOX_RECORDS (a large generated catalogue besides the fixtures).
 dev_start_sandbox() {
   SANDBOX_PORT=$(free_port)
   SANDBOX_CODE="wk$(od -An -N10 -tx1 /dev/urandom | tr -d ' \n')"
   SANDBOX_WEBHOOK_CODE="$SANDBOX_CODE" "$ROOT/target/debug/b24-stock-gateway" sandbox \
     --listen "127.0.0.1:$SANDBOX_PORT" --drain-per-sec "${DEV_SANDBOX_DRAIN:-1000}" \
-    --burst "${DEV_SANDBOX_BURST:-100000}" \
+    --burst "${DEV_SANDBOX_BURST:-100000}" ${DEV_SANDBOX_RECORDS:+--records "$DEV_SANDBOX_RECORDS"} \
     >"$DEV_WORK/sandbox.log" 2>&1 </dev/null &
   SANDBOX_PID=$!
   dev_wait_ok "http://127.0.0.1:$SANDBOX_PORT/_sandbox/health" 20 "$SANDBOX_PID"

@@ -374,7 +374,7 @@ impl<F, X: Executor, C: Clock, T: TableStore> Mirror<F, X, C, T> {
                 requests,
                 duration,
             }) => {
-                let rows = table.len();
+                let (rows, table_bytes) = (table.len(), table.heap_bytes());
                 let bytes = self.store.keeps().then(|| table.to_bytes());
                 self.install(table, None);
                 if let Some(bytes) = bytes {
@@ -402,6 +402,7 @@ impl<F, X: Executor, C: Clock, T: TableStore> Mirror<F, X, C, T> {
                 } else {
                     tracing::info!(
                         rows,
+                        table_bytes,
                         portal_requests = requests,
                         duration_ms = duration.as_millis() as u64,
                         "sweep finished"
