@@ -56,6 +56,18 @@ pub struct Page {
     pub next: Option<u32>,
 }
 
+impl Command {
+    /// What a command that only rides along answers when its batch has no room for it: the
+    /// portal was not asked, and whoever wanted it reads it another way. `None` for every
+    /// command that must go.
+    pub fn unsent(&self) -> Option<Read> {
+        match self {
+            Command::FlagsOfRecord(_) => Some(Read::RecordFlags(None)),
+            _ => None,
+        }
+    }
+}
+
 /// What the portal gave for one command.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Read {

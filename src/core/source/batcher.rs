@@ -13,7 +13,10 @@
 //! the portal sees one request per slot with everything that was waiting: capacity grows to
 //! the slot rate times 50 distinct ids, and one caller with many ids cannot push the others
 //! out of a batch. Commands whose method is paused for operating time leave the queue at once
-//! with `upstream_busy`, without taking a place.
+//! with `upstream_busy`, without taking a place. When more is queued than one batch holds,
+//! commands that only ride along (a cold record's product flags, named by reference) leave
+//! unsent and give their places to the rest: a burst of distinct records reads 50 records a
+//! batch, and their flags after, once per product.
 //!
 //! Callers' and refreshes' commands never share an exchange: a batch is of one urgency. A
 //! refresh waits while callers have commands queued or a slot reserved, and gathers longer
@@ -407,29 +410,42 @@ impl<V: Clone> Batcher<V> {
                     if pause <= self.window {
                         self.gather_while_arriving(clock, own, seen, deadline).await;
                     }
-                    let (batch, paused) = {
+                    let (batch, paused, unsent) = {
                         let mut state = lock(&self.state);
                         state.pending[own] = None;
                         state.last_full[own] = state.queues[own].len >= MAX_BATCH_COMMANDS;
+                        // More queued than a batch holds: commands that only ride along (a
+                        // record's flags) give their places to the ones that must go.
+                        let crowded = state.queues[own].len > MAX_BATCH_COMMANDS;
                         let mut batch = Vec::new();
                         let mut paused = Vec::new();
+                        let mut unsent = Vec::new();
                         while batch.len() < MAX_BATCH_COMMANDS && state.queues[own].len > 0 {
                             let want = MAX_BATCH_COMMANDS - batch.len();
                             for queued in state.queues[own].take(want) {
-                                match executor.paused(clock, *queued.lead.key()) {
-                                    Some(retry_after_secs) => {
+                                let key = *queued.lead.key();
+                                match (
+                                    crowded.then(|| key.unsent()).flatten(),
+                                    executor.paused(clock, key),
+                                ) {
+                                    (Some(read), _) => unsent.push((queued, read)),
+                                    (None, Some(retry_after_secs)) => {
                                         paused.push((queued, retry_after_secs))
                                     }
-                                    None => batch.push(queued),
+                                    (None, None) => batch.push(queued),
                                 }
                             }
                         }
-                        (batch, paused)
+                        (batch, paused, unsent)
                     };
                     drop(pending);
                     for (queued, retry_after_secs) in paused {
                         let busy = Err(ApiError::UpstreamBusy { retry_after_secs });
                         let value = settle(*queued.lead.key(), busy, Duration::ZERO);
+                        queued.lead.land(value);
+                    }
+                    for (queued, read) in unsent {
+                        let value = settle(*queued.lead.key(), Ok(read), Duration::ZERO);
                         queued.lead.land(value);
                     }
                     self.send(executor, clock, batch, urgency, settle).await;
