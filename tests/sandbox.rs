@@ -341,7 +341,8 @@ async fn per_command_errors_and_halt() {
             "other": get_cmd(990_023),
             "unknown_method": "crm.deal.list?select[]=ID",
             "nested": format!("batch?cmd[x]={}", get_cmd(13)),
-            "reference": "catalog.storeproduct.get?id=$result[shape][storeProduct][id]",
+            // (Keys run in the order sent: `json!` sorts them, so "good" runs before this.)
+            "reference": "catalog.storeproduct.get?id=$result[good][storeProduct][id]",
             "good": get_cmd(13),
         }}),
     )
@@ -359,11 +360,12 @@ async fn per_command_errors_and_halt() {
     assert_eq!(code("blocked"), "OPERATION_TIME_LIMIT");
     assert_eq!(code("unknown_method"), "ERROR_METHOD_NOT_FOUND");
     assert_eq!(code("nested"), "ERROR_BATCH_METHOD_NOT_ALLOWED");
-    assert_eq!(errors.as_object().map(|e| e.len()), Some(6));
+    assert_eq!(errors.as_object().map(|e| e.len()), Some(6), "{errors}");
     let results = &answer["result"]["result"];
-    // `$result[shape][storeProduct][id]` took the id the earlier command answered with.
+    // `$result[good][storeProduct][id]` took the id the earlier command answered with.
     assert_eq!(
-        results["reference"]["storeProduct"]["id"], results["shape"]["storeProduct"]["id"],
+        results["reference"]["storeProduct"],
+        record_13(),
         "{answer}"
     );
     assert_eq!(results["shape"]["storeProduct"]["amount"], "plenty");
